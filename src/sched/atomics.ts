@@ -1,0 +1,179 @@
+// The only module that calls Atomics.
+//
+// Memory ordering: every Atomics operation is sequentially consistent, so each function here is
+// at least as strong as the kernel's acquire, release or full barrier. Callers keep the kernel's
+// ordering words in their comments so the code can be checked against the kernel line by line.
+//
+// Schedule points: every shared atomic step passes through here, and so does every named
+// sched_point(). With no hook installed each costs one predictable branch on a module-level
+// boolean. A harness installs a hook to inject preemption (chaos), to script an interleaving
+// (races) or to count steps (explore). Nothing in this module knows what the hook does.
+
+/** The shared memory as 32-bit words. Set once per thread by attach_words(). */
+let M: Int32Array = new Int32Array(0);
+
+/** Kinds of step that reach a schedule hook. */
+export const SP_LOAD = 0;
+export const SP_STORE = 1;
+export const SP_RMW = 2;
+export const SP_WAIT = 3;
+export const SP_NAMED = 4;
+
+/**
+ * A schedule hook: called before the step it names. `what` is the word index for memory steps
+ * and the point's id for SP_NAMED.
+ */
+export type ScheduleHook = (kind: number, what: number) => void;
+
+let hooked = false;
+let hook: ScheduleHook = () => {};
+
+export function attach_words(words: Int32Array): void {
+  M = words;
+}
+
+export function words(): Int32Array {
+  return M;
+}
+
+export function set_schedule_hook(h: ScheduleHook | null): void {
+  hooked = h !== null;
+  hook = h ?? (() => {});
+}
+
+export function schedule_hooked(): boolean {
+  return hooked;
+}
+
+/** A named schedule point: where a scripted race may stop this task. Free when unhooked. */
+export function sched_point(id: number): void {
+  if (hooked) hook(SP_NAMED, id);
+}
+
+// ---- loads and stores --------------------------------------------------------------------
+
+/** READ_ONCE / atomic_read / smp_load_acquire */
+export function atomic_read(p: number): number {
+  if (hooked) hook(SP_LOAD, p);
+  return Atomics.load(M, p);
+}
+
+/** WRITE_ONCE / atomic_set / smp_store_release */
+export function atomic_set(p: number, v: number): void {
+  if (hooked) hook(SP_STORE, p);
+  Atomics.store(M, p, v);
+}
+
+// ---- read-modify-write (all fully ordered) -------------------------------------------------
+
+/** atomic_fetch_add: returns the old value (32-bit wrap). */
+export function atomic_fetch_add(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.add(M, p, v);
+}
+
+/** atomic_fetch_sub: returns the old value (32-bit wrap). */
+export function atomic_fetch_sub(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.sub(M, p, v);
+}
+
+/** atomic_add_return: returns the new value (32-bit wrap). */
+export function atomic_add_return(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return (Atomics.add(M, p, v) + v) | 0;
+}
+
+export function atomic_fetch_or(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.or(M, p, v);
+}
+
+export function atomic_fetch_and(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.and(M, p, v);
+}
+
+/** xchg: returns the old value. */
+export function atomic_xchg(p: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.exchange(M, p, v);
+}
+
+/** cmpxchg: returns the value found; the swap happened iff that equals `old`. */
+export function atomic_cmpxchg(p: number, old: number, v: number): number {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.compareExchange(M, p, old, v);
+}
+
+/** try_cmpxchg: true iff the word held `old` and now holds `v`. */
+export function atomic_try_cmpxchg(p: number, old: number, v: number): boolean {
+  if (hooked) hook(SP_RMW, p);
+  return Atomics.compareExchange(M, p, old, v) === old;
+}
+
+/** smp_mb(): a full barrier. A seq-cst RMW on a private word orders like one. */
+let fenceWord = 0;
+export function smp_mb(): void {
+  Atomics.add(M, fenceWord, 0);
+}
+/** Called by the task module with a word the task owns, so fences never share a line. */
+export function set_fence_word(p: number): void {
+  fenceWord = p;
+}
+
+// ---- sleeping ------------------------------------------------------------------------------
+
+/**
+ * Sleep while word p holds `expect`, for at most timeoutMs. Returns 'ok', 'not-equal' or
+ * 'timed-out', as Atomics.wait does. Every caller passes a finite bound.
+ */
+export function atomic_wait(p: number, expect: number, timeoutMs: number): string {
+  if (hooked) hook(SP_WAIT, p);
+  return Atomics.wait(M, p, expect, timeoutMs);
+}
+
+/** Wake up to `count` sleepers on word p; returns how many were woken. */
+export function atomic_notify(p: number, count: number): number {
+  return Atomics.notify(M, p, count);
+}
+
+// ---- spinning ------------------------------------------------------------------------------
+
+const pause: ((n?: number) => void) | undefined = (
+  Atomics as unknown as { pause?: (n?: number) => void }
+).pause;
+
+/**
+ * cpu_relax(): Atomics.pause where the engine has it (Node 20 does not); otherwise a short
+ * dependent loop, so a spinner does not hammer the line it waits on.
+ */
+export const cpu_relax: () => void =
+  typeof pause === 'function'
+    ? () => pause()
+    : () => {
+        let x = 0;
+        for (let i = 0; i < 16; i++) x = (x + i) | 0;
+        relaxSink = x;
+      };
+let relaxSink = 0;
+export function relax_sink(): number {
+  return relaxSink;
+}
+
+// ---- plain access (only under a lock, or before the buffer is shared) -----------------------
+
+/** A plain load: only for words the caller's lock protects, or that no other task can see. */
+export function plain_read(p: number): number {
+  return M[p]!;
+}
+
+/** A plain store: only for words the caller's lock protects, or that no other task can see. */
+export function plain_set(p: number, v: number): void {
+  M[p] = v;
+}
+
+/** Fill n words from p with v (zeroing a page frame): plain stores, under the owner's lock. */
+export function plain_fill(p: number, n: number, v: number): void {
+  M.fill(v, p, p + n);
+}

@@ -1,0 +1,50 @@
+// Per-task event counters, like the kernel's vm_event counters (VMA_LOCK_SUCCESS, ...). Each
+// task increments only its own slots, with plain stores; the harness sums them after a run.
+
+export const CNT = {
+  // rwsem
+  RWSEM_READ_FAST: 0,
+  RWSEM_READ_SLOW: 1,
+  RWSEM_READ_STEAL: 2,
+  RWSEM_WRITE_FAST: 3,
+  RWSEM_WRITE_SLOW: 4,
+  RWSEM_HANDOFF_SET: 5,
+  RWSEM_EINTR: 6,
+  // parking
+  PARK_SPIN_HIT: 7,
+  PARK_SLEEP: 8,
+  PARK_TIMEOUT: 9,
+  // rcu / srcu
+  RCU_SYNC: 10,
+  RCU_CALLBACKS: 11,
+  SRCU_SYNC: 12,
+  SRCU_CALLBACKS: 13,
+  // per-VMA locking, named as in the kernel's vm_event_item
+  VMA_LOCK_SUCCESS: 16,
+  VMA_LOCK_ABORT: 17,
+  VMA_LOCK_RETRY: 18,
+  VMA_LOCK_MISS: 19,
+  /** fault fell back to the mmap_lock path */
+  MMAP_LOCK_FALLBACK: 20,
+  /** srcu_spf: speculative fault validated and installed */
+  SPF_SUCCESS: 21,
+  /** srcu_spf: validation failed, fell back */
+  SPF_ABORT: 22,
+  /** vma_refcnt: reference taken on a VMA reused by another mm */
+  VMA_FOREIGN_MM: 23,
+  // operations
+  FAULTS: 32,
+  FAULT_PAGES_INSTALLED: 33,
+  FAULT_SEGV: 34,
+  MMAP_OPS: 35,
+  MUNMAP_OPS: 36,
+  MPROTECT_OPS: 37,
+  MADVISE_OPS: 38,
+  MAPS_READS: 39,
+  MAPS_VMAS_REPORTED: 40,
+  WRITER_EINTR: 41,
+} as const;
+
+export type CounterName = keyof typeof CNT;
+
+export const COUNTER_NAMES: readonly CounterName[] = Object.keys(CNT) as CounterName[];

@@ -1,0 +1,67 @@
+// Event ids for the per-task flight recorder. A watchdog report prints each worker's last
+// events by these names. Subsystems add their events here, in their own block of ids.
+
+export const EV = {
+  NONE: 0,
+  // sched/task (1..19)
+  PARK: 1,
+  UNPARK: 2,
+  WAKE_TIMEOUT: 3,
+  KILLED: 4,
+  // sync: rwsem (20..39)
+  RWSEM_DOWN_READ: 20,
+  RWSEM_DOWN_READ_SLOW: 21,
+  RWSEM_DOWN_WRITE: 22,
+  RWSEM_DOWN_WRITE_SLOW: 23,
+  RWSEM_UP_READ: 24,
+  RWSEM_UP_WRITE: 25,
+  RWSEM_HANDOFF: 26,
+  RWSEM_EINTR: 27,
+  RWSEM_DOWNGRADE: 28,
+  RWSEM_WAKE: 29,
+  // sync: rcuwait, completion, spinlock (40..59)
+  RCUWAIT_WAIT: 40,
+  RCUWAIT_WOKEN: 41,
+  RCUWAIT_WAKE: 42,
+  COMPLETION_WAIT: 43,
+  COMPLETION_DONE: 44,
+  SPIN_CONTENDED: 45,
+  // sync: rcu, srcu (60..79)
+  RCU_READ_LOCK: 60,
+  RCU_READ_UNLOCK: 61,
+  RCU_SYNC_BEGIN: 62,
+  RCU_SYNC_END: 63,
+  SRCU_READ_LOCK: 64,
+  SRCU_READ_UNLOCK: 65,
+  SRCU_SYNC_BEGIN: 66,
+  SRCU_SYNC_END: 67,
+  // mm and schemes (100..159)
+  VMA_START_READ: 100,
+  VMA_END_READ: 101,
+  VMA_START_WRITE: 102,
+  VMA_MARK_DETACHED: 103,
+  VMA_MARK_ATTACHED: 104,
+  MMAP_READ_LOCK: 105,
+  MMAP_READ_UNLOCK: 106,
+  MMAP_WRITE_LOCK: 107,
+  MMAP_WRITE_UNLOCK: 108,
+  FAULT_BEGIN: 110,
+  FAULT_END: 111,
+  MUNMAP_BEGIN: 112,
+  MUNMAP_END: 113,
+  MMAP_BEGIN: 114,
+  MMAP_END: 115,
+  MPROTECT_BEGIN: 116,
+  MPROTECT_END: 117,
+  // harness (200..)
+  WORKER_START: 200,
+  WORKER_STOP: 201,
+  OP_BEGIN: 202,
+  OP_END: 203,
+} as const;
+
+const names = new Map<number, string>(Object.entries(EV).map(([k, v]) => [v, k]));
+
+export function event_name(id: number): string {
+  return names.get(id) ?? `EV_${id}`;
+}

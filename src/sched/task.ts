@@ -1,0 +1,251 @@
+// Tasks: one per thread that touches the shared buffer. The main thread is task 0 by
+// convention; each worker attaches to the slot the harness gives it.
+//
+// Memory ordering: park/unpark is a futex-style parker. unpark() is an xchg (full barrier) of
+// NOTIFIED into the park word; park() consumes NOTIFIED with an xchg. So everything the waker
+// wrote before unpark() is visible to the sleeper after park() returns true (RELEASE by xchg in
+// unpark, ACQUIRE by xchg in park). A wake-up is never lost: a token set while the owner spins
+// or before it sleeps makes park() return at once.
+//
+// Spin, then sleep: Atomics.wait/notify go through one process-wide mutex in V8, so a sleeping
+// round trip costs an order of magnitude more than a short spin. park() first spins for
+// `parkSpin` iterations (set_park_spin), then sleeps in Atomics.wait for at most the caller's
+// bound. bench/primitives.ts measures both paths.
+
+import { HarnessAbort } from '../errors.js';
+import { task_ptr } from '../shm/arena.js';
+import {
+  EVENT_RING_ENTRIES,
+  EVENT_WORDS,
+  HEADER,
+  NR_TASK_COUNTERS,
+  SIGKILL_PENDING,
+  TASK,
+  TASK_RUNNING,
+} from '../shm/layout/index.js';
+import {
+  atomic_cmpxchg,
+  atomic_fetch_or,
+  atomic_notify,
+  atomic_read,
+  atomic_set,
+  atomic_wait,
+  atomic_xchg,
+  cpu_relax,
+  plain_read,
+  plain_set,
+  set_fence_word,
+} from './atomics.js';
+import { CNT } from './counters.js';
+import { EV } from './events.js';
+
+const PARK_EMPTY = 0;
+const PARK_NOTIFIED = 1;
+const PARK_PARKED = -1;
+
+/** The longest one sleep lasts before a wait loop re-checks its condition and the abort flag. */
+export const SCHED_SLICE_MS = 50;
+
+let cur = 0;
+let curId = -1;
+let tracing = true;
+let parkSpin = 200;
+
+/** Bind this thread to task slot `id`. Call after createArena/attachArena. */
+export function task_attach(id: number): void {
+  cur = task_ptr(id);
+  curId = id;
+  set_fence_word(cur + TASK.fence);
+  atomic_set(cur + TASK.state, TASK_RUNNING);
+}
+
+/** The current task's slot pointer (word index). */
+export function current(): number {
+  return cur;
+}
+
+export function current_id(): number {
+  return curId;
+}
+
+/** Iterations park() spins before it sleeps. 0 sleeps at once. */
+export function set_park_spin(n: number): void {
+  parkSpin = n;
+}
+
+export function get_park_spin(): number {
+  return parkSpin;
+}
+
+/**
+ * Sleep until unpark() or until timeoutMs passes. Returns true if woken by unpark (the token
+ * is consumed), false on time-out. Only the owner parks.
+ */
+export function park(timeoutMs: number): boolean {
+  const p = cur + TASK.park;
+  for (let i = 0; i < parkSpin; i++) {
+    if (atomic_read(p) === PARK_NOTIFIED) {
+      atomic_set(p, PARK_EMPTY); // only the owner clears a token
+      count(CNT.PARK_SPIN_HIT);
+      return true;
+    }
+    cpu_relax();
+  }
+  if (atomic_cmpxchg(p, PARK_EMPTY, PARK_PARKED) === PARK_NOTIFIED) {
+    atomic_set(p, PARK_EMPTY);
+    count(CNT.PARK_SPIN_HIT);
+    return true;
+  }
+  count(CNT.PARK_SLEEP);
+  atomic_wait(p, PARK_PARKED, timeoutMs);
+  // NOTIFIED → woken (ACQUIRE, pairs with the xchg in unpark); PARKED → timed out.
+  const woken = atomic_xchg(p, PARK_EMPTY) === PARK_NOTIFIED;
+  if (!woken) count(CNT.PARK_TIMEOUT);
+  return woken;
+}
+
+/** Wake task `t` (a slot pointer). RELEASE: pairs with the xchg in park(). */
+export function unpark(t: number): void {
+  const p = t + TASK.park;
+  if (atomic_xchg(p, PARK_NOTIFIED) === PARK_PARKED) atomic_notify(p, 1);
+}
+
+/** wake_up_process() */
+export function wake_up_process(t: number): void {
+  unpark(t);
+}
+
+/** Throw HarnessAbort if the harness asked every task to stop. */
+export function check_abort(): void {
+  if (atomic_read(HEADER.abort) !== 0) throw new HarnessAbort('run aborted by the harness');
+}
+
+/** The harness's big red button: every bounded wait unwinds with HarnessAbort. */
+export function abort_all(): void {
+  atomic_set(HEADER.abort, 1);
+  const max = atomic_read(HEADER.max_tasks);
+  for (let id = 0; id < max; id++) unpark(task_ptr(id));
+}
+
+export function clear_abort(): void {
+  atomic_set(HEADER.abort, 0);
+}
+
+/**
+ * schedule() with a bound: sleep for at most `ms` (default one slice), then check the abort
+ * flag. Returns true if woken by unpark. Callers re-check their condition in a loop.
+ */
+export function schedule_timeout(ms: number = SCHED_SLICE_MS): boolean {
+  const woken = park(ms);
+  check_abort();
+  return woken;
+}
+
+/** set_current_state(): a full-barrier store (smp_store_mb), so it orders as the kernel's. */
+export function set_current_state(state: number): void {
+  atomic_set(cur + TASK.state, state);
+}
+
+/** Send SIGKILL to task `t` (a slot pointer) and wake it. */
+export function kill_task(t: number): void {
+  atomic_fetch_or(t + TASK.signal, SIGKILL_PENDING);
+  trace(EV.KILLED, t, 0);
+  unpark(t);
+}
+
+export function fatal_signal_pending(): boolean {
+  return (atomic_read(cur + TASK.signal) & SIGKILL_PENDING) !== 0;
+}
+
+/** Clear this task's signals (the harness does this between runs). */
+export function flush_signals(t: number = cur): void {
+  atomic_set(t + TASK.signal, 0);
+}
+
+/** Record where this task waits, for the watchdog's report. */
+export function set_waiting(ev: number, addr: number): void {
+  plain_set(cur + TASK.wait_event, ev); // single writer; readers tolerate a stale value
+  plain_set(cur + TASK.wait_addr, addr);
+}
+
+// ---- flight recorder ---------------------------------------------------------------------
+
+export function set_tracing(on: boolean): void {
+  tracing = on;
+}
+
+export function tracing_enabled(): boolean {
+  return tracing;
+}
+
+const t0 = performance.now();
+
+/** Append an event to this task's ring. Plain stores: only the owner writes its ring. */
+export function trace(ev: number, a: number, b: number): void {
+  if (!tracing || curId < 0) return;
+  const h = plain_read(cur + TASK.ring_head);
+  const e = cur + TASK.ring + (h & (EVENT_RING_ENTRIES - 1)) * EVENT_WORDS;
+  plain_set(e, ((performance.now() - t0) * 1000) | 0);
+  plain_set(e + 1, ev);
+  plain_set(e + 2, a);
+  plain_set(e + 3, b);
+  plain_set(cur + TASK.ring_head, (h + 1) | 0);
+}
+
+export interface TraceEntry {
+  readonly timeUs: number;
+  readonly event: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+/** The last events of task `id`, oldest first (a racy snapshot, for reports). */
+export function read_ring(id: number): TraceEntry[] {
+  const t = task_ptr(id);
+  const h = atomic_read(t + TASK.ring_head);
+  const n = Math.min(h, EVENT_RING_ENTRIES);
+  const out: TraceEntry[] = [];
+  for (let i = h - n; i < h; i++) {
+    const e = t + TASK.ring + (i & (EVENT_RING_ENTRIES - 1)) * EVENT_WORDS;
+    out.push({
+      timeUs: atomic_read(e),
+      event: atomic_read(e + 1),
+      a: atomic_read(e + 2),
+      b: atomic_read(e + 3),
+    });
+  }
+  return out;
+}
+
+// ---- counters ----------------------------------------------------------------------------
+
+/** Bump one of this task's counters. Plain: only the owner writes its counters. */
+export function count(c: number): void {
+  const p = cur + TASK.counters + c;
+  plain_set(p, (plain_read(p) + 1) | 0);
+}
+
+export function count_add(c: number, n: number): void {
+  const p = cur + TASK.counters + c;
+  plain_set(p, (plain_read(p) + n) | 0);
+}
+
+/** Sum counter c over tasks [0, n). Read after the workers have stopped. */
+export function sum_counter(c: number, n: number): number {
+  let s = 0;
+  for (let id = 0; id < n; id++) s += atomic_read(task_ptr(id) + TASK.counters + c);
+  return s;
+}
+
+export function reset_counters(n: number): void {
+  for (let id = 0; id < n; id++) {
+    const t = task_ptr(id);
+    for (let c = 0; c < NR_TASK_COUNTERS; c++) atomic_set(t + TASK.counters + c, 0);
+  }
+}
+
+/** Bump this task's progress tick (the watchdog's sign of life). */
+export function tick(): void {
+  const p = cur + TASK.progress;
+  plain_set(p, (plain_read(p) + 1) | 0);
+}

@@ -1,0 +1,61 @@
+// One task per worker thread (and one for the main thread): the kernel's task_struct, as far as
+// locking needs it.
+
+import { defineStruct } from './struct.js';
+
+/** Entries in each task's flight recorder. A power of two. */
+export const EVENT_RING_ENTRIES = 64;
+/** Words per flight-recorder entry: [time µs (low 32 bits), event id, arg a, arg b]. */
+export const EVENT_WORDS = 4;
+/** Per-task counters (src/sched/counters.ts names them). */
+export const NR_TASK_COUNTERS = 64;
+
+export const TASK = defineStruct('task_struct', {
+  /**
+   * The park word (futex-style parker):
+   *   0  EMPTY     no wake-up pending
+   *   1  NOTIFIED  a wake-up is pending; the next park() returns at once and clears it
+   *  -1  PARKED    the owner sleeps in Atomics.wait; an unpark must notify
+   * Only the owner moves EMPTY→PARKED and back; anyone may set NOTIFIED.
+   */
+  park: { words: 1, hot: true },
+  /**
+   * Pending signals, a bitmask (SIGKILL_PENDING, SIGNAL_PENDING). Set by kill() from any task,
+   * never cleared while the task runs a killable wait (the kernel's fatal signals are sticky).
+   */
+  signal: 1,
+  /** a word only this task touches: smp_mb() is an RMW on it */
+  fence: 1,
+  /** slot number, 0..max_tasks-1; the main thread is task 0 */
+  id: 1,
+  /** OS thread id, for CPU placement reports; 0 if unknown */
+  tid: 1,
+  /** which CPU the worker was pinned to, -1 none */
+  cpu: 1,
+  /** the state the task sleeps in: TASK_RUNNING / TASK_UNINTERRUPTIBLE / TASK_KILLABLE */
+  state: 1,
+  /** what the task waits for (an event id) and on which word, for the watchdog's report */
+  wait_event: 1,
+  wait_addr: 1,
+  /**
+   * RCU reader slot (liburcu memb flavour): 0 outside any read section; otherwise a snapshot
+   * of the grace-period counter with the nesting count in the low bits. Written by the owner,
+   * read by synchronize_rcu() in other tasks.
+   */
+  rcu_ctr: { words: 1, hot: true },
+  /** ring write index (monotonic; entry = index mod EVENT_RING_ENTRIES) */
+  ring_head: 1,
+  ring: EVENT_RING_ENTRIES * EVENT_WORDS,
+  /** counters only this task writes (plain writes), summed by the harness after a run */
+  counters: { words: NR_TASK_COUNTERS, hot: true },
+  /** a progress tick the watchdog reads: bumped by the workload loop */
+  progress: { words: 1, hot: true },
+});
+
+/** TASK.state values */
+export const TASK_RUNNING = 0;
+export const TASK_UNINTERRUPTIBLE = 1;
+export const TASK_KILLABLE = 2;
+
+/** TASK.signal bits */
+export const SIGKILL_PENDING = 1 << 0;
