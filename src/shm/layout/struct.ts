@@ -14,7 +14,14 @@ export const WORD_BYTES = 4;
 /** Words in a 64-byte cache line. */
 export const LINE_WORDS = 64 / WORD_BYTES;
 
-export type FieldSpec = number | { readonly words: number; readonly hot?: boolean };
+/**
+ * A field: a number of words, optionally `hot` (own cache line when padding is on), or an
+ * embedded struct (its size follows the padding setting too).
+ */
+export type FieldSpec =
+  | number
+  | { readonly words: number; readonly hot?: boolean }
+  | { readonly struct: { readonly SIZE: number }; readonly hot?: boolean };
 
 export type Struct<K extends string> = { readonly [F in K]: number } & {
   /** Size in words, rounded up to whole cache lines when padding is on and a field is hot. */
@@ -24,7 +31,7 @@ export type Struct<K extends string> = { readonly [F in K]: number } & {
 
 interface Registered {
   readonly name: string;
-  readonly fields: ReadonlyArray<readonly [string, number, boolean]>;
+  readonly fields: ReadonlyArray<readonly [string, () => number, boolean]>;
   readonly target: Record<string, number | string>;
 }
 
@@ -34,7 +41,8 @@ let padding = true;
 function place(reg: Registered, pad: boolean): void {
   let off = 0;
   let anyHot = false;
-  for (const [name, words, hot] of reg.fields) {
+  for (const [name, size, hot] of reg.fields) {
+    const words = size();
     if (pad && hot) {
       off = alignUp(off, LINE_WORDS);
       reg.target[name] = off;
@@ -57,14 +65,18 @@ export function defineStruct<K extends string>(
   name: string,
   fields: { readonly [F in K]: FieldSpec },
 ): Struct<K> {
-  const list: Array<readonly [string, number, boolean]> = [];
+  const list: Array<readonly [string, () => number, boolean]> = [];
   for (const [f, spec] of Object.entries(fields) as Array<[string, FieldSpec]>) {
-    const words = typeof spec === 'number' ? spec : spec.words;
+    let size: () => number;
+    if (typeof spec === 'number') size = () => spec;
+    else if ('struct' in spec) size = () => spec.struct.SIZE;
+    else size = () => spec.words;
     const hot = typeof spec === 'number' ? false : spec.hot === true;
+    const words = size();
     if (!Number.isInteger(words) || words < 1) {
       throw new Error(`struct ${name}: field ${f} has ${words} words; a field takes 1 or more`);
     }
-    list.push([f, words, hot]);
+    list.push([f, size, hot]);
   }
   const target: Record<string, number | string> = { NAME: name };
   const reg: Registered = { name, fields: list, target };

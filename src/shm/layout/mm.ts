@@ -1,0 +1,2 @@
+// Layout of the mm structs: filled in by the mm work.
+export {};

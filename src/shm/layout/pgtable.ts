@@ -1,0 +1,2 @@
+// Layout of the pgtable structs: filled in by the pgtable work.
+export {};

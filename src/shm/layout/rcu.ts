@@ -1,0 +1,2 @@
+// Layout of the rcu structs: filled in by the rcu work.
+export {};

@@ -1,0 +1,2 @@
+// Layout of the run structs: filled in by the run work.
+export {};

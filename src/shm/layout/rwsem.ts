@@ -1,0 +1,2 @@
+// Layout of the rwsem structs: filled in by the rwsem work.
+export {};

@@ -1,0 +1,2 @@
+// Layout of the slab structs: filled in by the slab work.
+export {};

@@ -1,0 +1,2 @@
+// Layout of the sync structs: filled in by the sync work.
+export {};
