@@ -32,6 +32,17 @@ export const CNT = {
   SPF_ABORT: 22,
   /** vma_refcnt: reference taken on a VMA reused by another mm */
   VMA_FOREIGN_MM: 23,
+  // small sync primitives (src/sync/{seqcount,rcuwait,completion,spinlock}.ts)
+  /** read_seqcount_retry() said the snapshot was torn */
+  SEQCOUNT_RETRY: 24,
+  /** read_seqcount_begin() found a writer inside and had to wait for an even sequence */
+  SEQCOUNT_READ_WAIT: 25,
+  /** rcuwait_wait_event() went to sleep (its condition was false) */
+  RCUWAIT_SLEEP: 26,
+  /** a completion waiter went to sleep */
+  COMPLETION_SLEEP: 27,
+  /** spin_lock() found the lock held and took the slow path */
+  SPIN_CONTENDED: 28,
   // operations
   FAULTS: 32,
   FAULT_PAGES_INSTALLED: 33,
