@@ -54,6 +54,21 @@ export const CNT = {
   MAPS_READS: 39,
   MAPS_VMAS_REPORTED: 40,
   WRITER_EINTR: 41,
+  // slab, frames, page tables (48..55)
+  /** a per-task object cache refilled from the global free list */
+  SLAB_REFILL: 48,
+  /** a per-task object cache flushed a batch to the global free list */
+  SLAB_FLUSH: 49,
+  /** the global list was empty: took another task's cached objects */
+  SLAB_STEAL: 50,
+  /** kmem_cache_alloc found no free object anywhere */
+  SLAB_EXHAUSTED: 51,
+  /** a pte page was allocated and installed in a pgd */
+  PTE_PAGE_ALLOC: 52,
+  /** a pte page was unlinked from its pgd (freed now or after a grace period) */
+  PTE_PAGE_FREE: 53,
+  /** pte_offset_map_lock found its pte page replaced after taking the ptl, and retried */
+  PTL_RETRY: 54,
 } as const;
 
 export type CounterName = keyof typeof CNT;

@@ -55,6 +55,12 @@ export const EV = {
   MMAP_END: 115,
   MPROTECT_BEGIN: 116,
   MPROTECT_END: 117,
+  // mm: slab, frames, page tables (160..179)
+  SLAB_EXHAUSTED: 160,
+  SLAB_STEAL: 161,
+  PTE_PAGE_ALLOC: 162,
+  PTE_PAGE_FREE: 163,
+  PTL_RETRY: 164,
   // harness (200..)
   WORKER_START: 200,
   WORKER_STOP: 201,
