@@ -19,6 +19,11 @@ export const CNT = {
   RCU_CALLBACKS: 11,
   SRCU_SYNC: 12,
   SRCU_CALLBACKS: 13,
+  // rwsem (continued)
+  /** a writer took the lock by optimistic spinning, without queueing */
+  RWSEM_OPT_LOCK: 14,
+  /** readers granted the lock by rwsem_mark_wake() (counted by the waking task) */
+  RWSEM_READ_WOKEN: 15,
   // per-VMA locking, named as in the kernel's vm_event_item
   VMA_LOCK_SUCCESS: 16,
   VMA_LOCK_ABORT: 17,

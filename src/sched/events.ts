@@ -19,6 +19,8 @@ export const EV = {
   RWSEM_EINTR: 27,
   RWSEM_DOWNGRADE: 28,
   RWSEM_WAKE: 29,
+  RWSEM_STEAL: 30,
+  RWSEM_ACQUIRED: 31,
   // sync: rcuwait, completion, spinlock (40..59)
   RCUWAIT_WAIT: 40,
   RCUWAIT_WOKEN: 41,

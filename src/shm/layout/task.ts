@@ -1,6 +1,7 @@
 // One task per worker thread (and one for the main thread): the kernel's task_struct, as far as
 // locking needs it.
 
+import { RWSEM_WAITER } from './rwsem.js';
 import { defineStruct } from './struct.js';
 
 /** Entries in each task's flight recorder. A power of two. */
@@ -50,6 +51,11 @@ export const TASK = defineStruct('task_struct', {
   counters: { words: NR_TASK_COUNTERS, hot: true },
   /** a progress tick the watchdog reads: bumped by the workload loop */
   progress: { words: 1, hot: true },
+  /**
+   * This task's rw_semaphore waiter node (src/shm/layout/rwsem.ts): a task sleeps on at most
+   * one rwsem at a time, so its node lives here instead of on a stack.
+   */
+  rwsem_waiter: { struct: RWSEM_WAITER },
 });
 
 /** TASK.state values */
