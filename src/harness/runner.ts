@@ -1,0 +1,269 @@
+// The runner: exactly N worker threads (a piscina pool with minThreads = maxThreads = N), one
+// long task each, all released together by a start barrier in shared memory, stopped by a
+// stop flag (each finishes the operation it is in), watched by a watchdog.
+//
+// The caller has created the buffer and attached the main thread as task 0 (createArena or
+// world_create). The runner allocates a fresh run control block from the arena for each run and
+// publishes it at ROOT.RUN before any worker starts.
+//
+// Memory ordering: every RUN field is initialised before the pool starts (the structured clone
+// of the task message orders them before the worker's first read); RUN.go is then set with an
+// atomic store (RELEASE, pairs with the workers' ACQUIRE load in waitAtBarrier()), so set-up
+// done by the main thread after the workers attached is visible to their first operation.
+//
+// Failures: a worker that throws records itself in RUN.failed and sets the stop flag; the
+// runner then calls abort_all() so workers blocked on a lock the failed one held unwind with
+// HarnessAbort, waits for all, and throws a RunFailure naming the first failure with that
+// task's last events. No-progress for watchdogMs does the same with every worker's events.
+
+import { Piscina } from 'piscina';
+import { FaultlineError } from '../errors.js';
+import { atomic_notify, atomic_read, atomic_set } from '../sched/atomics.js';
+import { abort_all, clear_abort } from '../sched/task.js';
+import { arena_alloc, set_root } from '../shm/arena.js';
+import {
+  LINE_WORDS,
+  ROOT,
+  RUN,
+  RUN_WORKER,
+  run_block_words,
+  run_worker_ptr,
+} from '../shm/layout/index.js';
+import type { BenchTask, BenchTaskResult } from '../workers/bench.js';
+import type { WorkerPlan } from '../workload/job.js';
+import { stopRun } from '../workload/loop.js';
+import type { HistogramSnapshot } from './histogram.js';
+import { compiledModule } from './paths.js';
+import { describeTask, describeWorkers, Watchdog, type WatchedWorker } from './watchdog.js';
+
+export interface RunRequest {
+  readonly sab: SharedArrayBuffer;
+  /** file URL of the compiled job module (see src/workload/job.ts) */
+  readonly jobModule: string;
+  readonly workers: readonly WorkerPlan[];
+  /** stop after this long (from the gate opening); 0: only when the budgets are done */
+  readonly durationMs: number;
+  /** pin worker i to CPU i mod cores */
+  readonly pin?: boolean;
+  /** the number of CPUs to pin across (default: all) */
+  readonly cores?: number;
+  /** flight-recorder tracing in the workers (default on) */
+  readonly tracing?: boolean;
+  /** no progress from a worker for this long aborts the run (default 10 s) */
+  readonly watchdogMs?: number;
+  /** workers not all at the barrier after this long aborts the run (default 30 s) */
+  readonly startTimeoutMs?: number;
+  /** called about every 50 ms while the run goes, with the ms since the gate opened */
+  readonly onTick?: (elapsedMs: number) => void;
+}
+
+export interface WorkerOutcome {
+  readonly index: number;
+  readonly taskId: number;
+  readonly role: string;
+  readonly ops: number;
+  readonly elapsedNs: number;
+  readonly kinds: readonly string[];
+  readonly histograms: readonly HistogramSnapshot[];
+  readonly tid: number;
+  readonly cpu: number;
+  readonly lastCpu: number;
+}
+
+export interface RunOutcome {
+  readonly workers: readonly WorkerOutcome[];
+  /** wall time from the gate opening until every worker returned, in ns */
+  readonly wallNs: number;
+  /** one line if pinning failed anywhere, else null */
+  readonly pinWarning: string | null;
+}
+
+/** A run that ended in a worker failure or a watchdog abort. The message is the report. */
+export class RunFailure extends FaultlineError {
+  override name = 'RunFailure';
+  constructor(
+    message: string,
+    /** the name of the first worker error (LockStateError, ...), or Watchdog, StartTimeout */
+    readonly kind: string,
+  ) {
+    super(message);
+  }
+}
+
+const POLL_MS = 50;
+/** How long aborted workers get to unwind before the pool terminates them. */
+const ABORT_GRACE_MS = 5_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
+  const n = req.workers.length;
+  if (n < 1) throw new RangeError('runWorkers: no workers');
+  const budgeted = req.workers.filter((w) => w.budget > 0).length;
+  if (req.durationMs <= 0 && budgeted === 0) {
+    throw new RangeError('runWorkers: neither a duration nor an operation budget');
+  }
+  const watchdogMs = req.watchdogMs ?? 10_000;
+  const startTimeoutMs = req.startTimeoutMs ?? 30_000;
+  const cores = req.cores ?? 1;
+
+  const run = arena_alloc(run_block_words(n), LINE_WORDS, 'run control block');
+  atomic_set(run + RUN.nr_workers, n);
+  atomic_set(run + RUN.nr_budgeted, budgeted);
+  for (let i = 0; i < n; i++) {
+    atomic_set(run_worker_ptr(run, i) + RUN_WORKER.ops, 0);
+    atomic_set(run_worker_ptr(run, i) + RUN_WORKER.exited, 0);
+  }
+  set_root(ROOT.RUN, run);
+
+  const watched: WatchedWorker[] = req.workers.map((w, i) => ({
+    taskId: w.taskId,
+    role: w.role,
+    slot: run_worker_ptr(run, i),
+  }));
+
+  const pool = new Piscina({
+    filename: compiledModule('src/workers/bench'),
+    minThreads: n,
+    maxThreads: n,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 60_000,
+  });
+  const results: Array<BenchTaskResult | undefined> = new Array(n).fill(undefined);
+  let settledCount = 0;
+  let firstFailure = -1;
+  let aborted = false;
+  const abortRun = (): void => {
+    if (aborted) return;
+    aborted = true;
+    stopRun(run);
+    abort_all();
+  };
+  const all = Promise.all(
+    req.workers.map((plan, i) => {
+      const task: BenchTask = {
+        sab: req.sab,
+        jobModule: req.jobModule,
+        plan,
+        workerIndex: i,
+        pinCpu: req.pin === true ? i % cores : -1,
+        tracing: req.tracing ?? true,
+      };
+      return (pool.run(task) as Promise<BenchTaskResult>)
+        .catch(
+          (err: unknown): BenchTaskResult => ({
+            ok: false,
+            name: err instanceof Error ? err.name : 'Error',
+            message: err instanceof Error ? err.message : String(err),
+            stack: err instanceof Error ? (err.stack ?? '') : '',
+          }),
+        )
+        .then((r) => {
+          results[i] = r;
+          settledCount++;
+          if (!r.ok) {
+            if (firstFailure < 0 && r.name !== 'HarnessAbort') firstFailure = i;
+            abortRun();
+          }
+        });
+    }),
+  );
+
+  let report: RunFailure | null = null;
+  let t0 = performance.now();
+  let wallNs = 0;
+  try {
+    // The start barrier: wait for every worker to arrive, then open the gate.
+    const startBy = t0 + startTimeoutMs;
+    while (atomic_read(run + RUN.arrived) < n && !aborted) {
+      if (performance.now() > startBy) {
+        report = new RunFailure(
+          `only ${atomic_read(run + RUN.arrived)} of ${n} workers reached the start barrier within ${startTimeoutMs} ms; run aborted\n${describeWorkers(watched)}`,
+          'StartTimeout',
+        );
+        abortRun();
+        break;
+      }
+      await sleep(1);
+    }
+    t0 = performance.now();
+    atomic_set(run + RUN.go, 1); // RELEASE: pairs with the ACQUIRE in waitAtBarrier()
+    atomic_notify(run + RUN.go, n);
+
+    const dog = new Watchdog(watched, watchdogMs, t0);
+    let abortedAt = 0;
+    while (settledCount < n) {
+      await Promise.race([all, sleep(POLL_MS)]);
+      const now = performance.now();
+      if (req.durationMs > 0 && now - t0 >= req.durationMs) stopRun(run);
+      req.onTick?.(now - t0);
+      if (aborted) {
+        // Every wait is bounded and abort-checked, so workers unwind within a slice or two;
+        // one that does not (a bug) is terminated with the pool below.
+        if (abortedAt === 0) abortedAt = now;
+        else if (now - abortedAt > ABORT_GRACE_MS) break;
+        continue;
+      }
+      const stalled = dog.check(now);
+      if (stalled.length > 0) {
+        const who = stalled.map((i) => `worker ${i} (task ${watched[i]!.taskId})`).join(', ');
+        report = new RunFailure(
+          `watchdog: no progress from ${who} for ${watchdogMs} ms; run aborted. Every worker:\n${describeWorkers(watched)}`,
+          'Watchdog',
+        );
+        abortRun();
+      }
+    }
+    wallNs = (performance.now() - t0) * 1e6;
+  } finally {
+    await pool.destroy();
+    clear_abort();
+  }
+  if (report === null && aborted) {
+    const i = firstFailure >= 0 ? firstFailure : results.findIndex((r) => r !== undefined && !r.ok);
+    const r = i >= 0 ? results[i] : undefined;
+    report =
+      r !== undefined && !r.ok
+        ? new RunFailure(
+            `worker ${i} failed: ${r.name}: ${r.message}\n  ${describeTask(i, watched[i]!)}\n${firstStackLines(r.stack)}`,
+            r.name,
+          )
+        : new RunFailure('run aborted without a worker error', 'Abort');
+  }
+  if (report !== null) throw report;
+  return collect(req, results, wallNs);
+}
+
+function firstStackLines(stack: string): string {
+  return stack
+    .split('\n')
+    .slice(1, 6)
+    .map((l) => `  ${l.trim()}`)
+    .join('\n');
+}
+
+function collect(
+  req: RunRequest,
+  results: ReadonlyArray<BenchTaskResult | undefined>,
+  wallNs: number,
+): RunOutcome {
+  const workers: WorkerOutcome[] = [];
+  let pinWarning: string | null = null;
+  results.forEach((r, i) => {
+    if (r === undefined || !r.ok) throw new Error(`worker ${i} returned no result`);
+    const plan = req.workers[i]!;
+    pinWarning ??= r.pinWarning;
+    workers.push({
+      index: i,
+      taskId: plan.taskId,
+      role: plan.role,
+      ops: r.ops,
+      elapsedNs: r.elapsedNs,
+      kinds: r.kinds,
+      histograms: r.histograms,
+      tid: r.tid,
+      cpu: r.cpu,
+      lastCpu: r.lastCpu,
+    });
+  });
+  return { workers, wallNs, pinWarning };
+}

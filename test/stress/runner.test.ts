@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { Histogram } from '../../src/harness/histogram.js';
+import { RunFailure, runWorkers } from '../../src/harness/runner.js';
+import { atomic_read } from '../../src/sched/atomics.js';
+import { task_attach } from '../../src/sched/task.js';
+import { arena_alloc, createArena, get_root, task_ptr } from '../../src/shm/arena.js';
+import { ROOT, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../../src/shm/layout/index.js';
+import type { WorkerPlan } from '../../src/workload/job.js';
+import { distModule } from '../helpers/threads.js';
+
+const jobModule = (): string => distModule('test/threads/runner');
+
+function setup(maxTasks: number): { sab: SharedArrayBuffer; words: number } {
+  const a = createArena({ sizeMiB: 4, maxTasks });
+  task_attach(0);
+  return { sab: a.sab, words: arena_alloc(16, 16) };
+}
+
+function plans(n: number, role: string, args: unknown, budget = 0): WorkerPlan[] {
+  return Array.from({ length: n }, (_, i) => ({ taskId: i + 1, role, args, budget }));
+}
+
+describe('runner', () => {
+  it('runs op budgets to exact counts behind the start barrier (6 workers, 2 cores)', async () => {
+    const { sab, words } = setup(8);
+    const out = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers: plans(6, 'adder', { words }, 3000),
+      durationMs: 0,
+    });
+    expect(out.workers.map((w) => w.ops)).toEqual([3000, 3000, 3000, 3000, 3000, 3000]);
+    // Odd steps took the spinlock, even steps added atomically: 1500 of each per worker.
+    expect(atomic_read(words + 1)).toBe(9000);
+    expect(atomic_read(words + 2)).toBe(9000);
+    expect(atomic_read(words + 3)).toBe(0); // nobody started before all had arrived
+    const run = get_root(ROOT.RUN);
+    expect(atomic_read(run + RUN.done)).toBe(6);
+    for (let i = 0; i < 6; i++) {
+      expect(atomic_read(run_worker_ptr(run, i) + RUN_WORKER.ops)).toBe(3000);
+      expect(atomic_read(task_ptr(i + 1) + TASK.progress)).toBe(3000);
+    }
+    // Histograms merge to the exact op counts per kind.
+    const locked = new Histogram();
+    const atomic = new Histogram();
+    for (const w of out.workers) {
+      expect(w.kinds).toEqual(['locked-add', 'atomic-add']);
+      locked.merge(w.histograms[0]!);
+      atomic.merge(w.histograms[1]!);
+    }
+    expect(locked.count).toBe(9000);
+    expect(atomic.count).toBe(9000);
+  });
+
+  it('stops on the stop flag after the duration; shared and returned counts agree', async () => {
+    const { sab, words } = setup(8);
+    const out = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers: plans(5, 'adder', { words }),
+      durationMs: 150,
+      pin: true,
+      cores: 2,
+    });
+    const total = out.workers.reduce((s, w) => s + w.ops, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(atomic_read(words + 1) + atomic_read(words + 2)).toBe(total);
+    expect(atomic_read(words + 3)).toBe(0);
+    const run = get_root(ROOT.RUN);
+    out.workers.forEach((w, i) => {
+      expect(atomic_read(run_worker_ptr(run, i) + RUN_WORKER.ops)).toBe(w.ops);
+      expect(w.elapsedNs).toBeGreaterThan(0);
+      // Pinned to CPU i mod 2, or an explained warning.
+      if (out.pinWarning === null) {
+        expect(w.cpu).toBe(i % 2);
+        expect(atomic_read(task_ptr(w.taskId) + TASK.cpu)).toBe(i % 2);
+      }
+      expect(atomic_read(task_ptr(w.taskId) + TASK.tid)).toBe(w.tid);
+    });
+  });
+
+  it('ends the run with the failing worker error and its last events, never a hang', async () => {
+    const { sab, words } = setup(8);
+    const workers: WorkerPlan[] = [
+      ...plans(3, 'adder', { words }),
+      { taskId: 4, role: 'thrower', args: { words, throwAt: 50 }, budget: 0 },
+    ];
+    const err = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers,
+      durationMs: 20_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailure);
+    const f = err as RunFailure;
+    expect(f.kind).toBe('LockStateError');
+    expect(f.message).toMatch(/^worker 3 failed: LockStateError: thrower: deliberate failure/);
+    expect(f.message).toMatch(/task 4, thrower/);
+    expect(f.message).toMatch(/SPIN_CONTENDED\(\d+,12345\)/);
+  });
+
+  it('reports a kind index out of range as the worker error', async () => {
+    const { sab, words } = setup(4);
+    const err = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers: plans(1, 'bad-kind', { words }, 10),
+      durationMs: 0,
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/job step returned kind 7; allowed 0\.\.0/);
+  });
+
+  it('the watchdog aborts a run without progress and reports every worker', async () => {
+    const { sab, words } = setup(8);
+    const workers: WorkerPlan[] = [
+      ...plans(2, 'adder', { words }),
+      { taskId: 3, role: 'stuck', args: { words }, budget: 0 },
+    ];
+    const err = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers,
+      durationMs: 20_000,
+      watchdogMs: 300,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailure);
+    const f = err as RunFailure;
+    expect(f.kind).toBe('Watchdog');
+    expect(f.message).toMatch(/^watchdog: no progress from worker 2 \(task 3\) for 300 ms/);
+    expect(f.message).toMatch(/worker 0 \(task 1, adder, \d+ ops\)/);
+    expect(f.message).toMatch(/worker 1 \(task 2, adder/);
+    expect(f.message).toMatch(/worker 2 \(task 3, stuck, 0 ops\):.*COMPLETION_WAIT/);
+  });
+});
