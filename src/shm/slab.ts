@@ -1,0 +1,497 @@
+// kmem_cache: caches of fixed-size objects in the arena, with a per-task cache of free objects
+// in front of one global free list (the kernel's SLUB with per-CPU slabs, mm/slub.c).
+//
+// Memory ordering:
+// - Global list: `head`, `nr_free` and every link (the word at freeptr_offset of a free object)
+//   change only under `list.lock`; spin_lock is ACQUIRE and spin_unlock RELEASE, so a task that
+//   pops an object sees every store the pusher made before its unlock. ABA cannot happen: a pop
+//   reads head and head's link and writes head with the lock held throughout, so no other push
+//   or pop can interleave. No tag or version is needed (a lock-free Treiber stack would need one).
+// - Per-task cache: `ctl` = (version << 6) | count. The owner writes a slot at index `count`
+//   (a slot no other task reads while count is below it), then publishes it with a cmpxchg that
+//   raises count and bumps the version (RELEASE, pairs with the ACQUIRE read of ctl by a thief
+//   before it reads the slots). A thief reads ctl, copies the slots below count, and takes them
+//   all with a cmpxchg to count 0 that succeeds only if ctl is unchanged — that is, if the owner
+//   completed no pop or push in between; the version makes "unchanged" exact up to 2^26 owner
+//   operations during one steal. Even then the state word below catches a double hand-out.
+// - State word: kmem_cache_free swaps ALLOCATED→FREE and kmem_cache_alloc FREE→ALLOCATED with
+//   an xchg (full barrier), so two frees of one object cannot both succeed.
+//
+// SLAB_TYPESAFE_BY_RCU: a freed object may be handed out again at once, still the same type;
+// nothing here writes any word of it except the link at freeptr_offset, and only while the
+// object sits on the global list. Alloc and free never clear it: the caller initialises.
+// Lock order: list.lock is a leaf; callers may hold any other lock when they allocate or free.
+
+import { InvariantViolation, LayoutError, LockStateError, SlabExhausted } from '../errors.js';
+import {
+  atomic_read,
+  atomic_set,
+  atomic_try_cmpxchg,
+  atomic_xchg,
+  plain_fill,
+  plain_read,
+} from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, current_id, trace } from '../sched/task.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { arena_alloc, max_tasks } from './arena.js';
+import {
+  alignUp,
+  KMEM_CACHE,
+  KMEM_CACHE_MAGIC,
+  KMEM_LIST,
+  KMEM_NAME_CHARS,
+  KMEM_NAME_WORDS,
+  KMEM_OBJ_ALLOCATED,
+  KMEM_OBJ_FREE,
+  KMEM_PCP,
+  KMEM_PCP_BATCH,
+  KMEM_PCP_COUNT_MASK,
+  KMEM_PCP_MAX,
+  KMEM_PCP_VERSION_ONE,
+  KMEM_POISON_FREE,
+  kmem_pcp_stride,
+  LINE_WORDS,
+  layoutPadding,
+  SLAB_POISON,
+  SLAB_TYPESAFE_BY_RCU,
+} from './layout/index.js';
+
+export interface KmemCacheOpts {
+  /** SLAB_TYPESAFE_BY_RCU: freed objects are reused at once and keep their type */
+  readonly typesafeByRcu?: boolean;
+  /** the word of a free object that holds the free-list link (default 0) */
+  readonly freeptrOffset?: number;
+  /** object alignment in words (default: a cache line with padding on, else 1) */
+  readonly align?: number;
+  /** fill freed objects with KMEM_POISON_FREE and check it on allocation (not typesafe) */
+  readonly poison?: boolean;
+  /** the user setting that raises the capacity, named in the exhaustion error */
+  readonly knob?: string;
+}
+
+export interface KmemCacheStats {
+  readonly name: string;
+  readonly capacity: number;
+  /** objects handed out and not freed */
+  readonly allocated: number;
+  /** objects on the global list or in any per-task cache */
+  readonly free: number;
+  readonly objWords: number;
+}
+
+// ---- names in shared memory ----------------------------------------------------------------
+
+function store_string(p: number, s: string, what: string): void {
+  if (s.length > KMEM_NAME_CHARS) {
+    throw new LayoutError(`kmem_cache_create: ${what} '${s}' is longer than ${KMEM_NAME_CHARS}`);
+  }
+  for (let w = 0; w < KMEM_NAME_WORDS; w++) {
+    let v = 0;
+    for (let b = 0; b < 4; b++) {
+      const code = s.charCodeAt(w * 4 + b); // NaN past the end → 0
+      const ch = code > 0 && code < 0x7f ? code : Number.isNaN(code) ? 0 : 0x3f;
+      v |= ch << (8 * b);
+    }
+    atomic_set(p + w, v);
+  }
+}
+
+function load_string(p: number): string {
+  let s = '';
+  for (let w = 0; w < KMEM_NAME_WORDS; w++) {
+    const v = atomic_read(p + w);
+    for (let b = 0; b < 4; b++) {
+      const ch = (v >>> (8 * b)) & 0xff;
+      if (ch === 0) return s;
+      s += String.fromCharCode(ch);
+    }
+  }
+  return s;
+}
+
+export function kmem_cache_name(c: number): string {
+  return load_string(c + KMEM_CACHE.name);
+}
+
+// ---- creation ------------------------------------------------------------------------------
+
+function check_int(v: number, min: number, what: string, name: string): void {
+  if (!Number.isInteger(v) || v < min) {
+    throw new LayoutError(
+      `kmem_cache_create(${name}): ${what} ${v}; allowed: an integer >= ${min}`,
+    );
+  }
+}
+
+/**
+ * Create a cache of `capacity` objects of `objWords` words. Main thread, at set-up, before the
+ * workers start. Returns the descriptor's pointer; all storage comes from arena_alloc.
+ */
+export function kmem_cache_create(
+  name: string,
+  objWords: number,
+  capacity: number,
+  opts: KmemCacheOpts = {},
+): number {
+  if (name.length === 0) throw new LayoutError('kmem_cache_create: empty name');
+  check_int(objWords, 1, 'objWords', name);
+  check_int(capacity, 1, 'capacity', name);
+  const align = opts.align ?? (layoutPadding() ? LINE_WORDS : 1);
+  check_int(align, 1, 'align', name);
+  const freeptr = opts.freeptrOffset ?? 0;
+  if (!Number.isInteger(freeptr) || freeptr < 0 || freeptr >= objWords) {
+    throw new LayoutError(
+      `kmem_cache_create(${name}): freeptrOffset ${freeptr}; allowed 0..${objWords - 1}`,
+    );
+  }
+  const typesafe = opts.typesafeByRcu === true;
+  const poison = opts.poison === true;
+  if (typesafe && poison) {
+    throw new LayoutError(
+      `kmem_cache_create(${name}): poison and typesafeByRcu exclude each other (a typesafe object keeps its contents)`,
+    );
+  }
+  const knob = opts.knob ?? '';
+  const stride = alignUp(objWords, align);
+  const nrPcp = max_tasks();
+  const pcpStride = kmem_pcp_stride();
+  const what = `${name} slab`;
+  const c = arena_alloc(KMEM_CACHE.SIZE, LINE_WORDS, what);
+  const state = arena_alloc(capacity, LINE_WORDS, what);
+  const pcp = arena_alloc(nrPcp * pcpStride, LINE_WORDS, what);
+  const base = arena_alloc(capacity * stride, align, what);
+  atomic_set(
+    c + KMEM_CACHE.flags,
+    (typesafe ? SLAB_TYPESAFE_BY_RCU : 0) | (poison ? SLAB_POISON : 0),
+  );
+  atomic_set(c + KMEM_CACHE.obj_words, objWords);
+  atomic_set(c + KMEM_CACHE.stride, stride);
+  atomic_set(c + KMEM_CACHE.capacity, capacity);
+  atomic_set(c + KMEM_CACHE.base, base);
+  atomic_set(c + KMEM_CACHE.freeptr_offset, freeptr);
+  atomic_set(c + KMEM_CACHE.state, state);
+  atomic_set(c + KMEM_CACHE.pcp, pcp);
+  atomic_set(c + KMEM_CACHE.pcp_stride, pcpStride);
+  atomic_set(c + KMEM_CACHE.nr_pcp, nrPcp);
+  store_string(c + KMEM_CACHE.name, name, 'name');
+  store_string(c + KMEM_CACHE.knob, knob, 'knob');
+  // Every object starts FREE (the arena is zeroed) and on the global list, in address order.
+  for (let i = 0; i < capacity; i++) {
+    const obj = base + i * stride;
+    if (poison) plain_fill(obj, objWords, KMEM_POISON_FREE); // not yet visible to any task
+    atomic_set(obj + freeptr, i + 1 < capacity ? obj + stride : 0);
+  }
+  const l = c + KMEM_CACHE.list;
+  atomic_set(l + KMEM_LIST.head, base);
+  atomic_set(l + KMEM_LIST.nr_free, capacity);
+  atomic_set(c + KMEM_CACHE.magic, KMEM_CACHE_MAGIC); // RELEASE: the descriptor is complete
+  return c;
+}
+
+function check_cache(c: number, fn: string): void {
+  if (c <= 0 || atomic_read(c + KMEM_CACHE.magic) !== KMEM_CACHE_MAGIC) {
+    throw new InvariantViolation(`${fn}: ${c} is not a kmem_cache`);
+  }
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+/** The error to throw when `c` is exhausted: names the cache, its capacity and the knob. */
+export function slab_exhausted(c: number): SlabExhausted {
+  const name = kmem_cache_name(c);
+  const cap = atomic_read(c + KMEM_CACHE.capacity);
+  const knob = load_string(c + KMEM_CACHE.knob) || `the ${name} slab capacity`;
+  return new SlabExhausted(`${name} slab full: ${cap} objects; raise ${knob}`);
+}
+
+// ---- object index <-> pointer ----------------------------------------------------------------
+
+/** Index (0-based) of object `p` in cache `c`; InvariantViolation if `p` is not one of its objects. */
+export function kmem_cache_obj_index(c: number, p: number): number {
+  const off = p - atomic_read(c + KMEM_CACHE.base);
+  const stride = atomic_read(c + KMEM_CACHE.stride);
+  const idx = (off / stride) | 0;
+  if (off < 0 || idx * stride !== off || idx >= atomic_read(c + KMEM_CACHE.capacity)) {
+    throw new InvariantViolation(`${kmem_cache_name(c)} slab: ${p} is not an object of this cache`);
+  }
+  return idx;
+}
+
+/** Pointer to object `idx` (0-based) of cache `c`. */
+export function kmem_cache_obj_ptr(c: number, idx: number): number {
+  return atomic_read(c + KMEM_CACHE.base) + idx * atomic_read(c + KMEM_CACHE.stride);
+}
+
+// ---- per-task caches -----------------------------------------------------------------------
+
+function ctl_with(ctl: number, n: number): number {
+  return ((ctl & ~KMEM_PCP_COUNT_MASK) + KMEM_PCP_VERSION_ONE) | n;
+}
+
+function pcp_of(c: number): number {
+  const id = current_id();
+  if (id < 0 || id >= atomic_read(c + KMEM_CACHE.nr_pcp)) {
+    throw new LockStateError(
+      `${kmem_cache_name(c)} slab: task ${id} has no per-task cache (call task_attach first)`,
+    );
+  }
+  return atomic_read(c + KMEM_CACHE.pcp) + id * atomic_read(c + KMEM_CACHE.pcp_stride);
+}
+
+/** Publish `n` objects the caller wrote into its own empty cache's slots. */
+function pcp_publish(c: number, pcp: number, n: number): void {
+  const ctl = atomic_read(pcp + KMEM_PCP.ctl);
+  // With count 0 no thief can succeed (a thief's cmpxchg carries an older version), so the
+  // owner's cmpxchg cannot fail; a failure means the per-task cache is shared by two threads.
+  if (
+    (ctl & KMEM_PCP_COUNT_MASK) !== 0 ||
+    !atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n))
+  ) {
+    throw new InvariantViolation(
+      `${kmem_cache_name(c)} slab: per-task cache of task ${current_id()} changed under its owner`,
+    );
+  }
+}
+
+/** Move up to one batch from the global list into the caller's empty cache. */
+function pcp_refill(c: number, pcp: number): boolean {
+  const l = c + KMEM_CACHE.list;
+  if (atomic_read(l + KMEM_LIST.nr_free) === 0) return false; // a racy peek; steal next
+  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
+  spin_lock(l + KMEM_LIST.lock);
+  let head = atomic_read(l + KMEM_LIST.head);
+  let k = 0;
+  while (head !== 0 && k < KMEM_PCP_BATCH) {
+    atomic_set(pcp + KMEM_PCP.objs + k, head);
+    head = atomic_read(head + fp);
+    k++;
+  }
+  atomic_set(l + KMEM_LIST.head, head);
+  atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) - k);
+  spin_unlock(l + KMEM_LIST.lock);
+  if (k === 0) return false;
+  // Pops take the top slot: reverse the batch (still private) so objects go out in list order.
+  for (let i = 0, j = k - 1; i < j; i++, j--) {
+    const t = atomic_read(pcp + KMEM_PCP.objs + i);
+    atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(pcp + KMEM_PCP.objs + j));
+    atomic_set(pcp + KMEM_PCP.objs + j, t);
+  }
+  pcp_publish(c, pcp, k);
+  count(CNT.SLAB_REFILL);
+  return true;
+}
+
+/** The global list is empty: take every object another task has cached. */
+function pcp_steal(c: number, pcp: number): boolean {
+  const nr = atomic_read(c + KMEM_CACHE.nr_pcp);
+  const first = atomic_read(c + KMEM_CACHE.pcp);
+  const stride = atomic_read(c + KMEM_CACHE.pcp_stride);
+  const me = current_id();
+  for (let k = 1; k < nr; k++) {
+    const v = first + ((me + k) % nr) * stride;
+    for (;;) {
+      const vctl = atomic_read(v + KMEM_PCP.ctl); // ACQUIRE: pairs with the owner's cmpxchg
+      const n = vctl & KMEM_PCP_COUNT_MASK;
+      if (n === 0) break;
+      // Our own slots are free (our count is 0): copy first, then claim with one cmpxchg.
+      for (let i = 0; i < n; i++) {
+        atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(v + KMEM_PCP.objs + i));
+      }
+      if (atomic_try_cmpxchg(v + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
+        pcp_publish(c, pcp, n);
+        count(CNT.SLAB_STEAL);
+        trace(EV.SLAB_STEAL, c, n);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** The caller's cache is full: hand its top batch to the global list. */
+function pcp_flush(c: number, pcp: number, ctl: number): void {
+  const n = ctl & KMEM_PCP_COUNT_MASK;
+  // Claim first: once count is below them, the top slots are ours alone (no thief reads them).
+  if (!atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - KMEM_PCP_BATCH))) return;
+  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
+  const firstObj = atomic_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
+  let last = firstObj;
+  for (let i = n - KMEM_PCP_BATCH + 1; i < n; i++) {
+    const o = atomic_read(pcp + KMEM_PCP.objs + i);
+    atomic_set(last + fp, o); // the batch is private until the splice below
+    last = o;
+  }
+  const l = c + KMEM_CACHE.list;
+  spin_lock(l + KMEM_LIST.lock);
+  atomic_set(last + fp, atomic_read(l + KMEM_LIST.head));
+  atomic_set(l + KMEM_LIST.head, firstObj);
+  atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) + KMEM_PCP_BATCH);
+  spin_unlock(l + KMEM_LIST.lock); // RELEASE: the links are visible to the next popper
+  count(CNT.SLAB_FLUSH);
+}
+
+// ---- alloc / free --------------------------------------------------------------------------
+
+function obj_mark_allocated(c: number, obj: number): void {
+  const idx = kmem_cache_obj_index(c, obj);
+  if (atomic_xchg(atomic_read(c + KMEM_CACHE.state) + idx, KMEM_OBJ_ALLOCATED) !== KMEM_OBJ_FREE) {
+    throw new InvariantViolation(
+      `${kmem_cache_name(c)} slab: object ${obj} handed out while already allocated`,
+    );
+  }
+  if ((atomic_read(c + KMEM_CACHE.flags) & SLAB_POISON) !== 0) check_poison(c, obj);
+}
+
+function check_poison(c: number, obj: number): void {
+  const words = atomic_read(c + KMEM_CACHE.obj_words);
+  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
+  for (let i = 0; i < words; i++) {
+    // Plain: the object is ours now; a racing store is exactly the use-after-free we look for.
+    if (i !== fp && plain_read(obj + i) !== KMEM_POISON_FREE) {
+      throw new InvariantViolation(
+        `${kmem_cache_name(c)} slab: use after free: object ${obj} word ${i} was written while free`,
+      );
+    }
+  }
+}
+
+/** Allocate one object: its pointer, or 0 when every object is allocated. Any task. */
+export function kmem_cache_alloc(c: number): number {
+  const pcp = pcp_of(c);
+  for (let pass = 0; ; ) {
+    const ctl = atomic_read(pcp + KMEM_PCP.ctl);
+    const n = ctl & KMEM_PCP_COUNT_MASK;
+    if (n > 0) {
+      const obj = atomic_read(pcp + KMEM_PCP.objs + n - 1);
+      if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - 1))) {
+        obj_mark_allocated(c, obj);
+        return obj;
+      }
+      continue; // a thief emptied our cache; look again
+    }
+    if (pcp_refill(c, pcp) || pcp_steal(c, pcp)) continue;
+    // Objects in flight between caches can hide from one scan; call it exhausted after two.
+    if (++pass === 2) {
+      count(CNT.SLAB_EXHAUSTED);
+      trace(EV.SLAB_EXHAUSTED, c, 0);
+      return 0;
+    }
+  }
+}
+
+/** kmem_cache_alloc, throwing slab_exhausted(c) instead of returning 0. */
+export function kmem_cache_alloc_or_throw(c: number): number {
+  const p = kmem_cache_alloc(c);
+  if (p === 0) throw slab_exhausted(c);
+  return p;
+}
+
+/**
+ * Free object `p`. Any task, not only the allocator. A double free throws LockStateError and a
+ * pointer that is not an object of `c` throws InvariantViolation, both naming the pointer.
+ */
+export function kmem_cache_free(c: number, p: number): void {
+  const idx = kmem_cache_obj_index(c, p);
+  if (atomic_xchg(atomic_read(c + KMEM_CACHE.state) + idx, KMEM_OBJ_FREE) !== KMEM_OBJ_ALLOCATED) {
+    throw new LockStateError(`${kmem_cache_name(c)} slab: double free of object ${p}`);
+  }
+  if ((atomic_read(c + KMEM_CACHE.flags) & SLAB_POISON) !== 0) {
+    // The freeing task still owns the object: nobody can allocate it before the push below.
+    plain_fill(p, atomic_read(c + KMEM_CACHE.obj_words), KMEM_POISON_FREE);
+  }
+  const pcp = pcp_of(c);
+  for (;;) {
+    const ctl = atomic_read(pcp + KMEM_PCP.ctl);
+    const n = ctl & KMEM_PCP_COUNT_MASK;
+    if (n < KMEM_PCP_MAX) {
+      atomic_set(pcp + KMEM_PCP.objs + n, p); // slot n is ours until count covers it
+      // RELEASE: pairs with a thief's ACQUIRE read of ctl before it reads the slots.
+      if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n + 1))) return;
+      continue; // a thief emptied the cache; retry at count 0
+    }
+    pcp_flush(c, pcp, ctl);
+  }
+}
+
+// ---- statistics and checks (quiescent: exact when no task allocates or frees) --------------
+
+export function kmem_cache_stats(c: number): KmemCacheStats {
+  check_cache(c, 'kmem_cache_stats');
+  const capacity = atomic_read(c + KMEM_CACHE.capacity);
+  let free = atomic_read(c + KMEM_CACHE.list + KMEM_LIST.nr_free);
+  const nr = atomic_read(c + KMEM_CACHE.nr_pcp);
+  const first = atomic_read(c + KMEM_CACHE.pcp);
+  const stride = atomic_read(c + KMEM_CACHE.pcp_stride);
+  for (let t = 0; t < nr; t++) {
+    free += atomic_read(first + t * stride + KMEM_PCP.ctl) & KMEM_PCP_COUNT_MASK;
+  }
+  return {
+    name: kmem_cache_name(c),
+    capacity,
+    allocated: capacity - free,
+    free,
+    objWords: atomic_read(c + KMEM_CACHE.obj_words),
+  };
+}
+
+/** Call fn(p) for every allocated object, in address order (a racy snapshot while tasks run). */
+export function kmem_cache_for_each_allocated(c: number, fn: (p: number) => void): void {
+  check_cache(c, 'kmem_cache_for_each_allocated');
+  const capacity = atomic_read(c + KMEM_CACHE.capacity);
+  const state = atomic_read(c + KMEM_CACHE.state);
+  for (let i = 0; i < capacity; i++) {
+    if (atomic_read(state + i) === KMEM_OBJ_ALLOCATED) fn(kmem_cache_obj_ptr(c, i));
+  }
+}
+
+/**
+ * Check the free structures against the state words: every object on the global list or in a
+ * per-task cache is FREE and appears once, and every FREE object is in one of them. Call only
+ * while no task allocates or frees. Throws InvariantViolation naming the first discrepancy.
+ */
+export function kmem_cache_verify(c: number): KmemCacheStats {
+  check_cache(c, 'kmem_cache_verify');
+  const name = kmem_cache_name(c);
+  const capacity = atomic_read(c + KMEM_CACHE.capacity);
+  const state = atomic_read(c + KMEM_CACHE.state);
+  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
+  const seen = new Uint8Array(capacity);
+  const see = (p: number, where: string): void => {
+    const i = kmem_cache_obj_index(c, p);
+    if (seen[i] !== 0)
+      throw new InvariantViolation(`${name} slab: object ${p} free twice (${where})`);
+    if (atomic_read(state + i) !== KMEM_OBJ_FREE) {
+      throw new InvariantViolation(`${name} slab: allocated object ${p} on a free list (${where})`);
+    }
+    seen[i] = 1;
+  };
+  const l = c + KMEM_CACHE.list;
+  let n = 0;
+  for (let p = atomic_read(l + KMEM_LIST.head); p !== 0; p = atomic_read(p + fp)) {
+    if (++n > capacity) throw new InvariantViolation(`${name} slab: global free list has a cycle`);
+    see(p, 'global list');
+  }
+  if (n !== atomic_read(l + KMEM_LIST.nr_free)) {
+    throw new InvariantViolation(
+      `${name} slab: global list holds ${n} objects, nr_free says ${atomic_read(l + KMEM_LIST.nr_free)}`,
+    );
+  }
+  const nr = atomic_read(c + KMEM_CACHE.nr_pcp);
+  const first = atomic_read(c + KMEM_CACHE.pcp);
+  const stride = atomic_read(c + KMEM_CACHE.pcp_stride);
+  for (let t = 0; t < nr; t++) {
+    const pcp = first + t * stride;
+    const k = atomic_read(pcp + KMEM_PCP.ctl) & KMEM_PCP_COUNT_MASK;
+    for (let i = 0; i < k; i++) see(atomic_read(pcp + KMEM_PCP.objs + i), `task ${t}'s cache`);
+  }
+  for (let i = 0; i < capacity; i++) {
+    if (atomic_read(state + i) === KMEM_OBJ_FREE && seen[i] === 0) {
+      throw new InvariantViolation(
+        `${name} slab: free object ${kmem_cache_obj_ptr(c, i)} is on no free list (leaked)`,
+      );
+    }
+  }
+  return kmem_cache_stats(c);
+}
