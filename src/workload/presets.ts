@@ -1,0 +1,79 @@
+// The named workloads. Each is a plain object of the same shape a --workload file has, checked
+// by parseWorkload() like any file (test/unit/spec.test.ts does that for every preset).
+
+import type { WorkloadSpec } from './spec.js';
+
+export const PRESETS = {
+  pft: {
+    name: 'pft',
+    description: 'private VMAs, page faults only (mmtests pft-threads)',
+    vmas: { layout: 'private', count: 1, pages: 256 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [],
+    srcuFree: ['call_srcu'],
+  },
+  'pft-munmap': {
+    name: 'pft-munmap',
+    description:
+      'pft plus one writer mapping and unmapping unrelated VMAs (will-it-scale mmap1 beside page_fault1)',
+    vmas: { layout: 'private', count: 1, pages: 256 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 16 }],
+    srcuFree: ['call_srcu'],
+  },
+  'shared-mprotect': {
+    name: 'shared-mprotect',
+    description: 'faulters share VMAs that a writer keeps mprotect()ing',
+    vmas: { layout: 'shared', count: 4, pages: 256 },
+    access: 'random',
+    writeFraction: 0,
+    faultCost: { kind: 'zero' },
+    writers: [{ count: 1, ops: { mprotect: 1 }, thinkUs: 20, pages: 16 }],
+    srcuFree: ['call_srcu'],
+  },
+  'io-fault': {
+    name: 'io-fault',
+    description:
+      'faults that sleep 75 us holding the lock (I/O), plus an mmap/munmap writer: the convoy',
+    vmas: { layout: 'private', count: 1, pages: 64 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'sleep', us: 75 },
+    writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 200, pages: 16 }],
+    srcuFree: ['call_srcu'],
+  },
+  'maps-reader': {
+    name: 'maps-reader',
+    description: 'a monitor reading /proc/pid/maps while faults and mmap/munmap run',
+    vmas: { layout: 'private', count: 8, pages: 32 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [
+      { count: 1, ops: { maps: 1 }, thinkUs: 0, pages: 16 },
+      { count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 16 },
+    ],
+    srcuFree: ['call_srcu'],
+  },
+  'srcu-munmap': {
+    name: 'srcu-munmap',
+    description: 'srcu_spf munmap latency: call_srcu against synchronize_srcu',
+    vmas: { layout: 'private', count: 1, pages: 128 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 16 }],
+    srcuFree: ['call_srcu', 'synchronize_srcu'],
+    schemes: ['srcu_spf'],
+  },
+} as const satisfies Record<string, WorkloadSpec>;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** What `faultline` alone runs. */
+export const DEFAULT_PRESETS: readonly PresetName[] = PRESET_NAMES;

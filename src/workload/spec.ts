@@ -1,0 +1,269 @@
+// Workloads are data: what the faulting workers and the writers do, as a small object that a
+// preset names or a user passes with --workload FILE. Every field has a default, so a file need
+// only say what differs; an unknown field or a bad value is a UsageError that names the field
+// and what is allowed (the CLI prints it on one line and exits 2).
+
+import { UsageError } from '../errors.js';
+
+/** The work a fault does while it holds its lock (VMA lock, SRCU section or mmap_lock). */
+export type FaultCost =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'spin'; readonly ns: number }
+  | { readonly kind: 'sleep'; readonly us: number };
+
+export const WRITER_OPS = ['mmapMunmap', 'mprotect', 'maps', 'madvise'] as const;
+export type WriterOp = (typeof WRITER_OPS)[number];
+
+export const SRCU_FREE = ['call_srcu', 'synchronize_srcu'] as const;
+export type SrcuFree = (typeof SRCU_FREE)[number];
+
+export interface WriterGroup {
+  /** writer workers in this group */
+  readonly count: number;
+  /**
+   * Relative weights of the operations each writer picks from:
+   *   mmapMunmap  map an unrelated VMA, then unmap it (two operations, timed apart)
+   *   mprotect    flip a faulters' VMA between read-write and read-only
+   *   maps        read /proc/pid/maps (every VMA, through per-VMA locks where the scheme has them)
+   *   madvise     MADV_DONTNEED a faulters' VMA
+   */
+  readonly ops: Readonly<Partial<Record<WriterOp, number>>>;
+  /** pause between operations, µs (0: none) */
+  readonly thinkUs: number;
+  /** size of the VMAs mmapMunmap maps, in pages */
+  readonly pages: number;
+}
+
+export interface WorkloadSpec {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * The faulters' VMAs. private: `count` VMAs per faulter, each its own. shared: `count` VMAs
+   * that every faulter faults in, each faulter in its own slice of pages of each.
+   */
+  readonly vmas: {
+    readonly layout: 'private' | 'shared';
+    readonly count: number;
+    readonly pages: number;
+  };
+  /** the order a faulter touches its pages in each round (random: a fresh shuffle each round) */
+  readonly access: 'sequential' | 'random';
+  /** the fraction of faults that are writes (0..1) */
+  readonly writeFraction: number;
+  readonly faultCost: FaultCost;
+  readonly writers: readonly WriterGroup[];
+  /** srcu_spf runs once per value listed: how munmap frees VMAs */
+  readonly srcuFree: readonly SrcuFree[];
+  /** run only these schemes (absent: every scheme asked for) */
+  readonly schemes?: readonly string[];
+}
+
+export const DEFAULT_WORKLOAD: WorkloadSpec = {
+  name: 'custom',
+  description: 'a workload from a file',
+  vmas: { layout: 'private', count: 1, pages: 128 },
+  access: 'sequential',
+  writeFraction: 1,
+  faultCost: { kind: 'zero' },
+  writers: [],
+  srcuFree: ['call_srcu'],
+};
+
+export const DEFAULT_WRITER: WriterGroup = {
+  count: 1,
+  ops: { mmapMunmap: 1 },
+  thinkUs: 0,
+  pages: 16,
+};
+
+export const LIMITS = {
+  vmaCount: 1024,
+  vmaPages: 65_536,
+  writerGroups: 8,
+  writersPerGroup: 64,
+  thinkUs: 1_000_000,
+  spinNs: 10_000_000,
+  sleepUs: 1_000_000,
+} as const;
+
+// ---- validation ----------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+function fail(path: string, got: unknown, allowed: string): never {
+  throw new UsageError(
+    `${path}: ${JSON.stringify(got) ?? String(got)} is not allowed; allowed: ${allowed}`,
+  );
+}
+
+function object(path: string, v: unknown, fields: readonly string[]): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    fail(path, v, `an object with fields ${fields.join(', ')}`);
+  }
+  for (const k of Object.keys(v)) {
+    if (!fields.includes(k)) {
+      throw new UsageError(`${path}: unknown field "${k}"; allowed: ${fields.join(', ')}`);
+    }
+  }
+  return v as Obj;
+}
+
+function int(path: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(path, v, `an integer ${min}..${max}`);
+  }
+  return v;
+}
+
+function num(path: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    fail(path, v, `a number ${min}..${max}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    fail(path, v, allowed.join(' | '));
+  }
+  return v as T;
+}
+
+function str(path: string, v: unknown, re: RegExp, what: string): string {
+  if (typeof v !== 'string' || !re.test(v)) fail(path, v, what);
+  return v;
+}
+
+function faultCost(path: string, v: unknown): FaultCost {
+  const o = object(path, v, ['kind', 'ns', 'us']);
+  const kind = oneOf(`${path}.kind`, o['kind'], ['zero', 'spin', 'sleep'] as const);
+  if (kind === 'zero') {
+    object(path, v, ['kind']);
+    return { kind };
+  }
+  if (kind === 'spin') {
+    object(path, v, ['kind', 'ns']);
+    return { kind, ns: int(`${path}.ns`, o['ns'], 1, LIMITS.spinNs) };
+  }
+  object(path, v, ['kind', 'us']);
+  return { kind, us: int(`${path}.us`, o['us'], 1, LIMITS.sleepUs) };
+}
+
+function writerGroup(path: string, v: unknown): WriterGroup {
+  const o = object(path, v, ['count', 'ops', 'thinkUs', 'pages']);
+  const ops: Partial<Record<WriterOp, number>> = {};
+  if (o['ops'] !== undefined) {
+    const m = object(`${path}.ops`, o['ops'], WRITER_OPS);
+    for (const k of WRITER_OPS) {
+      if (m[k] !== undefined) ops[k] = num(`${path}.ops.${k}`, m[k], 0, 1_000_000);
+    }
+    if (Object.values(ops).every((w) => w === 0)) {
+      fail(`${path}.ops`, m, `weights for ${WRITER_OPS.join(', ')} with at least one above 0`);
+    }
+  }
+  return {
+    count:
+      o['count'] === undefined
+        ? DEFAULT_WRITER.count
+        : int(`${path}.count`, o['count'], 0, LIMITS.writersPerGroup),
+    ops: o['ops'] === undefined ? DEFAULT_WRITER.ops : ops,
+    thinkUs:
+      o['thinkUs'] === undefined
+        ? DEFAULT_WRITER.thinkUs
+        : int(`${path}.thinkUs`, o['thinkUs'], 0, LIMITS.thinkUs),
+    pages:
+      o['pages'] === undefined
+        ? DEFAULT_WRITER.pages
+        : int(`${path}.pages`, o['pages'], 1, LIMITS.vmaPages),
+  };
+}
+
+const TOP_FIELDS = [
+  'name',
+  'description',
+  'vmas',
+  'access',
+  'writeFraction',
+  'faultCost',
+  'writers',
+  'srcuFree',
+  'schemes',
+] as const;
+
+/**
+ * Check a parsed workload (a file's JSON or a preset) and fill in the defaults. `path` names
+ * the source in messages (e.g. the file name); `schemes` are the scheme names allowed.
+ */
+export function parseWorkload(
+  raw: unknown,
+  path: string,
+  schemes: readonly string[],
+): WorkloadSpec {
+  const o = object(path, raw, TOP_FIELDS);
+  const d = DEFAULT_WORKLOAD;
+  const get = <T>(k: (typeof TOP_FIELDS)[number], f: (p: string, v: unknown) => T, dflt: T): T =>
+    o[k] === undefined ? dflt : f(`${path}.${k}`, o[k]);
+  const vmas = get(
+    'vmas',
+    (p, v) => {
+      const m = object(p, v, ['layout', 'count', 'pages']);
+      return {
+        layout:
+          m['layout'] === undefined
+            ? d.vmas.layout
+            : oneOf(`${p}.layout`, m['layout'], ['private', 'shared'] as const),
+        count:
+          m['count'] === undefined
+            ? d.vmas.count
+            : int(`${p}.count`, m['count'], 1, LIMITS.vmaCount),
+        pages:
+          m['pages'] === undefined
+            ? d.vmas.pages
+            : int(`${p}.pages`, m['pages'], 1, LIMITS.vmaPages),
+      };
+    },
+    d.vmas,
+  );
+  const list = <T>(p: string, v: unknown, max: number, each: (p: string, v: unknown) => T): T[] => {
+    if (!Array.isArray(v) || v.length > max) fail(p, v, `a list of at most ${max}`);
+    return v.map((x, i) => each(`${p}[${i}]`, x));
+  };
+  const spec: WorkloadSpec = {
+    name: get(
+      'name',
+      (p, v) => str(p, v, /^[a-z0-9][a-z0-9_-]{0,39}$/, 'a name of a-z 0-9 _ - (up to 40)'),
+      d.name,
+    ),
+    description: get(
+      'description',
+      (p, v) => str(p, v, /^[^\n]{0,200}$/, 'one line of text'),
+      d.description,
+    ),
+    vmas,
+    access: get('access', (p, v) => oneOf(p, v, ['sequential', 'random'] as const), d.access),
+    writeFraction: get('writeFraction', (p, v) => num(p, v, 0, 1), d.writeFraction),
+    faultCost: get('faultCost', faultCost, d.faultCost),
+    writers: get('writers', (p, v) => list(p, v, LIMITS.writerGroups, writerGroup), d.writers),
+    srcuFree: get(
+      'srcuFree',
+      (p, v) => {
+        const l = list(p, v, 2, (q, x) => oneOf(q, x, SRCU_FREE));
+        if (l.length === 0 || new Set(l).size !== l.length)
+          fail(p, v, 'one or both of call_srcu, synchronize_srcu');
+        return l;
+      },
+      d.srcuFree,
+    ),
+  };
+  if (o['schemes'] !== undefined) {
+    const l = list(`${path}.schemes`, o['schemes'], schemes.length, (q, x) => oneOf(q, x, schemes));
+    if (l.length === 0) fail(`${path}.schemes`, l, `a non-empty list of ${schemes.join(', ')}`);
+    return { ...spec, schemes: l };
+  }
+  return spec;
+}
+
+/** Writer workers in the workload. */
+export function writerCount(w: WorkloadSpec): number {
+  return w.writers.reduce((s, g) => s + g.count, 0);
+}
