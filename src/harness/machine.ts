@@ -19,8 +19,14 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** The report's first line, with the small-machine caveat when threads outnumber cores. */
-export function machineLine(m: MachineInfo, maxThreads: number): string {
-  const base = `ran on ${m.cores} core${m.cores === 1 ? '' : 's'} (${m.cpuModel}), node ${m.node}, ${m.os}`;
-  return maxThreads > m.cores ? `${base}: scaling figures need a bigger machine` : base;
+/**
+ * The report's first lines: the machine, then the core count, with the small-machine caveat
+ * when the run used more threads than there are cores.
+ */
+export function machineLines(m: MachineInfo, maxThreads: number): string[] {
+  const cores = `ran on ${m.cores} core${m.cores === 1 ? '' : 's'}`;
+  return [
+    `machine: ${m.cpuModel}, node ${m.node}, ${m.os}`,
+    maxThreads > m.cores ? `${cores}: scaling figures need a bigger machine` : cores,
+  ];
 }

@@ -1,0 +1,144 @@
+// What one benchmark run reports, and how it is reduced from the runner's per-worker outcomes.
+// The JSON report is { machine, config, results: BenchResult[] }; the table and the HTML page
+// are drawn from the same objects.
+
+import { Histogram, type LatencySummary, summarize } from './histogram.js';
+import type { MachineInfo } from './machine.js';
+import type { RunOutcome } from './runner.js';
+
+export interface OpStats {
+  readonly count: number;
+  readonly perSec: number;
+  readonly latencyNs: LatencySummary;
+}
+
+export interface Placement {
+  readonly worker: number;
+  readonly role: string;
+  readonly tid: number;
+  /** the CPU pinned to, -1 if not pinned */
+  readonly cpu: number;
+  /** the CPU the thread last ran on, -1 if unknown */
+  readonly lastCpu: number;
+}
+
+export interface BenchResult {
+  readonly preset: string;
+  readonly scheme: string;
+  /** how srcu_spf freed VMAs in this run; null for other schemes */
+  readonly srcuFree: string | null;
+  readonly instrumentation: 'on' | 'off';
+  /** faulting workers */
+  readonly threads: number;
+  /** writer workers (maps readers included) */
+  readonly writers: number;
+  /** measured run length (mean over workers), ms */
+  readonly durationMs: number;
+  readonly faultsPerSec: number;
+  /** mmap, munmap, mprotect and madvise by writer workers, per second */
+  readonly writerOpsPerSec: number;
+  /** /proc/pid/maps listings per second */
+  readonly mapsReadsPerSec: number;
+  readonly faultLatencyNs: LatencySummary;
+  readonly writerLatencyNs: LatencySummary;
+  readonly mapsLatencyNs: LatencySummary;
+  /** every op kind by role: 'faulter.fault', 'faulter.madvise', 'writer.munmap', ... */
+  readonly ops: Readonly<Record<string, OpStats>>;
+  /** per-task counters summed over all tasks (src/sched/counters.ts names) */
+  readonly counters: Readonly<Record<string, number>>;
+  readonly placement: readonly Placement[];
+}
+
+export interface BenchConfig {
+  readonly presets: readonly string[];
+  readonly schemes: readonly string[];
+  readonly threads: readonly number[];
+  readonly durationMs: number;
+  readonly pin: boolean;
+  readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /** how latencies were timed, and what the timer costs */
+  readonly timing: string;
+}
+
+export interface BenchReport {
+  readonly machine: MachineInfo;
+  readonly config: BenchConfig;
+  readonly results: readonly BenchResult[];
+  /** warnings the run printed (pinning failures, skipped runs) */
+  readonly warnings: readonly string[];
+}
+
+export interface RunLabels {
+  readonly preset: string;
+  readonly scheme: string;
+  readonly srcuFree: string | null;
+  readonly instrumentation: 'on' | 'off';
+  readonly threads: number;
+  readonly writers: number;
+}
+
+const EMPTY = new Histogram();
+
+/** Reduce a run: rates are summed per worker (its ops over its own elapsed time). */
+export function summarizeRun(
+  labels: RunLabels,
+  out: RunOutcome,
+  counters: Readonly<Record<string, number>>,
+): BenchResult {
+  const hist = new Map<string, Histogram>();
+  const rate = new Map<string, number>();
+  let elapsed = 0;
+  for (const w of out.workers) {
+    const secs = w.elapsedNs / 1e9;
+    elapsed += w.elapsedNs;
+    w.kinds.forEach((kind, k) => {
+      const key = `${w.role}.${kind}`;
+      const s = w.histograms[k]!;
+      const h = hist.get(key) ?? new Histogram();
+      hist.set(key, h.merge(s));
+      rate.set(key, (rate.get(key) ?? 0) + (secs > 0 ? s.count / secs : 0));
+    });
+  }
+  const ops: Record<string, OpStats> = {};
+  for (const [key, h] of [...hist].sort(([a], [b]) => a.localeCompare(b))) {
+    if (h.count === 0) continue;
+    ops[key] = { count: h.count, perSec: rate.get(key) ?? 0, latencyNs: summarize(h) };
+  }
+  const pick = (pred: (key: string) => boolean): { perSec: number; h: Histogram } => {
+    const h = new Histogram();
+    let perSec = 0;
+    for (const [key, kh] of hist) {
+      if (!pred(key)) continue;
+      h.merge(kh);
+      perSec += rate.get(key) ?? 0;
+    }
+    return { perSec, h };
+  };
+  const faults = pick((k) => k === 'faulter.fault');
+  const writes = pick((k) => k.startsWith('writer.') && k !== 'writer.maps');
+  const maps = pick((k) => k === 'writer.maps');
+  return {
+    ...labels,
+    durationMs: out.workers.length === 0 ? 0 : elapsed / out.workers.length / 1e6,
+    faultsPerSec: faults.perSec,
+    writerOpsPerSec: writes.perSec,
+    mapsReadsPerSec: maps.perSec,
+    faultLatencyNs: summarize(faults.h),
+    writerLatencyNs: summarize(writes.h.count > 0 ? writes.h : EMPTY),
+    mapsLatencyNs: summarize(maps.h),
+    ops,
+    counters,
+    placement: out.workers.map((w) => ({
+      worker: w.index,
+      role: w.role,
+      tid: w.tid,
+      cpu: w.cpu,
+      lastCpu: w.lastCpu,
+    })),
+  };
+}
+
+/** The label a result goes by in tables and charts: srcu_spf runs name their free variant. */
+export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree'>): string {
+  return r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
+}

@@ -1,0 +1,147 @@
+// The text report: machine, then one table per preset and thread count with every scheme side
+// by side and its ratio to mmap_lock, the lock counters, and the DESIGN.md targets.
+
+import type { LatencySummary } from './histogram.js';
+import { machineLines } from './machine.js';
+import { type BenchReport, type BenchResult, schemeLabel } from './results.js';
+import { computeTargets } from './targets.js';
+
+/** 1234567 → '1.23M', 4560 → '4.56k'. */
+export function fmtRate(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(2)}k`;
+  return v.toFixed(v >= 100 ? 0 : 1);
+}
+
+/** ns → '850ns', '12.3us', '4.70ms', '1.20s'. */
+export function fmtNs(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  if (v < 1e3) return `${Math.round(v)}ns`;
+  if (v < 1e6) return `${(v / 1e3).toPrecision(3)}us`;
+  if (v < 1e9) return `${(v / 1e6).toPrecision(3)}ms`;
+  return `${(v / 1e9).toPrecision(3)}s`;
+}
+
+export function fmtRatio(v: number): string {
+  return Number.isFinite(v) ? `${v.toFixed(2)}x` : '-';
+}
+
+function fmtLat(l: LatencySummary, count: number): string[] {
+  return count === 0
+    ? ['-', '-', '-', '-']
+    : [fmtNs(l.p50), fmtNs(l.p99), fmtNs(l.p999), fmtNs(l.max)];
+}
+
+/** Lay out rows of cells in aligned columns (first column left, the rest right). */
+export function columns(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The counters the table shows, in the kernel's vm_event names. */
+export const LOCK_COUNTERS = [
+  'VMA_LOCK_SUCCESS',
+  'VMA_LOCK_ABORT',
+  'VMA_LOCK_RETRY',
+  'VMA_LOCK_MISS',
+  'MMAP_LOCK_FALLBACK',
+  'SPF_SUCCESS',
+  'SPF_ABORT',
+] as const;
+
+function opCount(r: BenchResult, pred: (k: string) => boolean): number {
+  return Object.entries(r.ops)
+    .filter(([k]) => pred(k))
+    .reduce((s, [, o]) => s + o.count, 0);
+}
+
+/** Groups of results that belong in one table: same preset, threads, instrumentation. */
+export function groupResults(rs: readonly BenchResult[]): BenchResult[][] {
+  const groups = new Map<string, BenchResult[]>();
+  for (const r of rs) {
+    const key = `${r.preset}\u0000${r.threads}\u0000${r.instrumentation}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()];
+}
+
+export function renderTable(report: BenchReport, describe: (preset: string) => string): string {
+  const maxThreads = Math.max(0, ...report.results.map((r) => r.threads + r.writers));
+  const out: string[] = [...machineLines(report.machine, maxThreads)];
+  out.push(`timing: ${report.config.timing}`);
+  for (const w of report.warnings) out.push(`warning: ${w}`);
+  for (const g of groupResults(report.results)) {
+    const f = g[0]!;
+    out.push('');
+    out.push(
+      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}`,
+    );
+    const base = g.find((r) => r.scheme === 'mmap_lock');
+    const hasWriters = g.some((r) => r.writerOpsPerSec > 0);
+    const hasMaps = g.some((r) => r.mapsReadsPerSec > 0);
+    const head = ['scheme', 'faults/s', 'vs mmap_lock', 'p50', 'p99', 'p99.9', 'max'];
+    if (hasWriters) head.push('writer ops/s', 'vs mmap_lock', 'w p50', 'w p99', 'w p99.9', 'w max');
+    if (hasMaps) head.push('maps/s', 'maps p99');
+    const rows: string[][] = [head];
+    for (const r of g) {
+      const row = [
+        schemeLabel(r),
+        fmtRate(r.faultsPerSec),
+        base === undefined ? '-' : fmtRatio(r.faultsPerSec / base.faultsPerSec),
+        ...fmtLat(
+          r.faultLatencyNs,
+          opCount(r, (k) => k === 'faulter.fault'),
+        ),
+      ];
+      if (hasWriters) {
+        row.push(
+          fmtRate(r.writerOpsPerSec),
+          base === undefined ? '-' : fmtRatio(r.writerOpsPerSec / base.writerOpsPerSec),
+          ...fmtLat(
+            r.writerLatencyNs,
+            opCount(r, (k) => k.startsWith('writer.') && k !== 'writer.maps'),
+          ),
+        );
+      }
+      if (hasMaps) row.push(fmtRate(r.mapsReadsPerSec), fmtNs(r.mapsLatencyNs.p99));
+      rows.push(row);
+    }
+    out.push(...columns(rows).map((l) => `  ${l}`));
+    const crows: string[][] = [['counters', ...LOCK_COUNTERS]];
+    for (const r of g)
+      crows.push([schemeLabel(r), ...LOCK_COUNTERS.map((c) => fmtRate(r.counters[c] ?? 0))]);
+    out.push(...columns(crows).map((l) => `  ${l}`));
+  }
+  const placement = report.results.find((r) => r.placement.some((p) => p.cpu >= 0));
+  if (placement !== undefined) {
+    out.push('');
+    out.push(
+      `placement (pinned; ${placement.preset} ${schemeLabel(placement)}): ${placement.placement
+        .map((p) => `w${p.worker} ${p.role} tid ${p.tid} cpu ${p.cpu}`)
+        .join(', ')}`,
+    );
+  }
+  const targets = computeTargets(report);
+  if (targets.length > 0) {
+    out.push('');
+    out.push('targets (shown, not asserted):');
+    out.push(
+      ...columns(targets.map((t) => [t.what, `${t.threads} thr`, fmtRatio(t.ratio)])).map(
+        (l) => `  ${l}`,
+      ),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,115 @@
+// The performance targets of DESIGN.md, as figures computed from a report. Shown, never
+// asserted: a 2-core machine cannot show scaling, and the table says so.
+
+import type { BenchReport, BenchResult } from './results.js';
+
+export interface Target {
+  /** what is compared, e.g. 'io-fault fault p99, mmap_lock / vma_refcnt' */
+  readonly what: string;
+  readonly ratio: number;
+  /** the threads it was measured at */
+  readonly threads: number;
+}
+
+const PER_VMA = ['vma_rwsem', 'vma_refcnt', 'srcu_spf'];
+
+function find(
+  rs: readonly BenchResult[],
+  preset: string,
+  scheme: string,
+  threads: number,
+  instr: 'on' | 'off',
+): BenchResult | undefined {
+  // srcu_spf's default variant (call_srcu) stands for the scheme in comparisons.
+  return rs.find(
+    (r) =>
+      r.preset === preset &&
+      r.scheme === scheme &&
+      r.threads === threads &&
+      r.instrumentation === instr &&
+      (r.srcuFree === null || r.srcuFree === 'call_srcu'),
+  );
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
+
+export function computeTargets(report: BenchReport): Target[] {
+  const rs = report.results;
+  const out: Target[] = [];
+  const instrs = [...new Set(rs.map((r) => r.instrumentation))];
+  const instr = instrs.includes('off') ? 'off' : 'on';
+  const threadsOf = (preset: string): number[] =>
+    [...new Set(rs.filter((r) => r.preset === preset).map((r) => r.threads))].sort((a, b) => a - b);
+  const top = (preset: string): number | undefined => threadsOf(preset).at(-1);
+
+  const pftTop = top('pft');
+  if (pftTop !== undefined) {
+    const base = find(rs, 'pft', 'mmap_lock', pftTop, instr);
+    for (const s of PER_VMA) {
+      const r = find(rs, 'pft', s, pftTop, instr);
+      if (base !== undefined && r !== undefined) {
+        out.push({
+          what: `pft faults/s, ${s} / mmap_lock`,
+          ratio: ratio(r.faultsPerSec, base.faultsPerSec),
+          threads: pftTop,
+        });
+      }
+    }
+  }
+  const ioTop = top('io-fault');
+  if (ioTop !== undefined) {
+    const base = find(rs, 'io-fault', 'mmap_lock', ioTop, instr);
+    for (const s of PER_VMA) {
+      const r = find(rs, 'io-fault', s, ioTop, instr);
+      if (base !== undefined && r !== undefined) {
+        out.push({
+          what: `io-fault fault p99, mmap_lock / ${s}`,
+          ratio: ratio(base.faultLatencyNs.p99, r.faultLatencyNs.p99),
+          threads: ioTop,
+        });
+      }
+    }
+  }
+  const pmTop = top('pft-munmap');
+  if (pmTop !== undefined && threadsOf('pft').includes(pmTop)) {
+    for (const s of ['mmap_lock', ...PER_VMA]) {
+      const w = find(rs, 'pft-munmap', s, pmTop, instr);
+      const alone = find(rs, 'pft', s, pmTop, instr);
+      if (w !== undefined && alone !== undefined) {
+        out.push({
+          what: `${s} faults/s with a munmap writer / without (pft-munmap / pft)`,
+          ratio: ratio(w.faultsPerSec, alone.faultsPerSec),
+          threads: pmTop,
+        });
+      }
+    }
+  }
+  const ts = threadsOf('pft');
+  if (ts.includes(1) && ts.length > 1) {
+    const n = ts.at(-1)!;
+    for (const s of ['mmap_lock', ...PER_VMA]) {
+      const one = find(rs, 'pft', s, 1, instr);
+      const many = find(rs, 'pft', s, n, instr);
+      if (one !== undefined && many !== undefined) {
+        out.push({
+          what: `pft scaling efficiency of ${s} (faults/s at ${n} / ${n} x at 1)`,
+          ratio: ratio(many.faultsPerSec, n * one.faultsPerSec),
+          threads: n,
+        });
+      }
+    }
+  }
+  if (instrs.length === 2) {
+    for (const r of rs.filter((x) => x.instrumentation === 'off' && x.preset === 'pft')) {
+      const on = find(rs, 'pft', r.scheme, r.threads, 'on');
+      if (on !== undefined && (r.srcuFree === null || r.srcuFree === 'call_srcu')) {
+        out.push({
+          what: `pft ${r.scheme} faults/s, instrumentation off / on`,
+          ratio: ratio(r.faultsPerSec, on.faultsPerSec),
+          threads: r.threads,
+        });
+      }
+    }
+  }
+  return out;
+}
