@@ -1,0 +1,391 @@
+// rw_semaphore (kernel/locking/rwsem.c, v6.x, !PREEMPT_RT): a reader-writer sleeping lock with
+// reader lock stealing, writer optimistic spinning, lock handoff against starvation, killable
+// waits and downgrade. KERNEL.md §3 is the specification; the count and owner encodings are
+// documented in src/shm/layout/rwsem.ts, the wait list and the waking side in rwsem_wait.ts.
+//
+// Memory ordering:
+// - Lock: down_read's fetch_add of READER_BIAS and down_write's cmpxchg 0 → WRITER_LOCKED are
+//   ACQUIRE; so is every cmpxchg that takes the lock in a slow path. A reader granted by a waker
+//   gets its ACQUIRE from the load of its waiter.task that sees 0 (pairs with the waker's
+//   RELEASE store in rwsem_mark_wake), the waker having taken the lock on its behalf.
+// - Unlock: up_read's and up_write's fetch_add, and downgrade_write's, are RELEASE: they pair
+//   with the ACQUIRE of whoever takes the lock next.
+// - Every Atomics operation is sequentially consistent, so each of these is at least as strong.
+//
+// Gotcha (as in the kernel): an unlock touches the rwsem after the count has been released, to
+// wake waiters (wait_lock, the list), possibly after another task has taken the lock. So an
+// rwsem must never be what drops the last reference to the object that contains it.
+//
+// Optimistic spinning (simplified): before queueing, a writer spins at most RWSEM_SPIN_TRIES
+// rounds, only while the owner word names a writer that is not asleep (or no owner), trying to
+// take a free lock that has no HANDOFF. It never spins on readers (the kernel's time-bounded
+// reader spin and the osq queue are left out), and does not spin again after setting HANDOFF.
+
+import { EINTR, LayoutError, LockStateError } from '../errors.js';
+import {
+  atomic_add_return,
+  atomic_cmpxchg,
+  atomic_fetch_add,
+  atomic_fetch_or,
+  atomic_read,
+  atomic_set,
+  cpu_relax,
+} from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import {
+  count,
+  current,
+  fatal_signal_pending,
+  schedule_timeout,
+  set_current_state,
+  set_waiting,
+  trace,
+} from '../sched/task.js';
+import { max_tasks, task_ptr } from '../shm/arena.js';
+import {
+  RWSEM,
+  RWSEM_FLAG_HANDOFF,
+  RWSEM_FLAG_WAITERS,
+  RWSEM_LOCK_MASK,
+  RWSEM_OWNER_FLAGS_MASK,
+  RWSEM_OWNER_MAX_TASK,
+  RWSEM_OWNER_SHIFT,
+  RWSEM_READ_FAILED_MASK,
+  RWSEM_READER_BIAS,
+  RWSEM_READER_OWNED,
+  RWSEM_READER_SHIFT,
+  RWSEM_UNLOCKED_VALUE,
+  RWSEM_WAITER,
+  RWSEM_WAITING_FOR_READ,
+  RWSEM_WAITING_FOR_WRITE,
+  RWSEM_WRITER_LOCKED,
+  RWSEM_WRITER_MASK,
+  TASK,
+  TASK_KILLABLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+} from '../shm/layout/index.js';
+import { rwsem_assert_write_owner } from './rwsem_debug.js';
+import {
+  RWSEM_WAKE_ANY,
+  RWSEM_WAKE_READ_OWNED,
+  rwsem_add_waiter,
+  rwsem_clear_nonspinnable,
+  rwsem_clear_owner,
+  rwsem_cond_wake_waiter,
+  rwsem_del_wake_waiter,
+  rwsem_first_waiter,
+  rwsem_mark_wake,
+  rwsem_set_nonspinnable,
+  rwsem_set_owner,
+  rwsem_set_reader_owned_by,
+  rwsem_try_write_lock,
+  rwsem_waiter_of,
+  rwsem_wake,
+  wake_q_empty,
+  wake_up_q,
+} from './rwsem_wait.js';
+import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
+
+export {
+  type RwsemWaiterInfo,
+  rwsem_assert_held,
+  rwsem_assert_held_write,
+  rwsem_check_invariants,
+  rwsem_is_contended,
+  rwsem_is_locked,
+  rwsem_wait_list,
+} from './rwsem_debug.js';
+export { RWSEM_WAIT_TIMEOUT_MS, rwsem_owner } from './rwsem_wait.js';
+
+/** Optimistic spinning rounds a writer makes before it queues. */
+export const RWSEM_SPIN_TRIES = 128;
+
+/** init_rwsem(): unlocked, no owner, empty wait list. Not for a rwsem anyone may be using. */
+export function init_rwsem(sem: number): void {
+  const lastTask = task_ptr(max_tasks() - 1);
+  if (lastTask >= RWSEM_OWNER_MAX_TASK) {
+    throw new LayoutError(
+      `init_rwsem: task slot pointer ${lastTask} does not fit the owner word (< ${RWSEM_OWNER_MAX_TASK})`,
+    );
+  }
+  atomic_set(sem + RWSEM.count, RWSEM_UNLOCKED_VALUE);
+  atomic_set(sem + RWSEM.owner, 0);
+  spin_lock_init(sem + RWSEM.wait_lock);
+  atomic_set(sem + RWSEM.wait_tail, 0);
+  atomic_set(sem + RWSEM.wait_head, 0);
+}
+
+function rwsem_set_reader_owned(sem: number): void {
+  rwsem_set_reader_owned_by(sem, current());
+}
+
+// ---- readers ----------------------------------------------------------------------------------
+
+/**
+ * Wait for the read lock (rwsem_down_read_slowpath). `c` is the count our fast-path bias
+ * produced: that bias is still in the count. Returns 0, or EINTR (KILLABLE only) with the bias
+ * gone and the wait list as it would be had we never come.
+ */
+function rwsem_down_read_slowpath(sem: number, c: number, state: number): number {
+  const cp = sem + RWSEM.count;
+  const rcnt = c >> RWSEM_READER_SHIFT;
+  let adjustment = -RWSEM_READER_BIAS;
+  count(CNT.RWSEM_READ_SLOW);
+  trace(EV.RWSEM_DOWN_READ_SLOW, sem, c);
+
+  // Against a continuous stream of readers starving a sleeping writer: no stealing when the
+  // lock is most likely owned by other readers.
+  const readerOwned =
+    (atomic_read(sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0 &&
+    rcnt > 1 &&
+    (c & RWSEM_WRITER_LOCKED) === 0;
+
+  // Reader lock stealing: no writer and no handoff → keep our bias; we have it.
+  if (!readerOwned && (c & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF)) === 0) {
+    rwsem_set_reader_owned(sem);
+    count(CNT.RWSEM_READ_STEAL);
+    trace(EV.RWSEM_STEAL, sem, c);
+    // The first reader in wakes the readers queued behind it.
+    if (rcnt === 1 && (c & RWSEM_FLAG_WAITERS) !== 0) {
+      spin_lock(sem + RWSEM.wait_lock);
+      if (rwsem_first_waiter(sem) !== 0) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED);
+      spin_unlock(sem + RWSEM.wait_lock);
+      wake_up_q();
+    }
+    return 0;
+  }
+
+  const w = rwsem_waiter_of(current());
+  spin_lock(sem + RWSEM.wait_lock);
+  if (rwsem_first_waiter(sem) === 0) {
+    // Nobody queued and no writer holds it: our bias already counts; we have the lock.
+    if ((atomic_read(cp) & RWSEM_WRITER_MASK) === 0) {
+      spin_unlock(sem + RWSEM.wait_lock); // ACQUIRE came with our fetch_add (ctrl dep + lock)
+      rwsem_set_reader_owned(sem);
+      return 0;
+    }
+    adjustment += RWSEM_FLAG_WAITERS;
+  }
+  rwsem_add_waiter(sem, w, RWSEM_WAITING_FOR_READ);
+  // Now waiting, no longer locking: drop our bias (and set WAITERS if first).
+  c = atomic_add_return(cp, adjustment);
+  rwsem_cond_wake_waiter(sem, c);
+  spin_unlock(sem + RWSEM.wait_lock);
+  wake_up_q();
+
+  set_waiting(EV.RWSEM_DOWN_READ_SLOW, sem);
+  set_current_state(state);
+  let ret = 0;
+  for (;;) {
+    // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
+    if (atomic_read(w + RWSEM_WAITER.task) === 0) break;
+    if (state === TASK_KILLABLE && fatal_signal_pending()) {
+      spin_lock(sem + RWSEM.wait_lock);
+      if (atomic_read(w + RWSEM_WAITER.task) !== 0) {
+        rwsem_del_wake_waiter(sem, w); // drops wait_lock
+        ret = EINTR;
+        break;
+      }
+      // Granted meanwhile: ordered against rwsem_mark_wake() by wait_lock. Keep the lock.
+      spin_unlock(sem + RWSEM.wait_lock);
+      break;
+    }
+    schedule_timeout();
+  }
+  set_current_state(TASK_RUNNING);
+  set_waiting(0, 0);
+  if (ret === EINTR) {
+    count(CNT.RWSEM_EINTR);
+    trace(EV.RWSEM_EINTR, sem, RWSEM_WAITING_FOR_READ);
+  } else {
+    trace(EV.RWSEM_ACQUIRED, sem, RWSEM_WAITING_FOR_READ);
+  }
+  return ret;
+}
+
+function __down_read_common(sem: number, state: number): number {
+  // ACQUIRE: pairs with the RELEASE in up_write / downgrade_write.
+  const c = atomic_add_return(sem + RWSEM.count, RWSEM_READER_BIAS);
+  if ((c & RWSEM_READ_FAILED_MASK) === 0) {
+    rwsem_set_reader_owned(sem);
+    count(CNT.RWSEM_READ_FAST);
+    trace(EV.RWSEM_DOWN_READ, sem, 0);
+    return 0;
+  }
+  if (c < 0) rwsem_set_nonspinnable(sem); // READFAIL: the kernel warns here
+  return rwsem_down_read_slowpath(sem, c, state);
+}
+
+/** down_read(): take the lock for reading; sleeps (bounded, re-checking) until granted. */
+export function down_read(sem: number): void {
+  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+/** down_read_killable(): 0 with the read lock held, or EINTR on a fatal signal (not held). */
+export function down_read_killable(sem: number): number {
+  return __down_read_common(sem, TASK_KILLABLE);
+}
+
+/**
+ * down_read_trylock(): true with the read lock held. Fails whenever a writer holds it, anyone
+ * waits (WAITERS), a handoff is pending, or READFAIL is set; so it fails while a writer waits.
+ */
+export function down_read_trylock(sem: number): boolean {
+  const cp = sem + RWSEM.count;
+  let c = atomic_read(cp);
+  while ((c & RWSEM_READ_FAILED_MASK) === 0) {
+    const found = atomic_cmpxchg(cp, c, c + RWSEM_READER_BIAS); // ACQUIRE on success
+    if (found === c) {
+      rwsem_set_reader_owned(sem);
+      count(CNT.RWSEM_READ_FAST);
+      trace(EV.RWSEM_DOWN_READ, sem, 1);
+      return true;
+    }
+    c = found;
+  }
+  return false;
+}
+
+/** up_read(): drop a read lock; the last reader out wakes the waiters. */
+export function up_read(sem: number): void {
+  trace(EV.RWSEM_UP_READ, sem, 0);
+  // RELEASE: pairs with the ACQUIRE of the next locker.
+  const c = atomic_add_return(sem + RWSEM.count, -RWSEM_READER_BIAS);
+  if (c < 0) {
+    atomic_fetch_add(sem + RWSEM.count, RWSEM_READER_BIAS);
+    throw new LockStateError(`up_read: rwsem at ${sem} is not read-locked`);
+  }
+  if ((c & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
+    rwsem_clear_nonspinnable(sem);
+    rwsem_wake(sem, RWSEM_WAKE_ANY); // may run after another task took the lock: see the gotcha
+  }
+}
+
+// ---- writers ----------------------------------------------------------------------------------
+
+/** Writer optimistic spinning (simplified; see the file comment). ACQUIRE on success. */
+function rwsem_optimistic_spin(sem: number): boolean {
+  const cp = sem + RWSEM.count;
+  for (let i = 0; i < RWSEM_SPIN_TRIES; i++) {
+    const o = atomic_read(sem + RWSEM.owner);
+    if ((o & RWSEM_OWNER_FLAGS_MASK) !== 0) return false; // readers, or non-spinnable
+    const owner = o >>> RWSEM_OWNER_SHIFT;
+    if (owner !== 0 && atomic_read(owner + TASK.state) !== TASK_RUNNING) return false;
+    const c = atomic_read(cp);
+    if ((c & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) === 0) {
+      if (atomic_cmpxchg(cp, c, c | RWSEM_WRITER_LOCKED) === c) {
+        rwsem_set_owner(sem);
+        count(CNT.RWSEM_OPT_LOCK);
+        return true;
+      }
+      continue;
+    }
+    cpu_relax();
+  }
+  return false;
+}
+
+/** Wait for the write lock (rwsem_down_write_slowpath). Returns 0, or EINTR (KILLABLE). */
+function rwsem_down_write_slowpath(sem: number, state: number): number {
+  count(CNT.RWSEM_WRITE_SLOW);
+  trace(EV.RWSEM_DOWN_WRITE_SLOW, sem, atomic_read(sem + RWSEM.count));
+  if (rwsem_optimistic_spin(sem)) return 0;
+
+  const w = rwsem_waiter_of(current());
+  spin_lock(sem + RWSEM.wait_lock);
+  rwsem_add_waiter(sem, w, RWSEM_WAITING_FOR_WRITE);
+  if (rwsem_first_waiter(sem) !== w) {
+    // Others were queued before us: if the lock is not writer-held, let them at it.
+    rwsem_cond_wake_waiter(sem, atomic_read(sem + RWSEM.count));
+    if (!wake_q_empty()) {
+      spin_unlock(sem + RWSEM.wait_lock);
+      wake_up_q();
+      spin_lock(sem + RWSEM.wait_lock);
+    }
+  } else {
+    atomic_fetch_or(sem + RWSEM.count, RWSEM_FLAG_WAITERS);
+  }
+
+  set_waiting(EV.RWSEM_DOWN_WRITE_SLOW, sem);
+  set_current_state(state);
+  let ret = 0;
+  // The loop starts and ends with wait_lock held, except on EINTR.
+  while (!rwsem_try_write_lock(sem, w)) {
+    spin_unlock(sem + RWSEM.wait_lock);
+    if (state === TASK_KILLABLE && fatal_signal_pending()) {
+      spin_lock(sem + RWSEM.wait_lock);
+      rwsem_del_wake_waiter(sem, w); // drops wait_lock
+      ret = EINTR;
+      break;
+    }
+    schedule_timeout();
+    spin_lock(sem + RWSEM.wait_lock);
+  }
+  if (ret === 0) spin_unlock(sem + RWSEM.wait_lock);
+  set_current_state(TASK_RUNNING);
+  set_waiting(0, 0);
+  if (ret === EINTR) {
+    count(CNT.RWSEM_EINTR);
+    trace(EV.RWSEM_EINTR, sem, RWSEM_WAITING_FOR_WRITE);
+  } else {
+    trace(EV.RWSEM_ACQUIRED, sem, RWSEM_WAITING_FOR_WRITE);
+  }
+  return ret;
+}
+
+function __down_write_common(sem: number, state: number): number {
+  // ACQUIRE: pairs with the RELEASE in up_read / up_write.
+  if (atomic_cmpxchg(sem + RWSEM.count, RWSEM_UNLOCKED_VALUE, RWSEM_WRITER_LOCKED) === 0) {
+    rwsem_set_owner(sem);
+    count(CNT.RWSEM_WRITE_FAST);
+    trace(EV.RWSEM_DOWN_WRITE, sem, 0);
+    return 0;
+  }
+  return rwsem_down_write_slowpath(sem, state);
+}
+
+/** down_write(): take the lock for writing; sleeps (bounded, re-checking) until it has it. */
+export function down_write(sem: number): void {
+  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+/** down_write_killable(): 0 with the write lock held, or EINTR on a fatal signal (not held). */
+export function down_write_killable(sem: number): number {
+  return __down_write_common(sem, TASK_KILLABLE);
+}
+
+/** down_write_trylock(): true with the write lock held; succeeds only from an idle count 0. */
+export function down_write_trylock(sem: number): boolean {
+  if (atomic_cmpxchg(sem + RWSEM.count, RWSEM_UNLOCKED_VALUE, RWSEM_WRITER_LOCKED) !== 0) {
+    return false;
+  }
+  rwsem_set_owner(sem);
+  count(CNT.RWSEM_WRITE_FAST);
+  trace(EV.RWSEM_DOWN_WRITE, sem, 1);
+  return true;
+}
+
+/** up_write(): drop the write lock and wake whoever is due. */
+export function up_write(sem: number): void {
+  rwsem_assert_write_owner(sem, 'up_write');
+  trace(EV.RWSEM_UP_WRITE, sem, 0);
+  rwsem_clear_owner(sem);
+  // RELEASE: pairs with the ACQUIRE of the next locker.
+  const old = atomic_fetch_add(sem + RWSEM.count, -RWSEM_WRITER_LOCKED);
+  if ((old & RWSEM_FLAG_WAITERS) !== 0) rwsem_wake(sem, RWSEM_WAKE_ANY);
+}
+
+/**
+ * downgrade_write(): turn our write lock into a read lock without letting a writer in between,
+ * and wake the readers waiting at the head (writers stay queued).
+ */
+export function downgrade_write(sem: number): void {
+  rwsem_assert_write_owner(sem, 'downgrade_write');
+  trace(EV.RWSEM_DOWNGRADE, sem, 0);
+  // RELEASE: nothing from the write section leaks into the read side.
+  const old = atomic_fetch_add(sem + RWSEM.count, -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
+  rwsem_set_reader_owned(sem);
+  if ((old & RWSEM_FLAG_WAITERS) !== 0) rwsem_wake(sem, RWSEM_WAKE_READ_OWNED);
+}
