@@ -40,4 +40,5 @@ export const EINTR = -4;
 export const EAGAIN = -11;
 export const ENOMEM = -12;
 export const EFAULT = -14;
+export const EEXIST = -17;
 export const EINVAL = -22;

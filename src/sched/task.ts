@@ -249,3 +249,17 @@ export function tick(): void {
   const p = cur + TASK.progress;
   plain_set(p, (plain_read(p) + 1) | 0);
 }
+
+/**
+ * Sleep about `us` microseconds in Atomics.wait on this task's private fence word (nobody
+ * notifies it). Models a fault that waits for I/O while it holds its lock.
+ */
+export function sleep_us(us: number): void {
+  atomic_wait(cur + TASK.fence, atomic_read(cur + TASK.fence), us / 1000);
+}
+
+/** Busy-wait about `ns` nanoseconds (a fault that computes while it holds its lock). */
+export function spin_ns(ns: number): void {
+  const until = performance.now() + ns / 1e6;
+  while (performance.now() < until) cpu_relax();
+}

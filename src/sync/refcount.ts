@@ -241,17 +241,27 @@ export function refcount_inc(r: number): void {
  * it returns true. Underflow (from 0 or below, or past 0) warns REFCOUNT_SUB_UAF and leaks.
  */
 export function refcount_sub_and_test(r: number, i: number): boolean {
+  return __refcount_sub_and_test(r, i) === i;
+}
+
+/**
+ * As refcount_sub_and_test, but returns the value before the subtraction (the kernel's oldp);
+ * the count reached 0 iff it returns i.
+ */
+export function __refcount_sub_and_test(r: number, i: number): number {
   const old = atomic_fetch_sub(r + REFCOUNT.refs, i);
-  if (old > 0 && old === i) {
-    // ACQUIRE (smp_acquire__after_ctrl_dep): the free orders after every holder's RELEASE.
-    return true;
-  }
+  // old === i: ACQUIRE (smp_acquire__after_ctrl_dep): the free orders after every RELEASE.
   if (old <= 0 || ((old - i) | 0) < 0) refcount_warn_saturate(r, REFCOUNT_SUB_UAF);
-  return false;
+  return old;
 }
 
 export function refcount_dec_and_test(r: number): boolean {
   return refcount_sub_and_test(r, 1);
+}
+
+/** As refcount_dec_and_test, returning the old value: the count reached 0 iff it returns 1. */
+export function __refcount_dec_and_test(r: number): number {
+  return __refcount_sub_and_test(r, 1);
 }
 
 /**

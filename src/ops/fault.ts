@@ -1,0 +1,154 @@
+// The page fault, written once for every scheme (arch/x86/mm/fault.c do_user_addr_fault,
+// mm/memory.c handle_mm_fault / do_anonymous_page).
+//
+// Fast path: the scheme's lock_vma_under_rcu(); the handler runs with FAULT_FLAG_VMA_LOCK and,
+// unless it returns RETRY or COMPLETED (it already dropped the VMA lock), the caller drops it.
+// RETRY counts VMA_LOCK_RETRY and takes the classic path: mmap_read_trylock, else
+// mmap_read_lock_killable; find_vma; handle_mm_fault; mmap_read_unlock. Under a VMA lock the
+// handler never sleeps on the mmap lock.
+//
+// The work is real: a frame from the pool, zeroed (4 KiB), installed under the page-table lock.
+// The optional fault cost (spin / sleep) is spent after the frame is zeroed and before the PTE is
+// installed: while the fault holds its VMA lock, SRCU section or mmap read lock.
+
+import { EINTR } from '../errors.js';
+import { alloc_frame, free_frame, zero_frame } from '../mm/frames.js';
+import { mm_globals } from '../mm/globals.js';
+import {
+  mk_pte,
+  pte_none,
+  pte_offset_map_lock,
+  pte_unmap_unlock,
+  ptep_get,
+  set_pte_at,
+} from '../mm/pgtable.js';
+import { VM_READ, VM_WRITE, vma_check_csum } from '../mm/vma.js';
+import { vt_find } from '../mm/vma_tree.js';
+import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, sleep_us, spin_ns, trace } from '../sched/task.js';
+import { scheme } from '../schemes/active.js';
+import { mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock } from '../schemes/mmap.js';
+import { MM, VMA } from '../shm/layout/index.js';
+
+/** VM_FAULT_* results (include/linux/mm_types.h values). 0 is success. */
+export const VM_FAULT_OOM = 0x0001;
+export const VM_FAULT_SIGBUS = 0x0002;
+export const VM_FAULT_SIGSEGV = 0x0040;
+export const VM_FAULT_RETRY = 0x0400;
+export const VM_FAULT_COMPLETED = 0x4000;
+
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_VMA_LOCK = 1 << 12;
+
+export type FaultCost =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'spin'; readonly ns: number }
+  | { readonly kind: 'sleep'; readonly us: number };
+
+let cost: FaultCost = { kind: 'zero' };
+
+/** The work each fault of this thread does while it holds its lock, beyond zeroing the page. */
+export function set_fault_cost(c: FaultCost): void {
+  cost = c;
+}
+
+function spend_fault_cost(): void {
+  if (cost.kind === 'spin') spin_ns(cost.ns);
+  else if (cost.kind === 'sleep') sleep_us(cost.us);
+}
+
+function access_error(vma: number, write: boolean): boolean {
+  const f = atomic_read(vma + VMA.vm_flags);
+  return write ? (f & VM_WRITE) === 0 : (f & (VM_READ | VM_WRITE)) === 0;
+}
+
+/**
+ * do_anonymous_page(): install a zeroed frame at addr. With FAULT_FLAG_VMA_LOCK the scheme
+ * validates under the page-table lock; on failure the handler drops the VMA lock itself and
+ * returns RETRY.
+ */
+function do_anonymous_page(mm: number, vma: number, addr: number, flags: number): number {
+  const pgd = atomic_read(mm + MM.pgd);
+  const pfn = alloc_frame();
+  if (pfn === 0) return VM_FAULT_OOM;
+  zero_frame(pfn);
+  spend_fault_cost();
+  const ptep = pte_offset_map_lock(pgd, addr, true);
+  if (ptep === 0) {
+    free_frame(pfn);
+    return VM_FAULT_OOM;
+  }
+  if ((flags & FAULT_FLAG_VMA_LOCK) !== 0 && !scheme().vma_fault_still_valid(vma)) {
+    pte_unmap_unlock(pgd, addr);
+    free_frame(pfn);
+    scheme().vma_end_read(vma);
+    return VM_FAULT_RETRY;
+  }
+  if (pte_none(ptep_get(ptep))) {
+    const writable = (atomic_read(vma + VMA.vm_flags) & VM_WRITE) !== 0;
+    set_pte_at(ptep, mk_pte(pfn, writable));
+    atomic_fetch_add(mm + MM.nr_ptes, 1);
+    count(CNT.FAULT_PAGES_INSTALLED);
+  } else {
+    free_frame(pfn); // another thread faulted the page in first
+  }
+  pte_unmap_unlock(pgd, addr);
+  return 0;
+}
+
+/** handle_mm_fault(): the VMA is locked (VMA lock, SRCU snapshot or mmap read lock). */
+export function handle_mm_fault(mm: number, vma: number, addr: number, flags: number): number {
+  if (mm_globals().assertions) {
+    const S = scheme();
+    // A speculative fault (srcu_spf) holds no lock: its fields may change under it, and its
+    // validation under the page-table lock is what catches that.
+    if ((flags & FAULT_FLAG_VMA_LOCK) === 0 || S.perVmaReadLock) vma_check_csum(vma);
+    if ((flags & FAULT_FLAG_VMA_LOCK) !== 0) S.vma_assert_locked(vma);
+  }
+  return do_anonymous_page(mm, vma, addr, flags);
+}
+
+/**
+ * A user-space access to page `addr` faulted. Returns 0, or a VM_FAULT_* code (SIGSEGV for an
+ * address outside every VMA or an access the VMA does not allow).
+ */
+export function handle_user_fault(mm: number, addr: number, write: boolean): number {
+  const S = scheme();
+  const flags = write ? FAULT_FLAG_WRITE : 0;
+  count(CNT.FAULTS);
+  trace(EV.FAULT_BEGIN, addr, flags);
+
+  const vma = S.lock_vma_under_rcu(mm, addr);
+  if (vma !== 0) {
+    if (access_error(vma, write)) {
+      S.vma_end_read(vma);
+      count(CNT.FAULT_SEGV);
+      return VM_FAULT_SIGSEGV;
+    }
+    const ret = handle_mm_fault(mm, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
+    if ((ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) === 0) S.vma_end_read(vma);
+    if ((ret & VM_FAULT_RETRY) === 0) {
+      trace(EV.FAULT_END, addr, ret);
+      return ret;
+    }
+    count(CNT.VMA_LOCK_RETRY);
+  }
+
+  // The classic path: lock_mm_and_find_vma().
+  count(CNT.MMAP_LOCK_FALLBACK);
+  if (!mmap_read_trylock(mm) && mmap_read_lock_killable(mm) === EINTR) {
+    return VM_FAULT_RETRY; // killed: the task is on its way out
+  }
+  const v = vt_find(mm + MM.mm_mt, addr);
+  if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+    mmap_read_unlock(mm);
+    count(CNT.FAULT_SEGV);
+    return VM_FAULT_SIGSEGV;
+  }
+  const ret = handle_mm_fault(mm, v, addr, flags);
+  mmap_read_unlock(mm);
+  trace(EV.FAULT_END, addr, ret);
+  return ret;
+}

@@ -1,0 +1,18 @@
+// The operations a workload performs, each written once against the scheme interface.
+
+export { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../mm/vma.js';
+export {
+  FAULT_FLAG_WRITE,
+  type FaultCost,
+  handle_user_fault,
+  set_fault_cost,
+  VM_FAULT_OOM,
+  VM_FAULT_RETRY,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+} from './fault.js';
+export { do_madvise_dontneed } from './madvise.js';
+export { type MapsLine, read_maps } from './maps.js';
+export { do_mmap } from './mmap.js';
+export { do_mprotect } from './mprotect.js';
+export { do_munmap, inject_munmap_gather_failure } from './munmap.js';

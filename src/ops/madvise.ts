@@ -1,0 +1,53 @@
+// madvise(MADV_DONTNEED) (mm/madvise.c): zap the pages, keep the VMAs. A range inside one VMA
+// is handled under that VMA's read lock where the scheme has one (as kernels since 6.16 do);
+// otherwise under the mmap read lock.
+
+import { EINTR, ENOMEM } from '../errors.js';
+import { zap_pte_range } from '../mm/pgtable.js';
+import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { count } from '../sched/task.js';
+import { scheme } from '../schemes/active.js';
+import { mmap_read_lock_killable, mmap_read_unlock } from '../schemes/mmap.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { check_range } from './range.js';
+import { vmas_in_range } from './vma_ops.js';
+
+function zap(mm: number, start: number, end: number): void {
+  const n = zap_pte_range(atomic_read(mm + MM.pgd), start, end);
+  atomic_fetch_add(mm + MM.nr_ptes, -n);
+}
+
+export function do_madvise_dontneed(mm: number, start: number, pages: number): number {
+  const bad = check_range(start, pages);
+  if (bad !== 0) return bad;
+  const end = start + pages;
+  const S = scheme();
+  count(CNT.MADVISE_OPS);
+  if (S.perVmaReadLock) {
+    const vma = S.lock_vma_under_rcu(mm, start);
+    if (vma !== 0) {
+      const inside = end <= atomic_read(vma + VMA.vm_end);
+      if (inside) zap(mm, start, end);
+      S.vma_end_read(vma);
+      if (inside) return 0;
+    }
+  }
+  if (mmap_read_lock_killable(mm) !== 0) return EINTR;
+  const vmas = vmas_in_range(mm, start, end);
+  let ok = vmas.length > 0;
+  for (const v of vmas) {
+    const s = Math.max(start, atomic_read(v + VMA.vm_start));
+    const e = Math.min(end, atomic_read(v + VMA.vm_end));
+    zap(mm, s, e);
+  }
+  // The kernel reports -ENOMEM for a range with unmapped holes (after zapping what is mapped).
+  let at = start;
+  for (const v of vmas) {
+    if (atomic_read(v + VMA.vm_start) > at) ok = false;
+    at = atomic_read(v + VMA.vm_end);
+  }
+  if (at < end) ok = false;
+  mmap_read_unlock(mm);
+  return ok ? 0 : ENOMEM;
+}

@@ -1,0 +1,94 @@
+// mmap of anonymous memory (mm/mmap.c do_mmap → mm/vma.c mmap_region): find a range, merge
+// with a compatible neighbour below if there is one (vma_expand), else a new VMA, write-locked
+// and attached before the index transaction publishes it.
+
+import { EEXIST, EINTR, ENOMEM } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { VM_ACCESS_FLAGS, vm_area_alloc, vma_set } from '../mm/vma.js';
+import {
+  vt_find,
+  vt_find_gap_topdown,
+  vt_lookup,
+  vt_txn_abort,
+  vt_txn_begin,
+  vt_txn_commit,
+  vt_txn_insert,
+  vt_txn_remove,
+} from '../mm/vma_tree.js';
+import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, trace } from '../sched/task.js';
+import { scheme } from '../schemes/active.js';
+import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { check_range } from './range.js';
+import { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from './vma_ops.js';
+
+/**
+ * Map `pages` anonymous pages with `prot` (PROT_* bits). addr 0: the kernel chooses (top-down);
+ * otherwise exactly there, failing with -EEXIST if anything is mapped in the range
+ * (MAP_FIXED_NOREPLACE). Returns the start page or a negative errno.
+ */
+export function do_mmap(mm: number, addr: number, pages: number, prot: number): number {
+  if (addr !== 0) {
+    const bad = check_range(addr, pages);
+    if (bad !== 0) return bad;
+  } else {
+    const bad = check_range(MMAP_MIN_PAGE, pages);
+    if (bad !== 0) return bad;
+  }
+  const flags = prot & VM_ACCESS_FLAGS;
+  const S = scheme();
+  if (mmap_write_lock_killable(mm) !== 0) {
+    count(CNT.WRITER_EINTR);
+    return EINTR;
+  }
+  trace(EV.MMAP_BEGIN, addr, pages);
+  const root = mm + MM.mm_mt;
+  let start = addr;
+  if (addr === 0) {
+    start = vt_find_gap_topdown(root, pages, MMAP_MIN_PAGE, TASK_SIZE_PAGES);
+    if (start < 0) {
+      mmap_write_unlock(mm);
+      return ENOMEM;
+    }
+  } else {
+    const next = vt_find(root, addr);
+    if (next !== 0 && atomic_read(next + VMA.vm_start) < addr + pages) {
+      mmap_write_unlock(mm);
+      return EEXIST;
+    }
+  }
+  const end = start + pages;
+
+  // vma_expand(): grow the neighbour below if it ends exactly here with the same flags.
+  const prev = start > 0 ? vt_lookup(root, start - 1) : 0;
+  vt_txn_begin(root);
+  if (prev !== 0 && atomic_read(prev + VMA.vm_flags) === flags) {
+    const ps = atomic_read(prev + VMA.vm_start);
+    S.vma_start_write(prev);
+    if (mm_globals().assertions) S.vma_assert_write_locked(prev);
+    vt_txn_remove(ps, start);
+    vma_set(prev, ps, end, flags);
+    vt_txn_insert(ps, end, prev);
+  } else {
+    const vma = vm_area_alloc(mm);
+    if (vma === 0) {
+      vt_txn_abort();
+      mmap_write_unlock(mm);
+      return ENOMEM;
+    }
+    vma_set(vma, start, end, flags);
+    S.vma_start_write(vma); // detached: records the sequence, so attach may assert it
+    S.vma_mark_attached(vma);
+    vt_txn_insert(start, end, vma);
+    atomic_fetch_add(mm + MM.map_count, 1);
+  }
+  vt_txn_commit();
+  mmap_write_unlock(mm);
+  S.process_deferred();
+  count(CNT.MMAP_OPS);
+  trace(EV.MMAP_END, start, pages);
+  return start;
+}

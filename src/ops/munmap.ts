@@ -1,0 +1,95 @@
+// munmap (mm/vma.c do_vmi_align_munmap, v6.15):
+//   1. split the VMAs at the edges of the range (published at once, as the kernel's splits are);
+//   2. gather: write-lock each VMA, record it on the side, detach it; a failure re-attaches them
+//      all (legal: they are still write-locked) and returns -ENOMEM;
+//   3. clear the range from the index in one transaction; adjust map_count;
+//   4. downgrade the mmap lock, zap the page tables, free empty page-table pages;
+//   5. free each VMA (vm_area_free asserts it is detached) — after the mmap lock is dropped, so
+//      that srcu_spf's synchronize_srcu switch does not hold the lock for a grace period.
+
+import { EINTR, ENOMEM } from '../errors.js';
+import { free_pgtables, zap_pte_range } from '../mm/pgtable.js';
+import { vt_txn_begin, vt_txn_commit, vt_txn_remove } from '../mm/vma_tree.js';
+import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, trace } from '../sched/task.js';
+import { scheme } from '../schemes/active.js';
+import {
+  mmap_read_unlock,
+  mmap_write_downgrade,
+  mmap_write_lock_killable,
+  mmap_write_unlock,
+} from '../schemes/mmap.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { check_range } from './range.js';
+import { split_edges, vmas_in_range } from './vma_ops.js';
+
+let failGatherAfter = -1;
+
+/**
+ * Fault injection (like the kernel's failslab): make the next munmap's gather step fail after
+ * `n` VMAs were detached, so the re-attach path runs. -1 turns it off.
+ */
+export function inject_munmap_gather_failure(n: number): void {
+  failGatherAfter = n;
+}
+
+export function do_munmap(mm: number, start: number, pages: number): number {
+  const bad = check_range(start, pages);
+  if (bad !== 0) return bad;
+  const end = start + pages;
+  const S = scheme();
+  if (mmap_write_lock_killable(mm) !== 0) {
+    count(CNT.WRITER_EINTR);
+    return EINTR;
+  }
+  trace(EV.MUNMAP_BEGIN, start, end);
+
+  vt_txn_begin(mm + MM.mm_mt);
+  if (!split_edges(mm, start, end)) {
+    vt_txn_commit();
+    mmap_write_unlock(mm);
+    return ENOMEM;
+  }
+  vt_txn_commit();
+
+  const vmas = vmas_in_range(mm, start, end);
+  if (vmas.length === 0) {
+    mmap_write_unlock(mm);
+    return 0;
+  }
+
+  const detached: number[] = [];
+  for (const vma of vmas) {
+    S.vma_start_write(vma);
+    if (failGatherAfter >= 0 && detached.length === failGatherAfter) {
+      failGatherAfter = -1;
+      for (const d of detached) S.vma_mark_attached(d); // still write-locked: legal
+      mmap_write_unlock(mm);
+      return ENOMEM;
+    }
+    S.vma_mark_detached(vma);
+    detached.push(vma);
+  }
+
+  vt_txn_begin(mm + MM.mm_mt);
+  for (const vma of detached) {
+    vt_txn_remove(atomic_read(vma + VMA.vm_start), atomic_read(vma + VMA.vm_end));
+  }
+  vt_txn_commit();
+  atomic_fetch_add(mm + MM.map_count, -detached.length);
+
+  mmap_write_downgrade(mm);
+  const pgd = atomic_read(mm + MM.pgd);
+  const zapped = zap_pte_range(pgd, start, end);
+  atomic_fetch_add(mm + MM.nr_ptes, -zapped);
+  free_pgtables(pgd, start, end, S.pgtable_free_deferred());
+  mmap_read_unlock(mm);
+
+  for (const vma of detached) S.vma_free(vma);
+  S.process_deferred();
+  count(CNT.MUNMAP_OPS);
+  trace(EV.MUNMAP_END, start, detached.length);
+  return 0;
+}

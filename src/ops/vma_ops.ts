@@ -1,0 +1,74 @@
+// Helpers the writer operations share (mm/vma.c): splitting a VMA, collecting the VMAs of a
+// range, removing one. All run under the mmap write lock, inside an open index transaction.
+
+import { InvariantViolation } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { vm_area_alloc, vma_set } from '../mm/vma.js';
+import { vt_for_each, vt_txn_insert, vt_txn_remove } from '../mm/vma_tree.js';
+import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { scheme } from '../schemes/active.js';
+import { MM, VMA } from '../shm/layout/index.js';
+
+/** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
+export { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
+
+/** The VMAs overlapping [start, end), in address order (read under the mmap lock). */
+export function vmas_in_range(mm: number, start: number, end: number): number[] {
+  const out: number[] = [];
+  vt_for_each(mm + MM.mm_mt, start, end, (_s, _e, vma) => {
+    out.push(vma);
+  });
+  return out;
+}
+
+/**
+ * __split_vma(): split `vma` at page `at` (start < at < end) into two VMAs, in the open index
+ * transaction. `vma` keeps the upper part if newBelow, else the lower part; the new VMA gets the
+ * other. Both are write-locked. Returns the new VMA, or 0 if the VMA slab is full (nothing
+ * changed). The new VMA is attached before the transaction publishes it, as the kernel does.
+ */
+export function split_vma(mm: number, vma: number, at: number, newBelow: boolean): number {
+  const S = scheme();
+  const start = atomic_read(vma + VMA.vm_start);
+  const end = atomic_read(vma + VMA.vm_end);
+  const flags = atomic_read(vma + VMA.vm_flags);
+  if (at <= start || at >= end) {
+    throw new InvariantViolation(`split_vma: ${at} is not inside [${start}, ${end})`);
+  }
+  const nv = vm_area_alloc(mm);
+  if (nv === 0) return 0;
+  S.vma_start_write(vma);
+  S.vma_start_write(nv); // detached: only records the sequence
+  if (mm_globals().assertions) S.vma_assert_write_locked(vma);
+  vt_txn_remove(start, end);
+  if (newBelow) {
+    vma_set(nv, start, at, flags);
+    vma_set(vma, at, end, flags);
+  } else {
+    vma_set(vma, start, at, flags);
+    vma_set(nv, at, end, flags);
+  }
+  vt_txn_insert(start, at, newBelow ? nv : vma);
+  vt_txn_insert(at, end, newBelow ? vma : nv);
+  S.vma_mark_attached(nv);
+  atomic_fetch_add(mm + MM.map_count, 1);
+  return nv;
+}
+
+/**
+ * Split the VMAs at the edges of [start, end) so that the range starts and ends on VMA
+ * boundaries. Returns false if the VMA slab ran out (the caller returns -ENOMEM; a split already
+ * made stays, as in the kernel).
+ */
+export function split_edges(mm: number, start: number, end: number): boolean {
+  const vmas = vmas_in_range(mm, start, end);
+  const first = vmas[0];
+  if (first !== undefined && atomic_read(first + VMA.vm_start) < start) {
+    if (split_vma(mm, first, start, true) === 0) return false;
+  }
+  const last = vmas[vmas.length - 1];
+  if (last !== undefined && atomic_read(last + VMA.vm_end) > end) {
+    if (split_vma(mm, last, end, false) === 0) return false;
+  }
+  return true;
+}

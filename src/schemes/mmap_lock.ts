@@ -1,0 +1,63 @@
+// mmap_lock: Linux before 6.4. No per-VMA lock: every fault takes the mmap_lock for read and
+// every mmap/munmap/mprotect takes it for write, so a waiting writer blocks every new fault.
+// No reader ever looks at a VMA without the mmap lock, so a detached VMA is freed at once.
+
+import { InvariantViolation } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { atomic_read } from '../sched/atomics.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { kmem_cache_free } from '../shm/slab.js';
+import { rcu_barrier, rcu_process_callbacks } from '../sync/rcu.js';
+import { write_seqcount_end } from '../sync/seqcount.js';
+import { mmap_assert_write_locked } from './mmap.js';
+import type { Scheme } from './scheme.js';
+
+export const mmap_lock: Scheme = {
+  name: 'mmap_lock',
+  summary: 'one mmap_lock rw_semaphore per mm for every fault and every change (Linux < 6.4)',
+  kernel: 'before v6.4',
+  seqOddWhileWriteLocked: true,
+  typesafeVmas: false,
+  perVmaReadLock: false,
+
+  lock_vma_under_rcu(): number {
+    return 0; // always the mmap_lock path
+  },
+  vma_end_read(vma: number): void {
+    throw new InvariantViolation(`mmap_lock scheme: vma_end_read(${vma}) without a VMA lock`);
+  },
+  vma_fault_still_valid(): boolean {
+    return true;
+  },
+  vma_start_read(): number {
+    return 0;
+  },
+  vma_start_read_locked(): boolean {
+    return true; // the mmap read lock is the VMA read lock
+  },
+  vma_start_write(): void {},
+  vma_start_write_killable(): number {
+    return 0;
+  },
+  vma_mark_attached(): void {},
+  vma_mark_detached(): void {},
+  vma_end_write_all(mm: number): void {
+    write_seqcount_end(mm + MM.mm_lock_seq);
+  },
+  vma_free(vma: number): void {
+    kmem_cache_free(mm_globals().vmaCache, vma);
+  },
+  pgtable_free_deferred() {
+    return null;
+  },
+  process_deferred(): void {
+    rcu_process_callbacks(); // the VMA index's replaced nodes
+  },
+  barrier(): void {
+    rcu_barrier();
+  },
+  vma_assert_write_locked(vma: number): void {
+    mmap_assert_write_locked(atomic_read(vma + VMA.vm_mm));
+  },
+  vma_assert_locked(): void {},
+};

@@ -1,0 +1,78 @@
+// The one interface every locking design implements. Operations (src/ops) are written once
+// against it; a workload never knows which scheme it runs on.
+//
+// How the four differ (KERNEL.md §4, §5):
+//   mmap_lock   no per-VMA lock: every fault takes the mmap_lock for read.
+//   vma_rwsem   a per-VMA rw_semaphore + vm_lock_seq + detached flag; VMAs freed after RCU.
+//   vma_refcnt  vm_refcnt with VMA_LOCK_OFFSET, rcuwait for the writer, type-safe VMA reuse.
+//   srcu_spf    no VMA lock at all: an SRCU read section, a seqcount snapshot, validation
+//               under the page-table lock; VMAs freed after an SRCU grace period.
+
+/** lock_vma_under_rcu()'s "the VMA was detached under us: look it up again" (-EAGAIN). */
+export const VMA_LOOKUP_AGAIN = -11;
+
+export interface Scheme {
+  readonly name: string;
+  /** one line for reports and --help */
+  readonly summary: string;
+  /** the kernel versions this scheme mirrors */
+  readonly kernel: string;
+  /**
+   * v6.15+: mm_lock_seq is odd while the mmap write lock is held (bumped at lock and at unlock).
+   * vma_rwsem: bumped only in vma_end_write_all().
+   */
+  readonly seqOddWhileWriteLocked: boolean;
+  /** VMAs come from a SLAB_TYPESAFE_BY_RCU cache (freed slots reused at once). */
+  readonly typesafeVmas: boolean;
+  /** Has a per-VMA read lock (maps reading can use the lock_next_vma walk). */
+  readonly perVmaReadLock: boolean;
+
+  /**
+   * The fault fast path: find the VMA containing addr and lock it for read, without the mmap
+   * lock. Returns the VMA, or 0: the caller takes the mmap_lock path. Counts VMA_LOCK_*.
+   */
+  lock_vma_under_rcu(mm: number, addr: number): number;
+  /** Drop what lock_vma_under_rcu() returned. */
+  vma_end_read(vma: number): void;
+  /**
+   * Under the page-table lock, just before a fault installs a PTE found through
+   * lock_vma_under_rcu(): true if the VMA is still what the fault saw. Lock-based schemes hold
+   * the VMA stable and return true; srcu_spf validates its seqcount snapshot.
+   */
+  vma_fault_still_valid(vma: number): boolean;
+
+  /**
+   * vma_start_read(mm, vma) for the lock_next_vma walk, inside rcu_read_lock: the VMA read-locked,
+   * 0 (false "locked": fall back), or VMA_LOOKUP_AGAIN (detached: look up again).
+   */
+  vma_start_read(mm: number, vma: number): number;
+  /** Under the mmap read lock: read-lock a VMA; fails (false) only at the reader limit. */
+  vma_start_read_locked(vma: number): boolean;
+
+  /** Mmap write lock held: exclude this VMA's readers until the write lock is dropped. */
+  vma_start_write(vma: number): void;
+  /** As vma_start_write(); 0, or EINTR with vm_lock_seq unchanged and no exclusion left. */
+  vma_start_write_killable(vma: number): number;
+  /** A new (or re-attached) VMA enters the index. Write-locked, detached. */
+  vma_mark_attached(vma: number): void;
+  /** A VMA leaves the index. Write-locked, attached. Waits out stray readers. */
+  vma_mark_detached(vma: number): void;
+  /** mmap_write_unlock()/mmap_write_downgrade(): release every VMA write lock of this cycle. */
+  vma_end_write_all(mm: number): void;
+  /** A detached VMA is done with: free it once no lockless reader can still reach it. */
+  vma_free(vma: number): void;
+  /**
+   * How a freed page-table page is given back: at once (null), or deferred until lockless
+   * walkers are gone (srcu_spf passes call_srcu).
+   */
+  pgtable_free_deferred(): ((free: () => void) => void) | null;
+  /** Run this thread's deferred frees whose grace period has passed. Cheap when none. */
+  process_deferred(): void;
+  /** Wait for and run all of this thread's deferred frees (end of a run, tests). */
+  barrier(): void;
+
+  /** vma_assert_write_locked(): live when assertions are on. */
+  vma_assert_write_locked(vma: number): void;
+  /** vma_assert_locked(): the caller holds a read or write lock on the VMA. */
+  vma_assert_locked(vma: number): void;
+}

@@ -1,0 +1,296 @@
+// vma_refcnt: per-VMA locks built on vm_refcnt, as in Linux v6.15+ (include/linux/mmap_lock.h,
+// mm/mmap_lock.c). v7.0 renamed VMA_LOCK_OFFSET to VM_REFCNT_EXCLUDE_READERS_FLAG,
+// VMA_REF_LIMIT to VM_REFCNT_LIMIT and __vma_enter_locked/__vma_exit_locked to
+// __vma_start_exclude_readers/__vma_end_exclude_readers; faultline keeps the v6.15 names.
+//
+// Memory ordering:
+// - A reader's increment is refcount_inc_not_zero_limited_ACQUIRE: the slot may be reused
+//   (SLAB_TYPESAFE_BY_RCU), so the vm_mm, vm_lock_seq and range checks that follow must not be
+//   satisfied by values from before the increment.
+// - The reader's load of mm_lock_seq is an ACQUIRE (raw_read_seqcount) pairing with the RELEASE
+//   increment in vma_end_write_all(): a reader that sees the new sequence sees every write the
+//   writer made while it held the VMA.
+// - vma_mark_attached() publishes the VMA with refcount_set_release(1): every field written
+//   before is visible to a reader whose ACQUIRE increment succeeds.
+// - The writer's wait for readers is rcuwait_wait_event() on mm->vma_writer_wait; readers'
+//   vma_refcount_put() wakes it. The rcuwait's barrier pair guarantees no lost wake-up.
+// - vm_lock_seq is written only while readers are excluded (VMA_LOCK_OFFSET set) or while the
+//   VMA is detached, so a reader holding a reference reads it reliably.
+
+import { EINTR, InvariantViolation } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
+import { vt_lookup } from '../mm/vma_tree.js';
+import { atomic_read, atomic_set } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, trace } from '../sched/task.js';
+import { MM, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, VMA } from '../shm/layout/index.js';
+import { kmem_cache_free } from '../shm/slab.js';
+import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
+import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/rcuwait.js';
+import {
+  __refcount_dec_and_test,
+  __refcount_inc_not_zero_limited_acquire,
+  refcount_add_not_zero,
+  refcount_dec_and_test,
+  refcount_inc_limited_ok,
+  refcount_read,
+  refcount_set_release,
+  refcount_sub_and_test,
+} from '../sync/refcount.js';
+import { raw_read_seqcount, write_seqcount_end } from '../sync/seqcount.js';
+import { mm_lock_seq } from './mmap.js';
+import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
+import { shadow_assert_no_readers, shadow_reader_enter, shadow_reader_exit } from './shadow.js';
+
+/** Set in vm_refcnt while a writer excludes readers (bit 30). */
+export const VMA_LOCK_OFFSET = 0x40000000;
+/** Readers fail at this count, so with the offset set they always fail (LIMIT < OFFSET). */
+export const VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1;
+
+/** A value with the offset set and at most one other reference: the waiting writer may go. */
+function is_vma_writer_only(cnt: number): boolean {
+  return (cnt & VMA_LOCK_OFFSET) !== 0 && cnt <= VMA_LOCK_OFFSET + 1;
+}
+
+let assertions = false;
+
+/**
+ * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
+ * VMA may be freed and reused at once.
+ */
+function vma_refcount_put(vma: number): void {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  // RELEASE: our reads of the VMA happen before a writer sees the count drop.
+  const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
+  const now = (old - 1) | 0;
+  trace(EV.VMA_END_READ, vma, now);
+  if (now !== 0 && is_vma_writer_only(now)) {
+    if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm');
+    rcuwait_wake_up(mm + MM.vma_writer_wait);
+  }
+}
+
+/**
+ * vma_start_read(): the VMA read-locked, NULL (0: a writer holds it, the limit was hit, the
+ * slot belongs to another mm — a false "locked" is fine, the caller falls back), or
+ * VMA_LOOKUP_AGAIN (-EAGAIN: detached; the caller looks it up again). Never a false "unlocked".
+ * Called inside rcu_read_lock(); on a foreign mm it drops and retakes it, so the VMA must not be
+ * used after a failure.
+ */
+function vma_start_read(mm: number, vma: number): number {
+  // Early pessimistic check (a plain READ_ONCE in the kernel): a false "locked" is harmless.
+  if (atomic_read(vma + VMA.vm_lock_seq) === atomic_read(mm + MM.mm_lock_seq)) return 0;
+
+  const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
+  if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
+    return old === 0 ? VMA_LOOKUP_AGAIN : 0;
+  }
+
+  // The slot may have been freed and reused by another mm between lookup and increment. Our
+  // reference may be what a writer in THAT mm waits for, and that mm may be freed as soon as
+  // the reference drops: pin it across the put (Jann Horn's 2025 fix).
+  const other = atomic_read(vma + VMA.vm_mm);
+  if (other !== mm) {
+    count(CNT.VMA_FOREIGN_MM);
+    rcu_read_unlock();
+    mmgrab(other);
+    vma_refcount_put(vma);
+    mmdrop(other);
+    rcu_read_lock();
+    return 0;
+  }
+
+  // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all().
+  if (atomic_read(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
+    vma_refcount_put(vma);
+    return 0;
+  }
+  trace(EV.VMA_START_READ, vma, old + 1);
+  return vma;
+}
+
+/**
+ * __vma_enter_locked(): add the offset and wait until only we (and, when not detaching, the
+ * attach reference) remain. false if the VMA was detached (count 0: nothing to exclude).
+ */
+function vma_enter_locked(vma: number, detaching: boolean, state: number): number | boolean {
+  const target = detaching ? VMA_LOCK_OFFSET : VMA_LOCK_OFFSET + 1;
+  // Only vma_mark_attached() raises a detached count, and the mmap write lock excludes it.
+  if (!refcount_add_not_zero(vma + VMA.vm_refcnt, VMA_LOCK_OFFSET)) return false;
+  const mm = atomic_read(vma + VMA.vm_mm);
+  const err = rcuwait_wait_event(
+    mm + MM.vma_writer_wait,
+    () => refcount_read(vma + VMA.vm_refcnt) === target,
+    state,
+  );
+  if (err !== 0) {
+    vma_exit_locked(vma);
+    return err;
+  }
+  return true;
+}
+
+/** __vma_exit_locked(): drop the offset; true if that detached the VMA (count 0). */
+function vma_exit_locked(vma: number): boolean {
+  return refcount_sub_and_test(vma + VMA.vm_refcnt, VMA_LOCK_OFFSET);
+}
+
+function vma_start_write_state(vma: number, state: number): number {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  const seq = mm_lock_seq(mm);
+  if (atomic_read(vma + VMA.vm_lock_seq) === seq) return 0; // already locked this cycle
+  const locked = vma_enter_locked(vma, false, state);
+  if (typeof locked === 'number') return locked; // EINTR: vm_lock_seq untouched
+  // Readers are excluded (or the VMA is detached): vm_lock_seq may change.
+  atomic_set(vma + VMA.vm_lock_seq, seq);
+  if (locked && vma_exit_locked(vma)) {
+    throw new InvariantViolation(`vma_start_write: vma ${vma} detached while write-locking it`);
+  }
+  if (assertions) shadow_assert_no_readers(vma, 'vma_start_write');
+  trace(EV.VMA_START_WRITE, vma, seq);
+  return 0;
+}
+
+function vma_assert_write_locked(vma: number): void {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  if (atomic_read(vma + VMA.vm_lock_seq) !== mm_lock_seq(mm)) {
+    throw new InvariantViolation(`vma ${vma} is not write-locked`);
+  }
+  shadow_assert_no_readers(vma, 'vma_assert_write_locked');
+}
+
+export const vma_refcnt: Scheme = {
+  name: 'vma_refcnt',
+  summary: 'per-VMA locks on vm_refcnt + rcuwait, type-safe VMA reuse (Linux 6.15+)',
+  kernel: 'v6.15+ (v7.0 names in comments)',
+  seqOddWhileWriteLocked: true,
+  typesafeVmas: true,
+  perVmaReadLock: true,
+
+  lock_vma_under_rcu(mm: number, addr: number): number {
+    rcu_read_lock();
+    for (;;) {
+      const vma = vt_lookup(mm + MM.mm_mt, addr);
+      if (vma === 0) break;
+      const got = vma_start_read(mm, vma);
+      if (got === VMA_LOOKUP_AGAIN) {
+        count(CNT.VMA_LOCK_MISS);
+        continue; // the area was replaced: walk again
+      }
+      if (got === 0) break;
+      // A stable reference: check it is the right VMA (the slot may be reused in place).
+      if (
+        atomic_read(vma + VMA.vm_mm) !== mm ||
+        addr < atomic_read(vma + VMA.vm_start) ||
+        addr >= atomic_read(vma + VMA.vm_end)
+      ) {
+        vma_refcount_put(vma);
+        break;
+      }
+      rcu_read_unlock();
+      if (assertions) shadow_reader_enter(vma);
+      count(CNT.VMA_LOCK_SUCCESS);
+      return vma;
+    }
+    rcu_read_unlock();
+    count(CNT.VMA_LOCK_ABORT);
+    return 0;
+  },
+
+  vma_end_read(vma: number): void {
+    if (assertions) shadow_reader_exit(vma);
+    vma_refcount_put(vma);
+  },
+
+  vma_fault_still_valid(): boolean {
+    return true;
+  },
+
+  vma_start_read(mm: number, vma: number): number {
+    const got = vma_start_read(mm, vma);
+    if (got > 0 && assertions) shadow_reader_enter(vma);
+    return got;
+  },
+
+  vma_start_read_locked(vma: number): boolean {
+    const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
+    const ok = refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+    if (ok && assertions) shadow_reader_enter(vma);
+    return ok;
+  },
+
+  vma_start_write(vma: number): void {
+    vma_start_write_state(vma, TASK_UNINTERRUPTIBLE);
+  },
+
+  vma_start_write_killable(vma: number): number {
+    return vma_start_write_state(vma, TASK_KILLABLE) === 0 ? 0 : EINTR;
+  },
+
+  vma_mark_attached(vma: number): void {
+    if (assertions) vma_assert_write_locked(vma);
+    if (refcount_read(vma + VMA.vm_refcnt) !== 0) {
+      throw new InvariantViolation(`vma_mark_attached: vma ${vma} is already attached`);
+    }
+    refcount_set_release(vma + VMA.vm_refcnt, 1);
+    trace(EV.VMA_MARK_ATTACHED, vma, 0);
+  },
+
+  vma_mark_detached(vma: number): void {
+    if (assertions) vma_assert_write_locked(vma);
+    // We are the only writer; a reader can hold the count up only briefly (it sees the
+    // sequence match and drops it), so this usually goes 1 → 0 at once.
+    if (!refcount_dec_and_test(vma + VMA.vm_refcnt)) {
+      // The detach race (Peter Zijlstra on v6 10/16): wait for the stray reader.
+      const locked = vma_enter_locked(vma, true, TASK_UNINTERRUPTIBLE);
+      if (locked === true && !vma_exit_locked(vma)) {
+        throw new InvariantViolation(`vma_mark_detached: vma ${vma} still referenced`);
+      }
+    }
+    trace(EV.VMA_MARK_DETACHED, vma, 0);
+  },
+
+  vma_end_write_all(mm: number): void {
+    // RELEASE: every VMA locked with this sequence reads unlocked from here on.
+    write_seqcount_end(mm + MM.mm_lock_seq);
+  },
+
+  vma_free(vma: number): void {
+    if (refcount_read(vma + VMA.vm_refcnt) !== 0) {
+      throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
+    }
+    // SLAB_TYPESAFE_BY_RCU: the slot is reusable at once; readers re-check what they locked.
+    kmem_cache_free(mm_globals().vmaCache, vma);
+  },
+
+  pgtable_free_deferred() {
+    return null;
+  },
+
+  process_deferred(): void {
+    rcu_process_callbacks();
+  },
+
+  barrier(): void {
+    rcu_barrier();
+  },
+
+  vma_assert_write_locked,
+
+  vma_assert_locked(vma: number): void {
+    const c = refcount_read(vma + VMA.vm_refcnt);
+    if (c > 1 && c <= VMA_REF_LIMIT) return;
+    if (c === 1 || (c & VMA_LOCK_OFFSET) !== 0) {
+      vma_assert_write_locked(vma);
+      return;
+    }
+    throw new InvariantViolation(`vma ${vma} is not locked (vm_refcnt ${c})`);
+  },
+};
+
+/** Bind the assertion switch (world_attach). */
+export function vma_refcnt_set_assertions(on: boolean): void {
+  assertions = on;
+}

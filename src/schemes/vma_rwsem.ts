@@ -1,0 +1,205 @@
+// vma_rwsem: per-VMA locks as in Linux 6.4–6.14: a per-VMA rw_semaphore (vm_lock), vm_lock_seq,
+// a `detached` flag, and VMAs freed only after an RCU grace period (no type-safe reuse).
+//
+// Memory ordering:
+// - mm_lock_seq is not odd/even here: it is bumped only in vma_end_write_all(), a RELEASE that
+//   pairs with the reader's ACQUIRE re-check after down_read_trylock().
+// - A reader takes vm_lock with down_read_trylock (ACQUIRE) and then re-checks vm_lock_seq
+//   against mm_lock_seq: a writer sets vm_lock_seq while holding vm_lock for write, so a reader
+//   that got the read lock either sees the new vm_lock_seq (and backs off) or got in before the
+//   writer, which then waited for it in down_write.
+// - `detached` is set under the VMA write lock before the VMA leaves the tree; a reader that
+//   found the VMA under RCU checks it after locking (→ VMA_LOCK_MISS, look up again).
+// - The VMA's memory stays valid for every RCU reader: it is freed by call_rcu().
+
+import { EINTR, InvariantViolation } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { vt_lookup } from '../mm/vma_tree.js';
+import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { EV } from '../sched/events.js';
+import { count, trace } from '../sched/task.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { kmem_cache_free } from '../shm/slab.js';
+import {
+  call_rcu,
+  rcu_barrier,
+  rcu_process_callbacks,
+  rcu_read_lock,
+  rcu_read_unlock,
+} from '../sync/rcu.js';
+import {
+  down_read_trylock,
+  down_write,
+  down_write_killable,
+  rwsem_is_locked,
+  up_read,
+  up_write,
+} from '../sync/rwsem.js';
+import { raw_read_seqcount } from '../sync/seqcount.js';
+import { mm_lock_seq } from './mmap.js';
+import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
+import { shadow_assert_no_readers, shadow_reader_enter, shadow_reader_exit } from './shadow.js';
+
+let assertions = false;
+
+/** vma_start_read(): read-locked VMA, or 0 (locked by a writer, or a false "locked"). */
+function vma_start_read_rwsem(mm: number, vma: number): number {
+  // Early pessimistic check; a false "locked" is harmless.
+  if (atomic_read(vma + VMA.vm_lock_seq) === atomic_read(mm + MM.mm_lock_seq)) return 0;
+  // trylock: never sleep on a VMA lock in the fault path; fails while a writer holds or waits.
+  if (!down_read_trylock(vma + VMA.vm_lock)) return 0;
+  // ACQUIRE re-check: pairs with the RELEASE bump in vma_end_write_all().
+  if (atomic_read(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
+    up_read(vma + VMA.vm_lock);
+    return 0;
+  }
+  trace(EV.VMA_START_READ, vma, 0);
+  return vma;
+}
+
+function vma_start_write_rwsem(vma: number, killable: boolean): number {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  const seq = mm_lock_seq(mm);
+  if (atomic_read(vma + VMA.vm_lock_seq) === seq) return 0;
+  if (killable) {
+    if (down_write_killable(vma + VMA.vm_lock) !== 0) return EINTR;
+  } else {
+    down_write(vma + VMA.vm_lock);
+  }
+  atomic_set(vma + VMA.vm_lock_seq, seq);
+  if (assertions) shadow_assert_no_readers(vma, 'vma_start_write');
+  up_write(vma + VMA.vm_lock);
+  trace(EV.VMA_START_WRITE, vma, seq);
+  return 0;
+}
+
+function vma_assert_write_locked(vma: number): void {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  if (atomic_read(vma + VMA.vm_lock_seq) !== mm_lock_seq(mm)) {
+    throw new InvariantViolation(`vma ${vma} is not write-locked`);
+  }
+  shadow_assert_no_readers(vma, 'vma_assert_write_locked');
+}
+
+export const vma_rwsem: Scheme = {
+  name: 'vma_rwsem',
+  summary: 'per-VMA rw_semaphore + vm_lock_seq + detached flag, RCU-freed VMAs (Linux 6.4–6.14)',
+  kernel: 'v6.4–v6.14',
+  seqOddWhileWriteLocked: false,
+  typesafeVmas: false,
+  perVmaReadLock: true,
+
+  lock_vma_under_rcu(mm: number, addr: number): number {
+    rcu_read_lock();
+    for (;;) {
+      const vma = vt_lookup(mm + MM.mm_mt, addr);
+      if (vma === 0) break;
+      if (vma_start_read_rwsem(mm, vma) === 0) break;
+      // The VMA may have been removed between the lookup and the lock.
+      if (atomic_read(vma + VMA.detached) !== 0) {
+        up_read(vma + VMA.vm_lock);
+        count(CNT.VMA_LOCK_MISS);
+        continue;
+      }
+      if (addr < atomic_read(vma + VMA.vm_start) || addr >= atomic_read(vma + VMA.vm_end)) {
+        up_read(vma + VMA.vm_lock);
+        break;
+      }
+      rcu_read_unlock();
+      if (assertions) shadow_reader_enter(vma);
+      count(CNT.VMA_LOCK_SUCCESS);
+      return vma;
+    }
+    rcu_read_unlock();
+    count(CNT.VMA_LOCK_ABORT);
+    return 0;
+  },
+
+  vma_end_read(vma: number): void {
+    if (assertions) shadow_reader_exit(vma);
+    trace(EV.VMA_END_READ, vma, 0);
+    up_read(vma + VMA.vm_lock);
+  },
+
+  vma_fault_still_valid(): boolean {
+    return true;
+  },
+
+  vma_start_read(mm: number, vma: number): number {
+    const got = vma_start_read_rwsem(mm, vma);
+    if (got === 0) return 0;
+    if (atomic_read(vma + VMA.detached) !== 0) {
+      up_read(vma + VMA.vm_lock);
+      return VMA_LOOKUP_AGAIN;
+    }
+    if (assertions) shadow_reader_enter(vma);
+    return got;
+  },
+
+  vma_start_read_locked(vma: number): boolean {
+    // Under the mmap read lock no writer can hold vm_lock; the trylock fails only if one waits,
+    // which the mmap read lock also excludes.
+    const ok = down_read_trylock(vma + VMA.vm_lock);
+    if (ok && assertions) shadow_reader_enter(vma);
+    return ok;
+  },
+
+  vma_start_write(vma: number): void {
+    vma_start_write_rwsem(vma, false);
+  },
+
+  vma_start_write_killable(vma: number): number {
+    return vma_start_write_rwsem(vma, true);
+  },
+
+  vma_mark_attached(vma: number): void {
+    if (assertions) vma_assert_write_locked(vma);
+    atomic_set(vma + VMA.detached, 0);
+    trace(EV.VMA_MARK_ATTACHED, vma, 0);
+  },
+
+  vma_mark_detached(vma: number): void {
+    if (assertions) vma_assert_write_locked(vma);
+    atomic_set(vma + VMA.detached, 1);
+    trace(EV.VMA_MARK_DETACHED, vma, 0);
+  },
+
+  vma_end_write_all(mm: number): void {
+    // RELEASE: one increment unlocks every VMA locked in this cycle.
+    atomic_fetch_add(mm + MM.mm_lock_seq, 1);
+  },
+
+  vma_free(vma: number): void {
+    if (atomic_read(vma + VMA.detached) === 0) {
+      throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
+    }
+    // vm_lock may still be taken for a moment by a late RCU reader that will see `detached`
+    // and let go: that is why the memory waits for a grace period.
+    const cache = mm_globals().vmaCache;
+    // RCU readers may still be looking at it: free after a grace period.
+    call_rcu(() => kmem_cache_free(cache, vma));
+  },
+
+  pgtable_free_deferred() {
+    return null;
+  },
+
+  process_deferred(): void {
+    rcu_process_callbacks();
+  },
+
+  barrier(): void {
+    rcu_barrier();
+  },
+
+  vma_assert_write_locked,
+
+  vma_assert_locked(vma: number): void {
+    if (!rwsem_is_locked(vma + VMA.vm_lock)) vma_assert_write_locked(vma);
+  },
+};
+
+export function vma_rwsem_set_assertions(on: boolean): void {
+  assertions = on;
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { EEXIST, EINVAL, ENOMEM } from '../../src/errors.js';
+import { check_world_quiescent } from '../../src/harness/checks.js';
+import { frames_stats } from '../../src/mm/frames.js';
+import { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../../src/mm/pgtable.js';
+import { mm_create, SCHEMES, world_create } from '../../src/mm/world.js';
+import {
+  do_madvise_dontneed,
+  do_mmap,
+  do_mprotect,
+  do_munmap,
+  handle_user_fault,
+  inject_munmap_gather_failure,
+  PROT_READ,
+  PROT_WRITE,
+  read_maps,
+  VM_FAULT_SIGSEGV,
+} from '../../src/ops/index.js';
+import { CNT } from '../../src/sched/counters.js';
+import { sum_counter } from '../../src/sched/task.js';
+import { scheme } from '../../src/schemes/active.js';
+
+const RW = PROT_READ | PROT_WRITE;
+
+function listing(mm: number, viaVmaLocks: boolean): string {
+  const out: string[] = [];
+  read_maps(mm, viaVmaLocks, (s, e, f) => out.push(`${s}-${e}:${f}`));
+  return out.join(' ');
+}
+
+describe.each(SCHEMES)('operations on %s', (name) => {
+  it('mmap, fault, mprotect, madvise, munmap keep the model consistent', () => {
+    world_create({ scheme: name, maxVmas: 256, frames: 512, maxTasks: 4 });
+    const mm = mm_create();
+    const a = do_mmap(mm, 1000, 10, RW);
+    expect(a).toBe(1000);
+    // merges with the VMA below it
+    expect(do_mmap(mm, 1010, 5, RW)).toBe(1010);
+    expect(listing(mm, false)).toBe('1000-1015:3');
+    expect(do_mmap(mm, 1005, 2, RW)).toBe(EEXIST);
+    expect(do_mmap(mm, -1, 2, RW)).toBe(EINVAL);
+    expect(do_mmap(mm, TASK_SIZE_PAGES - 1, 2, RW)).toBe(EINVAL);
+    for (let p = 1000; p < 1015; p++) expect(handle_user_fault(mm, p, true)).toBe(0);
+    expect(handle_user_fault(mm, 999, false)).toBe(VM_FAULT_SIGSEGV);
+    expect(frames_stats().allocated).toBe(15);
+    check_world_quiescent([mm]);
+
+    // split in the middle, read-only, then a write fault there fails
+    expect(do_mprotect(mm, 1004, 3, PROT_READ)).toBe(0);
+    expect(listing(mm, true)).toBe('1000-1004:3 1004-1007:1 1007-1015:3');
+    expect(do_madvise_dontneed(mm, 1004, 3)).toBe(0);
+    expect(handle_user_fault(mm, 1005, true)).toBe(VM_FAULT_SIGSEGV);
+    expect(handle_user_fault(mm, 1005, false)).toBe(0);
+    check_world_quiescent([mm]);
+    // and back: the three merge into one
+    expect(do_mprotect(mm, 1004, 3, RW)).toBe(0);
+    expect(listing(mm, true)).toBe('1000-1015:3');
+    expect(do_mprotect(mm, 990, 20, RW)).toBe(ENOMEM); // a hole below
+
+    // munmap the middle: two VMAs remain, their pages stay
+    expect(do_munmap(mm, 1003, 4)).toBe(0);
+    expect(listing(mm, true)).toBe('1000-1003:3 1007-1015:3');
+    check_world_quiescent([mm]);
+    expect(frames_stats().allocated).toBe(11);
+
+    // kernel-chosen address: top-down from the end of the address space
+    const b = do_mmap(mm, 0, 8, RW);
+    expect(b).toBe(TASK_SIZE_PAGES - 8);
+    expect(b).toBeGreaterThanOrEqual(MMAP_MIN_PAGE);
+    expect(handle_user_fault(mm, b + 7, true)).toBe(0);
+    expect(do_munmap(mm, 0, TASK_SIZE_PAGES)).toBe(0);
+    expect(listing(mm, false)).toBe('');
+    scheme().barrier();
+    check_world_quiescent([mm]);
+    expect(frames_stats().allocated).toBe(0);
+    expect(sum_counter(CNT.FAULTS, 1)).toBeGreaterThan(0);
+  });
+
+  it('a failed munmap re-attaches every VMA it had detached', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    expect(do_mmap(mm, 100, 4, RW)).toBe(100);
+    expect(do_mmap(mm, 104, 4, PROT_READ)).toBe(104);
+    expect(do_mmap(mm, 108, 4, RW)).toBe(108);
+    inject_munmap_gather_failure(2);
+    expect(do_munmap(mm, 100, 12)).toBe(ENOMEM);
+    check_world_quiescent([mm]);
+    expect(listing(mm, true)).toBe('100-104:3 104-108:1 108-112:3');
+    for (let p = 100; p < 112; p++) expect(handle_user_fault(mm, p, false)).toBe(0);
+    expect(do_munmap(mm, 100, 12)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+});
