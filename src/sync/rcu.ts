@@ -47,6 +47,8 @@
 // first is not ready, advances the grace period without blocking (trylock, one scan per phase,
 // give up at the first reader still in an old section), so callbacks complete even when no
 // task calls synchronize_rcu(). rcu_barrier() waits for and runs all of this thread's.
+// Callbacks still queued when a thread ends never run: a worker calls rcu_barrier() (and
+// srcu_barrier() per srcu_struct it used) before it returns.
 
 import { LayoutError, LockStateError } from '../errors.js';
 import {

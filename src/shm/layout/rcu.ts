@@ -46,9 +46,10 @@ export const RCU_STATE = defineStruct('rcu_state', {
   /**
    * Grace-period sequence (the kernel's rcu_state.gp_seq with one state bit): even = idle,
    * odd = a grace period is in progress; +1 at start, +1 at end. Written under `lock`, read
-   * by anyone taking or polling a cookie. Wraps; compared by signed difference.
+   * by anyone taking or polling a cookie. Wraps; compared by signed difference. Shares its line
+   * with gp_phase, which only the writer of gp_seq touches.
    */
-  gp_seq: { words: 1, hot: true },
+  gp_seq: 1,
   /** GP_IDLE / GP_WAIT_STALE / GP_WAIT_FLIP; only touched under `lock` */
   gp_phase: 1,
 });
@@ -58,7 +59,8 @@ export const SRCU = defineStruct('srcu_struct', {
   srcu_idx: { words: 1, hot: true },
   /**
    * GP_FUTEX_WAITING while synchronize_srcu() sleeps on this word; srcu_read_unlock() resets
-   * it and wakes the sleeper. Shares srcu_idx's line: both are read by readers, rarely written.
+   * it and wakes the sleeper. Read by every unlock, rarely written; with padding on it sits
+   * alone on the line after srcu_idx's (a hot field takes its whole line).
    */
   srcu_waiting: 1,
   /** serializes grace-period work on this srcu_struct */
