@@ -54,6 +54,7 @@ export interface BenchConfig {
   readonly schemes: readonly string[];
   readonly threads: readonly number[];
   readonly durationMs: number;
+  readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
   /** how latencies were timed, and what the timer costs */

@@ -41,8 +41,13 @@ export interface RunRequest {
   /** file URL of the compiled job module (see src/workload/job.ts) */
   readonly jobModule: string;
   readonly workers: readonly WorkerPlan[];
-  /** stop after this long (from the gate opening); 0: only when the budgets are done */
+  /** stop after measuring this long; 0: only when the budgets are done */
   readonly durationMs: number;
+  /**
+   * Run this long after the gate opens before measuring starts (JIT warm-up): workers run
+   * their jobs, then reset their histograms, op counts and counters. Default 0.
+   */
+  readonly warmupMs?: number;
   /** pin worker i to CPU i mod cores */
   readonly pin?: boolean;
   /** the number of CPUs to pin across (default: all) */
@@ -185,16 +190,32 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
       }
       await sleep(1);
     }
+    const warmupMs = req.warmupMs ?? 0;
+    if (warmupMs <= 0) atomic_set(run + RUN.measure, 1);
     t0 = performance.now();
     atomic_set(run + RUN.go, 1); // RELEASE: pairs with the ACQUIRE in waitAtBarrier()
     atomic_notify(run + RUN.go, n);
+    let measuring = warmupMs <= 0;
+    let tMeasure = t0;
 
     const dog = new Watchdog(watched, watchdogMs, t0);
     let abortedAt = 0;
     while (settledCount < n) {
-      await Promise.race([all, sleep(POLL_MS)]);
+      // Wake at the next deadline (end of warm-up, end of run) or after one poll period.
+      const t = performance.now();
+      const next = !measuring
+        ? t0 + warmupMs
+        : req.durationMs > 0
+          ? tMeasure + req.durationMs
+          : t + POLL_MS;
+      await Promise.race([all, sleep(Math.max(1, Math.min(POLL_MS, next - t)))]);
       const now = performance.now();
-      if (req.durationMs > 0 && now - t0 >= req.durationMs) stopRun(run);
+      if (!measuring && now - t0 >= warmupMs) {
+        measuring = true;
+        tMeasure = now;
+        atomic_set(run + RUN.measure, 1);
+      }
+      if (measuring && req.durationMs > 0 && now - tMeasure >= req.durationMs) stopRun(run);
       req.onTick?.(now - t0);
       if (aborted) {
         // Every wait is bounded and abort-checked, so workers unwind within a slice or two;

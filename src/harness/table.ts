@@ -24,6 +24,11 @@ export function fmtNs(v: number): string {
   return `${(v / 1e9).toPrecision(3)}s`;
 }
 
+/** A count: exact below 10000, then 12.3k / 4.56M. */
+export function fmtCount(v: number): string {
+  return v < 10_000 ? String(v) : fmtRate(v);
+}
+
 export function fmtRatio(v: number): string {
   return Number.isFinite(v) ? `${v.toFixed(2)}x` : '-';
 }
@@ -121,7 +126,7 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
     out.push(...columns(rows).map((l) => `  ${l}`));
     const crows: string[][] = [['counters', ...LOCK_COUNTERS]];
     for (const r of g)
-      crows.push([schemeLabel(r), ...LOCK_COUNTERS.map((c) => fmtRate(r.counters[c] ?? 0))]);
+      crows.push([schemeLabel(r), ...LOCK_COUNTERS.map((c) => fmtCount(r.counters[c] ?? 0))]);
     out.push(...columns(crows).map((l) => `  ${l}`));
   }
   const placement = report.results.find((r) => r.placement.some((p) => p.cpu >= 0));

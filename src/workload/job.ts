@@ -32,6 +32,8 @@ export interface Job {
   readonly kinds: readonly string[];
   /** Perform one operation; return its index in kinds. */
   step(): number;
+  /** Called after each step, outside the timing (think time); optional. */
+  between?(): void;
   /** Called once after the loop ends (also after a failure); optional clean-up. */
   finish?(): void;
 }

@@ -21,14 +21,14 @@ import {
   atomic_wait,
 } from '../sched/atomics.js';
 import { EV } from '../sched/events.js';
-import { check_abort, SCHED_SLICE_MS, tick, trace } from '../sched/task.js';
-import { RUN, RUN_WORKER, run_worker_ptr } from '../shm/layout/index.js';
+import { check_abort, current, SCHED_SLICE_MS, tick, trace } from '../sched/task.js';
+import { NR_TASK_COUNTERS, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../shm/layout/index.js';
 import type { Job } from './job.js';
 
 export interface LoopResult {
   /** operations completed */
   readonly ops: number;
-  /** from the gate opening to leaving the loop, in ns */
+  /** from the start of measurement (the gate, or the end of warm-up) to leaving the loop, ns */
   readonly elapsedNs: number;
   readonly kinds: readonly string[];
   /** one per kind, in the order of kinds */
@@ -57,16 +57,32 @@ export function failRun(run: number, index: number): void {
   stopRun(run);
 }
 
+/** Zero this task's own counters (only the owner writes them). */
+function resetOwnCounters(): void {
+  const t = current();
+  for (let c = 0; c < NR_TASK_COUNTERS; c++) atomic_set(t + TASK.counters + c, 0);
+}
+
 export function runLoop(job: Job, run: number, index: number, budget: number): LoopResult {
   const slot = run_worker_ptr(run, index);
-  const hist = job.kinds.map(() => new Histogram());
+  let hist = job.kinds.map(() => new Histogram());
   const nKinds = hist.length;
   let ops = 0;
   trace(EV.WORKER_START, index, budget);
   waitAtBarrier(run);
-  const t0 = performance.now();
+  let t0 = performance.now();
+  let measuring = atomic_read(run + RUN.measure) !== 0;
+  if (measuring) resetOwnCounters();
   try {
     while (atomic_read(run + RUN.stop) === 0) {
+      if (!measuring && atomic_read(run + RUN.measure) !== 0) {
+        // Warm-up over: start counting from here.
+        measuring = true;
+        hist = job.kinds.map(() => new Histogram());
+        ops = 0;
+        resetOwnCounters();
+        t0 = performance.now();
+      }
       trace(EV.OP_BEGIN, index, ops);
       const s = performance.now();
       const k = job.step();
@@ -78,6 +94,7 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
       ops++;
       atomic_set(slot + RUN_WORKER.ops, ops);
       tick();
+      job.between?.();
       if (ops === budget) {
         // The last budgeted worker to finish stops the others (writers have no budget).
         if (atomic_add_return(run + RUN.done, 1) === atomic_read(run + RUN.nr_budgeted)) {

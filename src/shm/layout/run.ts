@@ -25,6 +25,12 @@ export const RUN = defineStruct('run_control', {
    * Think-time sleeps wait on this word, so setting it (with a notify) ends them at once.
    */
   stop: { words: 1, hot: true },
+  /**
+   * Measurement gate: 0 while the workers warm up (their operations are not recorded), 1 from
+   * the moment the runner starts measuring. Set once by the runner; each worker resets its
+   * histograms, op count and counters when it first sees 1.
+   */
+  measure: { words: 1, hot: true },
   /** budgeted workers that have finished their budget; the one that makes it nr_budgeted stops */
   done: { words: 1, hot: true },
   /** 1 + the worker index of the first worker that failed; 0 none */

@@ -1,0 +1,146 @@
+// `faultline bench`: every scheme side by side on each workload, at each thread count. Each
+// run gets a fresh world (so runs do not share a slab, a frame pool or a warm tree), its own
+// pool of workers, and its own counters.
+
+import type { SchemeName } from '../mm/world.js';
+import { CNT, COUNTER_NAMES } from '../sched/counters.js';
+import { reset_counters, sum_counter } from '../sched/task.js';
+import { setupRun } from '../workload/setup.js';
+import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
+import { machineInfo } from './machine.js';
+import { compiledModule } from './paths.js';
+import { Progress } from './progress.js';
+import { type BenchReport, type BenchResult, schemeLabel, summarizeRun } from './results.js';
+import { runWorkers } from './runner.js';
+
+export const TIMING =
+  'performance.now() around each operation (about 57 ns a call on the 2-core reference machine; two calls per operation)';
+
+export interface BenchOptions {
+  readonly workloads: readonly WorkloadSpec[];
+  readonly schemes: readonly SchemeName[];
+  readonly threads: readonly number[];
+  readonly durationMs: number;
+  /** unmeasured warm-up at the start of each run (JIT), ms */
+  readonly warmupMs: number;
+  readonly pin: boolean;
+  readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  readonly progress: boolean;
+  /** no progress from a worker for this long aborts the run (default 10 s) */
+  readonly watchdogMs?: number;
+  /** where warnings go as they happen (default: nowhere; they are in the report) */
+  readonly warn?: (line: string) => void;
+}
+
+export interface PlannedRun {
+  readonly spec: WorkloadSpec;
+  readonly scheme: SchemeName;
+  /** srcu_spf's free variant; null for the other schemes */
+  readonly srcuFree: SrcuFree | null;
+  readonly threads: number;
+  readonly instrumentation: 'on' | 'off';
+}
+
+/** Every run, in the order they go: workload, instrumentation, threads, scheme, variant. */
+export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string[] } {
+  const runs: PlannedRun[] = [];
+  const skipped: string[] = [];
+  for (const spec of o.workloads) {
+    const schemes = o.schemes.filter((s) => spec.schemes === undefined || spec.schemes.includes(s));
+    if (schemes.length === 0) {
+      skipped.push(
+        `${spec.name} runs only ${spec.schemes?.join(', ')}; none of them was asked for`,
+      );
+      continue;
+    }
+    for (const instrumentation of o.instrumentation) {
+      for (const threads of o.threads) {
+        for (const scheme of schemes) {
+          const variants: Array<SrcuFree | null> =
+            scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
+          for (const srcuFree of variants)
+            runs.push({ spec, scheme, srcuFree, threads, instrumentation });
+        }
+      }
+    }
+  }
+  return { runs, skipped };
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const machine = machineInfo();
+  const { runs, skipped } = planRuns(o);
+  const warnings = [...skipped];
+  for (const s of skipped) o.warn?.(s);
+  const progress = new Progress(runs.length, o.progress);
+  const jobModule = compiledModule('src/workload/jobs');
+  const results: BenchResult[] = [];
+  let pinWarned = false;
+  try {
+    for (const [i, r] of runs.entries()) {
+      const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree })} ${r.threads} thr`;
+      progress.start(i, label);
+      const setup = setupRun({
+        spec: r.spec,
+        scheme: r.scheme,
+        srcuFree: r.srcuFree ?? 'call_srcu',
+        threads: r.threads,
+        instrumentation: r.instrumentation === 'on',
+      });
+      // Count only what the workers do, not the set-up's mmaps.
+      reset_counters(setup.maxTasks);
+      const out = await runWorkers({
+        sab: setup.sab,
+        jobModule,
+        workers: setup.workers,
+        durationMs: o.durationMs,
+        warmupMs: o.warmupMs,
+        pin: o.pin,
+        cores: machine.cores,
+        tracing: r.instrumentation === 'on',
+        watchdogMs: o.watchdogMs ?? 10_000,
+        onTick: (ms) => progress.update(ms / (o.warmupMs + o.durationMs)),
+      });
+      if (out.pinWarning !== null && !pinWarned) {
+        pinWarned = true;
+        const w = `pinning failed, running unpinned: ${out.pinWarning}`;
+        warnings.push(w);
+        progress.done();
+        o.warn?.(w);
+      }
+      const counters: Record<string, number> = {};
+      for (const name of COUNTER_NAMES) counters[name] = sum_counter(CNT[name], setup.maxTasks);
+      results.push(
+        summarizeRun(
+          {
+            preset: r.spec.name,
+            scheme: r.scheme,
+            srcuFree: r.srcuFree,
+            instrumentation: r.instrumentation,
+            threads: r.threads,
+            writers: writerCount(r.spec),
+          },
+          out,
+          counters,
+        ),
+      );
+    }
+  } finally {
+    progress.done();
+  }
+  return {
+    machine,
+    config: {
+      presets: o.workloads.map((w) => w.name),
+      schemes: o.schemes,
+      threads: o.threads,
+      durationMs: o.durationMs,
+      warmupMs: o.warmupMs,
+      pin: o.pin,
+      instrumentation: o.instrumentation,
+      timing: TIMING,
+    },
+    results,
+    warnings,
+  };
+}

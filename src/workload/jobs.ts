@@ -1,0 +1,193 @@
+// What each worker role does per step, against the operations (src/ops) — the job module the
+// bench worker loads for real runs.
+//
+//   faulter  touches every page of its regions once per round (in order, or a fresh shuffle),
+//            each touch a page fault on a non-present page; then MADV_DONTNEED's each region,
+//            one region per step, so the next round faults again. The madvise is its own kind,
+//            never counted as fault latency.
+//   writer   picks an operation by weight: mmap an unrelated VMA (the next step unmaps it),
+//            mprotect a faulters' VMA (flipping read-write / read-only), read the maps, or
+//            MADV_DONTNEED a faulters' VMA. Think time runs between steps, untimed.
+
+import { UsageError } from '../errors.js';
+import { world_attach } from '../mm/world.js';
+import {
+  do_madvise_dontneed,
+  do_mmap,
+  do_mprotect,
+  do_munmap,
+  handle_user_fault,
+  PROT_READ,
+  PROT_WRITE,
+  read_maps,
+  set_fault_cost,
+  VM_FAULT_SIGSEGV,
+} from '../ops/index.js';
+import type { Job, JobInit } from './job.js';
+import { thinkTime } from './loop.js';
+import type { FaultCost, WriterOp } from './spec.js';
+
+/** A range of pages: [start, start + pages). */
+export interface PageRange {
+  readonly start: number;
+  readonly pages: number;
+}
+
+export interface FaulterArgs {
+  readonly mm: number;
+  readonly regions: readonly PageRange[];
+  readonly access: 'sequential' | 'random';
+  readonly writeFraction: number;
+  readonly faultCost: FaultCost;
+  readonly seed: number;
+}
+
+export interface WriterArgs {
+  readonly mm: number;
+  readonly ops: Readonly<Partial<Record<WriterOp, number>>>;
+  readonly thinkUs: number;
+  /** size of the VMAs mmapMunmap maps */
+  readonly pages: number;
+  /** the faulters' VMAs, for mprotect and madvise */
+  readonly targets: readonly PageRange[];
+  readonly seed: number;
+}
+
+export const FAULTER_KINDS = ['fault', 'madvise'] as const;
+export const WRITER_KINDS = ['mmap', 'munmap', 'mprotect', 'maps', 'madvise'] as const;
+
+export function attach(sab: SharedArrayBuffer, taskId: number): void {
+  world_attach(sab, taskId);
+}
+
+/** xorshift32: a small deterministic generator per worker. Returns [0, 1). */
+function rng(seed: number): () => number {
+  let x = seed | 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x1_0000_0000;
+  };
+}
+
+function shuffle(a: Int32Array, rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
+
+export function createJob(init: JobInit): Job {
+  if (init.role === 'faulter') return faulter(init.args as FaulterArgs);
+  if (init.role === 'writer') return writer(init.args as WriterArgs, init.run);
+  throw new UsageError(`job role ${init.role}: allowed faulter, writer`);
+}
+
+function faulter(a: FaulterArgs): Job {
+  set_fault_cost(a.faultCost);
+  const rand = rng(a.seed);
+  const total = a.regions.reduce((s, r) => s + r.pages, 0);
+  const order = new Int32Array(total);
+  let n = 0;
+  for (const r of a.regions) for (let p = 0; p < r.pages; p++) order[n++] = r.start + p;
+  if (a.access === 'random') shuffle(order, rand);
+  let next = 0;
+  let zap = 0;
+  return {
+    kinds: FAULTER_KINDS,
+    step(): number {
+      if (next < total) {
+        const addr = order[next++]!;
+        const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+        // SIGSEGV is an expected outcome while a writer mprotects the VMA read-only.
+        if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+          throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+        }
+        return 0;
+      }
+      const reg = a.regions[zap++]!;
+      const r = do_madvise_dontneed(a.mm, reg.start, reg.pages);
+      if (r !== 0)
+        throw new Error(`madvise(DONTNEED) of ${reg.pages} pages at ${reg.start} returned ${r}`);
+      if (zap === a.regions.length) {
+        zap = 0;
+        next = 0;
+        if (a.access === 'random') shuffle(order, rand);
+      }
+      return 1;
+    },
+  };
+}
+
+function writer(a: WriterArgs, run: number): Job {
+  const rand = rng(a.seed);
+  const picks: Array<[WriterOp, number]> = [];
+  let sum = 0;
+  for (const [op, w] of Object.entries(a.ops) as Array<[WriterOp, number]>) {
+    if (w > 0) {
+      sum += w;
+      picks.push([op, sum]);
+    }
+  }
+  if (picks.some(([op]) => op === 'mprotect' || op === 'madvise') && a.targets.length === 0) {
+    throw new UsageError('writer: mprotect/madvise need faulters VMAs to act on');
+  }
+  const readOnly = new Uint8Array(a.targets.length);
+  let mapped = 0;
+  let target = 0;
+  const pick = (): WriterOp => {
+    const x = rand() * sum;
+    for (const [op, upTo] of picks) if (x < upTo) return op;
+    return picks[picks.length - 1]![0];
+  };
+  return {
+    kinds: WRITER_KINDS,
+    step(): number {
+      if (mapped !== 0) {
+        const r = do_munmap(a.mm, mapped, a.pages);
+        if (r !== 0) throw new Error(`munmap of ${a.pages} pages at ${mapped} returned ${r}`);
+        mapped = 0;
+        return 1;
+      }
+      switch (pick()) {
+        case 'mmapMunmap': {
+          const r = do_mmap(a.mm, 0, a.pages, PROT_READ | PROT_WRITE);
+          if (r < 0) throw new Error(`mmap of ${a.pages} pages returned ${r}`);
+          mapped = r;
+          return 0;
+        }
+        case 'mprotect': {
+          const i = target++ % a.targets.length;
+          const t = a.targets[i]!;
+          readOnly[i] = readOnly[i] === 1 ? 0 : 1;
+          const r = do_mprotect(
+            a.mm,
+            t.start,
+            t.pages,
+            readOnly[i] ? PROT_READ : PROT_READ | PROT_WRITE,
+          );
+          if (r !== 0) throw new Error(`mprotect of ${t.pages} pages at ${t.start} returned ${r}`);
+          return 2;
+        }
+        case 'maps': {
+          const r = read_maps(a.mm, true);
+          if (r < 0) throw new Error(`read_maps returned ${r}`);
+          return 3;
+        }
+        case 'madvise': {
+          const t = a.targets[Math.floor(rand() * a.targets.length)]!;
+          const r = do_madvise_dontneed(a.mm, t.start, t.pages);
+          if (r !== 0)
+            throw new Error(`madvise(DONTNEED) of ${t.pages} pages at ${t.start} returned ${r}`);
+          return 4;
+        }
+      }
+    },
+    between(): void {
+      thinkTime(run, a.thinkUs);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// Setting up one run of a workload, on the main thread: create the world (sized for the
+// workload), one mm shared by every worker (they are threads of one process), the faulters'
+// VMAs, and the plan of each worker.
+
+import { UsageError } from '../errors.js';
+import { mm_create, type SchemeName, world_create } from '../mm/world.js';
+import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import type { WorkerPlan } from './job.js';
+import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
+import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
+
+export interface RunSetup {
+  readonly sab: SharedArrayBuffer;
+  readonly mm: number;
+  readonly workers: readonly WorkerPlan[];
+  /** task slots in the world (workers + the main thread + spare) */
+  readonly maxTasks: number;
+}
+
+export interface SetupOptions {
+  readonly spec: WorkloadSpec;
+  readonly scheme: SchemeName;
+  readonly srcuFree: SrcuFree;
+  /** faulting workers */
+  readonly threads: number;
+  /** assertions and tracing on */
+  readonly instrumentation: boolean;
+  /** op budget per faulter (0: run for a duration) */
+  readonly faulterBudget?: number;
+}
+
+/** Pages the faulters have mapped (and may have present) at once. */
+export function faulterPages(spec: WorkloadSpec, threads: number): number {
+  const v = spec.vmas;
+  return v.layout === 'private' ? threads * v.count * v.pages : v.count * v.pages;
+}
+
+export function setupRun(o: SetupOptions): RunSetup {
+  const { spec, threads } = o;
+  if (spec.vmas.layout === 'shared' && spec.vmas.pages < threads) {
+    throw new UsageError(
+      `workload ${spec.name}: shared VMAs of ${spec.vmas.pages} pages cannot give each of ${threads} faulters a page; allowed: vmas.pages >= threads`,
+    );
+  }
+  const writers = writerCount(spec);
+  const maxTasks = threads + writers + 1;
+  const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  const { sab } = world_create({
+    scheme: o.scheme,
+    srcuFree: o.srcuFree,
+    maxTasks,
+    maxMms: 4,
+    // Every VMA that can exist at once, plus room for frees still waiting for a grace period.
+    maxVmas: Math.max(4096, 4 * (vmaCount + writers * 4)),
+    // Every page the faulters can have present at once, twice over (frees may be deferred).
+    frames: Math.max(1024, 2 * faulterPages(spec, threads) + 256),
+    padding: true,
+    assertions: o.instrumentation,
+  });
+  const mm = mm_create();
+  const vmas: PageRange[] = [];
+  for (let i = 0; i < vmaCount; i++) {
+    const start = do_mmap(mm, 0, spec.vmas.pages, PROT_READ | PROT_WRITE);
+    if (start < 0)
+      throw new Error(
+        `set-up: mmap of faulter VMA ${i} (${spec.vmas.pages} pages) returned ${start}`,
+      );
+    vmas.push({ start, pages: spec.vmas.pages });
+  }
+  const plans: WorkerPlan[] = [];
+  for (let f = 0; f < threads; f++) {
+    const regions: PageRange[] = [];
+    if (spec.vmas.layout === 'private') {
+      regions.push(...vmas.slice(f * spec.vmas.count, (f + 1) * spec.vmas.count));
+    } else {
+      // Shared VMAs: faulter f owns the f-th slice of pages of each one.
+      for (const v of vmas) {
+        const lo = Math.floor((f * v.pages) / threads);
+        const hi = Math.floor(((f + 1) * v.pages) / threads);
+        if (hi > lo) regions.push({ start: v.start + lo, pages: hi - lo });
+      }
+    }
+    const args: FaulterArgs = {
+      mm,
+      regions,
+      access: spec.access,
+      writeFraction: spec.writeFraction,
+      faultCost: spec.faultCost,
+      seed: 0x5eed + f,
+    };
+    plans.push({ taskId: plans.length + 1, role: 'faulter', args, budget: o.faulterBudget ?? 0 });
+  }
+  for (const g of spec.writers) {
+    for (let i = 0; i < g.count; i++) {
+      const args: WriterArgs = {
+        mm,
+        ops: g.ops,
+        thinkUs: g.thinkUs,
+        pages: g.pages,
+        targets: vmas,
+        seed: 0xc0ffee + plans.length,
+      };
+      plans.push({ taskId: plans.length + 1, role: 'writer', args, budget: 0 });
+    }
+  }
+  return { sab, mm, workers: plans, maxTasks };
+}
