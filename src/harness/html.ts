@@ -78,7 +78,7 @@ const CHART_SCRIPT = `
   var report = JSON.parse(document.getElementById('report-data').textContent);
   var NS = 'http://www.w3.org/2000/svg';
   var COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2'];
-  var W = 460, H = 260, L = 64, R = 130, T = 14, B = 34;
+  var W = 540, H = 260, L = 64, R = 180, T = 14, B = 34;
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -97,10 +97,11 @@ const CHART_SCRIPT = `
     return v.toFixed(0);
   }
   function ns(v) {
-    if (v < 1e3) return Math.round(v) + 'ns';
-    if (v < 1e6) return (v / 1e3).toPrecision(2) + 'us';
-    if (v < 1e9) return (v / 1e6).toPrecision(2) + 'ms';
-    return (v / 1e9).toPrecision(2) + 's';
+    function n(x) { return x >= 100 ? x.toFixed(0) : String(Number(x.toPrecision(2))); }
+    if (v < 1e3) return n(v) + 'ns';
+    if (v < 1e6) return n(v / 1e3) + 'us';
+    if (v < 1e9) return n(v / 1e6) + 'ms';
+    return n(v / 1e9) + 's';
   }
   var instr = report.results.some(function (r) { return r.instrumentation === 'off'; }) ? 'off' : 'on';
   var labels = [];

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { distModule } from '../helpers/threads.js';
+
+const cli = fileURLToPath(distModule('src/cli'));
+const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
+
+interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(args: readonly string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A bad invocation: exit 2, exactly one line on stderr matching `re`, nothing on stdout. */
+async function bad(args: readonly string[], re: RegExp): Promise<void> {
+  const r = await run(args);
+  expect(r.code, `${args.join(' ')} → ${r.stderr}`).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(re);
+}
+
+describe('faultline --help', () => {
+  it('prints the commands and exits 0, for the program and for bench', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/^faultline: /);
+    expect(top.stdout).toMatch(/bench {5}every locking scheme/);
+    const b = await run(['bench', '--help']);
+    expect(b.code).toBe(0);
+    for (const f of [
+      '--preset',
+      '--schemes',
+      '--threads',
+      '--duration',
+      '--pin',
+      '--workload',
+      '--json',
+      '--html',
+      '--no-progress',
+      '--instrumentation',
+    ]) {
+      expect(b.stdout).toContain(f);
+    }
+    expect((await run(['help'])).code).toBe(0);
+  });
+
+  it('later commands say so in one line and exit 2; their --help exits 0', async () => {
+    for (const c of ['stress', 'race', 'litmus', 'explore']) {
+      await bad([c], new RegExp(`^faultline: faultline ${c} is not implemented yet`));
+      const h = await run([c, '--help']);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(/not implemented yet/);
+    }
+  });
+});
+
+describe('faultline bench: bad input exits 2 with one line naming the value and what is allowed', () => {
+  it('flags and values', async () => {
+    // Separate processes, run side by side: each must fail on its own.
+    await Promise.all([
+      bad(['frobnicate'], /unknown command "frobnicate"; allowed: bench, stress/),
+      bad(['bench', '--bogus'], /unknown option --bogus; allowed: --preset, /),
+      bad(['bench', 'extra'], /unexpected argument "extra"/),
+      bad(['bench', '--threads'], /--threads needs a value/),
+      bad(['--threads', '0'], /--threads: "0" is not allowed; allowed: integers 1\.\.256/),
+      bad(['--threads', '1,x'], /--threads: "x" is not allowed/),
+      bad(['--threads', '1,,2'], /--threads "1,,2": empty item/),
+      bad(['--duration', '5'], /--duration 5: allowed: a time like 2s or 500ms, from 50ms to 600s/),
+      bad(['--duration', '10ms'], /--duration 10ms: allowed/),
+      bad(['--warmup', 'soon'], /--warmup soon: allowed/),
+      bad(
+        ['--preset', 'pft,nope'],
+        /--preset: unknown preset "nope"; allowed: pft, pft-munmap, shared-mprotect, io-fault, maps-reader, srcu-munmap/,
+      ),
+      bad(
+        ['--schemes', 'mmap_lock,big_lock'],
+        /--schemes: unknown scheme "big_lock"; allowed: mmap_lock, vma_rwsem, vma_refcnt, srcu_spf/,
+      ),
+      bad(['--instrumentation', 'maybe'], /--instrumentation maybe: allowed: on, off or on,off/),
+      bad(
+        ['--json', '/nonexistent-dir/r.json'],
+        /--json \/nonexistent-dir\/r\.json: directory \/nonexistent-dir does not exist/,
+      ),
+      bad(['--html', dir], /--html .*: is a directory/),
+      bad(['--duration', '1s', '--duration', '2s'], /--duration given twice/),
+      bad(['--preset', 'shared-mprotect', '--threads', '300'], /--threads: "300"/),
+    ]);
+  });
+
+  it('workload files: unreadable, not JSON, unknown field, bad value', async () => {
+    await bad(
+      ['--workload', join(dir, 'missing.json')],
+      /--workload .*missing\.json: cannot read \(ENOENT\); allowed: a JSON file/,
+    );
+    const notJson = join(dir, 'not.json');
+    writeFileSync(notJson, '{ nope');
+    await bad(['--workload', notJson], /--workload .*not\.json: not valid JSON/);
+    const unknown = join(dir, 'unknown.json');
+    writeFileSync(unknown, JSON.stringify({ name: 'w', vmas: { count: 2, size: 4 } }));
+    await bad(
+      ['--workload', unknown],
+      /^faultline: unknown\.json\.vmas: unknown field "size"; allowed: layout, count, pages$/,
+    );
+    const badValue = join(dir, 'bad.json');
+    writeFileSync(badValue, JSON.stringify({ faultCost: { kind: 'sleep', us: 0 } }));
+    await bad(
+      ['--workload', badValue],
+      /^faultline: bad\.json\.faultCost\.us: 0 is not allowed; allowed: an integer 1\.\.1000000$/,
+    );
+  });
+
+  it('writes nothing when the input is bad', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'faultline-none-'));
+    await bad(
+      ['--json', join(out, 'r.json'), '--html', join(out, 'r.html'), '--threads', '-1'],
+      /--threads/,
+    );
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('faultline bench: a tiny real run', () => {
+  it('exits 0, prints the table, and writes valid JSON with every field', async () => {
+    const json = join(dir, 'run.json');
+    const html = join(dir, 'run.html');
+    const r = await run([
+      'bench',
+      '--preset',
+      'pft-munmap',
+      '--schemes',
+      'vma_refcnt',
+      '--threads',
+      '2',
+      '--duration',
+      '200ms',
+      '--warmup',
+      '50ms',
+      '--json',
+      json,
+      '--html',
+      html,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
+    expect(r.stdout).toMatch(/^machine: /);
+    expect(r.stdout).toMatch(/ran on \d+ cores?/);
+    expect(r.stdout).toMatch(/pft-munmap: /);
+    expect(r.stdout).toMatch(/\n {2}vma_refcnt +\d/);
+    const rep = JSON.parse(readFileSync(json, 'utf8'));
+    expect(Object.keys(rep.machine).sort()).toEqual(['cores', 'cpuModel', 'node', 'os']);
+    expect(rep.config.schemes).toEqual(['vma_refcnt']);
+    expect(rep.config.threads).toEqual([2]);
+    expect(rep.results).toHaveLength(1);
+    const x = rep.results[0];
+    expect(x).toMatchObject({ preset: 'pft-munmap', scheme: 'vma_refcnt', threads: 2, writers: 1 });
+    expect(x.faultsPerSec).toBeGreaterThan(0);
+    expect(x.writerOpsPerSec).toBeGreaterThan(0);
+    for (const l of [x.faultLatencyNs, x.writerLatencyNs]) {
+      expect(Object.keys(l).sort()).toEqual(['max', 'p50', 'p99', 'p999']);
+      expect(l.p50).toBeGreaterThan(0);
+      expect(l.p50).toBeLessThanOrEqual(l.p99);
+      expect(l.p99).toBeLessThanOrEqual(l.p999);
+      expect(l.p999).toBeLessThanOrEqual(l.max);
+    }
+    // Counters are exact: every fault the workers timed is a fault the ops counted.
+    expect(x.counters.FAULTS).toBe(x.ops['faulter.fault'].count);
+    expect(x.counters.MUNMAP_OPS).toBe(x.ops['writer.munmap'].count);
+    expect(x.counters.VMA_LOCK_SUCCESS).toBeGreaterThan(0);
+    expect(x.placement).toHaveLength(3);
+    expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/);
+    expect(existsSync(`${json}.tmp`)).toBe(false);
+  });
+});
