@@ -7,7 +7,8 @@ import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena } from '../../src/shm/arena.js';
-import { kmem_cache_create, kmem_cache_free, kmem_cache_verify } from '../../src/shm/slab.js';
+import { kmem_cache_create, kmem_cache_free } from '../../src/shm/slab.js';
+import { kmem_cache_verify } from '../../src/shm/slab_check.js';
 import { runThreads } from '../helpers/threads.js';
 import type { ChurnResult } from '../threads/slab.js';
 
@@ -30,6 +31,7 @@ async function hammer(opts: {
   });
   const slots = 8;
   const mailbox = arena_alloc(slots, 16);
+  const sync = arena_alloc(1, 16);
   const results = (await runThreads(
     a.sab,
     'test/threads/slab',
@@ -45,6 +47,8 @@ async function hammer(opts: {
         slots,
         ownerWord: 2,
         tokenWord: 4,
+        sync,
+        parties: WORKERS,
       },
     })),
   )) as ChurnResult[];

@@ -1,8 +1,14 @@
 // Thread bodies for test/unit/slab.test.ts and test/stress/slab.test.ts.
 
 import { InvariantViolation } from '../../src/errors.js';
-import { atomic_cmpxchg, atomic_read, atomic_set, atomic_xchg } from '../../src/sched/atomics.js';
-import { check_abort, current_id } from '../../src/sched/task.js';
+import {
+  atomic_cmpxchg,
+  atomic_fetch_add,
+  atomic_read,
+  atomic_set,
+  atomic_xchg,
+} from '../../src/sched/atomics.js';
+import { check_abort, current_id, park } from '../../src/sched/task.js';
 import { kmem_cache_alloc, kmem_cache_free } from '../../src/shm/slab.js';
 
 /** Free every object in `objs` (objects another task allocated). */
@@ -34,6 +40,9 @@ export interface ChurnArgs {
   readonly ownerWord: number;
   /** word of each object holding the owner's private token */
   readonly tokenWord: number;
+  /** a start barrier: word sync counts arrivals; all start once `parties` have arrived */
+  readonly sync: number;
+  readonly parties: number;
 }
 
 export interface ChurnResult {
@@ -51,6 +60,11 @@ export interface ChurnResult {
  */
 export function churn(a: ChurnArgs): ChurnResult {
   const me = current_id();
+  atomic_fetch_add(a.sync, 1);
+  while (atomic_read(a.sync) < a.parties) {
+    check_abort();
+    park(1);
+  }
   let s = a.seed | 1;
   const rnd = (n: number): number => {
     s ^= s << 13;

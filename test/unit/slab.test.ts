@@ -17,9 +17,9 @@ import {
   kmem_cache_free,
   kmem_cache_name,
   kmem_cache_stats,
-  kmem_cache_verify,
   slab_exhausted,
 } from '../../src/shm/slab.js';
+import { kmem_cache_verify } from '../../src/shm/slab_check.js';
 import { runThreads } from '../helpers/threads.js';
 
 function arena(padding = true, maxTasks = 8): SharedArrayBuffer {
