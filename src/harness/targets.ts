@@ -84,6 +84,27 @@ export function computeTargets(report: BenchReport): Target[] {
       }
     }
   }
+  const srcuTop = top('srcu-munmap');
+  if (srcuTop !== undefined) {
+    const at = (free: string): BenchResult | undefined =>
+      rs.find(
+        (r) =>
+          r.preset === 'srcu-munmap' &&
+          r.scheme === 'srcu_spf' &&
+          r.srcuFree === free &&
+          r.threads === srcuTop &&
+          r.instrumentation === instr,
+      );
+    const sync = at('synchronize_srcu')?.ops['writer.munmap'];
+    const call = at('call_srcu')?.ops['writer.munmap'];
+    if (sync !== undefined && call !== undefined) {
+      out.push({
+        what: 'srcu-munmap munmap p99, synchronize_srcu / call_srcu',
+        ratio: ratio(sync.latencyNs.p99, call.latencyNs.p99),
+        threads: srcuTop,
+      });
+    }
+  }
   const ts = threadsOf('pft');
   if (ts.includes(1) && ts.length > 1) {
     const n = ts.at(-1)!;
