@@ -7,6 +7,7 @@ import { atomic_set } from '../sched/atomics.js';
 import { set_tracing, task_attach } from '../sched/task.js';
 import { set_active_scheme } from '../schemes/active.js';
 import { SCHEMES, type SchemeName, scheme_by_id, scheme_id } from '../schemes/index.js';
+import { shadow_reset_owned } from '../schemes/shadow.js';
 import { vma_refcnt_set_assertions } from '../schemes/vma_refcnt.js';
 import { vma_rwsem_set_assertions } from '../schemes/vma_rwsem.js';
 import { arena_alloc, attachArena, createArena, set_root } from '../shm/arena.js';
@@ -117,6 +118,7 @@ function bind(): void {
   vma_tree_attach(g.treeCache);
   // A transaction left open by an operation that threw belongs to the old world.
   if (vt_txn_open()) vt_txn_abort();
+  shadow_reset_owned();
   set_tracing(g.assertions);
   bound = g.scheme;
 }
@@ -174,6 +176,11 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
 export function world_attach(sab: SharedArrayBuffer, taskId: number): void {
   attachArena(sab);
   task_attach(taskId);
+  bind();
+}
+
+/** For a thread already attached to the buffer and its task (test scenarios): bind the world. */
+export function world_bind(): void {
   bind();
 }
 

@@ -78,12 +78,13 @@ export const srcu_spf: Scheme = {
       addr >= atomic_read(vma + VMA.vm_end)
     ) {
       srcu_read_unlock(ssp(), idx);
-      count(CNT.SPF_ABORT);
+      count(CNT.VMA_LOCK_ABORT);
       return 0;
     }
     spfIdx = idx;
     spfSeq = seq;
     spfVma = vma;
+    count(CNT.VMA_LOCK_SUCCESS); // a speculation started; SPF_SUCCESS/ABORT tell how it ended
     trace(EV.VMA_START_READ, vma, seq);
     return vma;
   },

@@ -42,7 +42,13 @@ import {
 import { raw_read_seqcount, write_seqcount_end } from '../sync/seqcount.js';
 import { mm_lock_seq } from './mmap.js';
 import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
-import { shadow_assert_no_readers, shadow_reader_enter, shadow_reader_exit } from './shadow.js';
+import {
+  shadow_assert_no_readers,
+  shadow_reader_enter,
+  shadow_reader_exit,
+  shadow_writer_begin,
+  shadow_writer_end_all,
+} from './shadow.js';
 
 /** Set in vm_refcnt while a writer excludes readers (bit 30). */
 export const VMA_LOCK_OFFSET = 0x40000000;
@@ -148,7 +154,7 @@ function vma_start_write_state(vma: number, state: number): number {
   if (locked && vma_exit_locked(vma)) {
     throw new InvariantViolation(`vma_start_write: vma ${vma} detached while write-locking it`);
   }
-  if (assertions) shadow_assert_no_readers(vma, 'vma_start_write');
+  if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   trace(EV.VMA_START_WRITE, vma, seq);
   return 0;
 }
@@ -253,6 +259,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_end_write_all(mm: number): void {
+    if (assertions) shadow_writer_end_all();
     // RELEASE: every VMA locked with this sequence reads unlocked from here on.
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
@@ -280,13 +287,9 @@ export const vma_refcnt: Scheme = {
   vma_assert_write_locked,
 
   vma_assert_locked(vma: number): void {
-    const c = refcount_read(vma + VMA.vm_refcnt);
-    if (c > 1 && c <= VMA_REF_LIMIT) return;
-    if (c === 1 || (c & VMA_LOCK_OFFSET) !== 0) {
-      vma_assert_write_locked(vma);
-      return;
-    }
-    throw new InvariantViolation(`vma ${vma} is not locked (vm_refcnt ${c})`);
+    // A count above 1 means a reader holds it (perhaps us, with a writer waiting); at 1 or
+    // below only the mmap-lock writer can hold it.
+    if (refcount_read(vma + VMA.vm_refcnt) <= 1) vma_assert_write_locked(vma);
   },
 };
 

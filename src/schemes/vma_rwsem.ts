@@ -39,7 +39,13 @@ import {
 import { raw_read_seqcount } from '../sync/seqcount.js';
 import { mm_lock_seq } from './mmap.js';
 import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
-import { shadow_assert_no_readers, shadow_reader_enter, shadow_reader_exit } from './shadow.js';
+import {
+  shadow_assert_no_readers,
+  shadow_reader_enter,
+  shadow_reader_exit,
+  shadow_writer_begin,
+  shadow_writer_end_all,
+} from './shadow.js';
 
 let assertions = false;
 
@@ -68,7 +74,7 @@ function vma_start_write_rwsem(vma: number, killable: boolean): number {
     down_write(vma + VMA.vm_lock);
   }
   atomic_set(vma + VMA.vm_lock_seq, seq);
-  if (assertions) shadow_assert_no_readers(vma, 'vma_start_write');
+  if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   up_write(vma + VMA.vm_lock);
   trace(EV.VMA_START_WRITE, vma, seq);
   return 0;
@@ -166,6 +172,7 @@ export const vma_rwsem: Scheme = {
   },
 
   vma_end_write_all(mm: number): void {
+    if (assertions) shadow_writer_end_all();
     // RELEASE: one increment unlocks every VMA locked in this cycle.
     atomic_fetch_add(mm + MM.mm_lock_seq, 1);
   },

@@ -1,7 +1,8 @@
 // A piscina task module for tests, litmus and race scripts: attach to the buffer, become task
 // `taskId`, run one exported function of a compiled scenario module, return its result.
 
-import { task_attach } from '../sched/task.js';
+import { atomic_fetch_add, atomic_read, atomic_wait, cpu_relax } from '../sched/atomics.js';
+import { check_abort, task_attach } from '../sched/task.js';
 import { attachArena } from '../shm/arena.js';
 
 export interface ScenarioTask {
@@ -12,6 +13,21 @@ export interface ScenarioTask {
   /** name of an exported function (args) => result | Promise<result> */
   readonly fn: string;
   readonly args: unknown;
+  /** a start barrier: a word every task of the run increments, then waits to reach `parties` */
+  readonly barrier?: number;
+  readonly parties?: number;
+}
+
+/** Wait (bounded slices, abort-checked) until every party has arrived. */
+function start_barrier(p: number, parties: number): void {
+  atomic_fetch_add(p, 1);
+  for (let spins = 0; atomic_read(p) < parties; spins++) {
+    if (spins < 10_000) cpu_relax();
+    else {
+      atomic_wait(p, atomic_read(p), 1);
+      check_abort();
+    }
+  }
 }
 
 export default async function runScenario(task: ScenarioTask): Promise<unknown> {
@@ -20,5 +36,8 @@ export default async function runScenario(task: ScenarioTask): Promise<unknown> 
   const mod = (await import(task.module)) as Record<string, unknown>;
   const f = mod[task.fn];
   if (typeof f !== 'function') throw new Error(`scenario ${task.module}: no function ${task.fn}`);
+  if (task.barrier !== undefined && task.parties !== undefined) {
+    start_barrier(task.barrier, task.parties);
+  }
   return await (f as (a: unknown) => unknown)(task.args);
 }

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { event_name } from '../../src/sched/events.js';
 import { abort_all, clear_abort, read_ring } from '../../src/sched/task.js';
+import { arena_alloc } from '../../src/shm/arena.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -45,6 +46,8 @@ export async function runThreads(
     concurrentTasksPerWorker: 1,
   });
   const module = distModule(rel);
+  // All workers start their bodies together, so that they really overlap.
+  const barrier = arena_alloc(1, 16, 'start barrier');
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   const watchdog = new Promise<void>((resolveWd) => {
@@ -55,8 +58,22 @@ export async function runThreads(
     }, timeoutMs);
   });
   try {
+    // The first worker to fail stops the others: they may be waiting for what it held.
     const runs = specs.map((s) =>
-      pool.run({ sab, taskId: s.taskId, module, fn: s.fn, args: s.args ?? null }),
+      pool
+        .run({
+          sab,
+          taskId: s.taskId,
+          module,
+          fn: s.fn,
+          args: s.args ?? null,
+          barrier,
+          parties: specs.length,
+        })
+        .catch((e: unknown) => {
+          abort_all();
+          throw e;
+        }),
     );
     const all = Promise.allSettled(runs);
     await Promise.race([all, watchdog]);
@@ -73,8 +90,10 @@ export async function runThreads(
         .join('\n');
       throw new Error(`workers did not finish within ${timeoutMs} ms; last events:\n${dump}`);
     }
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    // Report the root cause, not the aborts it caused in the others.
+    const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const root = failed.find((r) => !String(r.reason).includes('HarnessAbort')) ?? failed[0];
+    if (root !== undefined) throw root.reason;
     return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
