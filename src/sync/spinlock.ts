@@ -20,8 +20,9 @@ import {
   atomic_xchg,
   cpu_relax,
 } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { check_abort, trace } from '../sched/task.js';
+import { check_abort, count, trace } from '../sched/task.js';
 import { SPINLOCK } from '../shm/layout/index.js';
 
 const UNLOCKED = 0;
@@ -49,6 +50,7 @@ export function spin_lock(l: number): void {
 }
 
 function spin_lock_slow(p: number): void {
+  count(CNT.SPIN_CONTENDED);
   trace(EV.SPIN_CONTENDED, p, 0);
   for (let i = 0; i < SPIN_LIMIT; i++) {
     if (atomic_read(p) === UNLOCKED && atomic_cmpxchg(p, UNLOCKED, LOCKED) === UNLOCKED) return;
