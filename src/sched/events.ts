@@ -63,6 +63,11 @@ export const EV = {
   PTE_PAGE_ALLOC: 162,
   PTE_PAGE_FREE: 163,
   PTL_RETRY: 164,
+  // mm: the VMA index (180..189)
+  /** a = new root node, b = nodes handed to call_rcu */
+  VMA_TREE_COMMIT: 180,
+  /** a = root word */
+  VMA_TREE_ABORT: 181,
   // harness (200..)
   WORKER_START: 200,
   WORKER_STOP: 201,

@@ -1,0 +1,412 @@
+// VMA index writers: transactions that copy the nodes they change (path copying) and publish
+// the new version with one store.
+//
+// Memory ordering: inside a transaction every node written is private: allocated in this
+// transaction (the `fresh` set) and unreachable from the published root, so plain stores are
+// enough. vt_txn_commit() publishes with ONE store of the root word, RELEASE, which pairs with
+// the ACQUIRE load of the root in every reader (vma_tree_read.ts load_root): a reader that sees
+// the new root sees every word of every node under it. The nodes the new version no longer
+// reaches (`retired`) go to call_rcu: a reader that loaded the old root inside rcu_read_lock()
+// may still walk them until its rcu_read_unlock(), and the grace period waits for that.
+//
+// Writers are serialized by the caller (the mmap write lock); the tree does not take a lock.
+// A node is copied at most once per transaction: the copy is fresh, and fresh nodes are
+// changed in place. A fresh node that a later step drops was never published, so it is freed
+// at once; a published node that is dropped or copied is freed after the grace period.
+// Any error inside a transaction (overlap, missing entry, slab exhausted) aborts it: the fresh
+// nodes are freed, nothing was published, the tree is as before vt_txn_begin().
+
+import { InvariantViolation, LockStateError } from '../errors.js';
+import { atomic_read, atomic_set } from '../sched/atomics.js';
+import { EV } from '../sched/events.js';
+import { trace } from '../sched/task.js';
+import { VT_FANOUT, VT_LIMIT, VT_MAX_HEIGHT, VT_MIN } from '../shm/layout/index.js';
+import {
+  n_copy,
+  n_count,
+  n_end,
+  n_first_end_above,
+  n_gap,
+  n_inner_gap,
+  n_level,
+  n_set,
+  n_set_meta,
+  n_set_slot,
+  n_slot,
+  n_start,
+  node_alloc,
+  node_free,
+  node_free_rcu,
+} from './vma_tree_node.js';
+
+// ---- transaction state (one open transaction per thread) ---------------------------------
+
+/** The root word of the open transaction; 0 when none is open. */
+let txWord = 0;
+/** The root that was published when the transaction began. */
+let txOld = 0;
+/** The working root: fresh once anything changed. */
+let txRoot = 0;
+/** Nodes allocated in this transaction (never published yet): changed in place. */
+const fresh = new Set<number>();
+/** Published nodes the working version no longer reaches: freed a grace period after commit. */
+let retired: number[] = [];
+
+/** The walk from the root to a leaf: node and slot index per level (index 0 = root). */
+const pathNode = new Int32Array(VT_MAX_HEIGHT);
+const pathIdx = new Int32Array(VT_MAX_HEIGHT);
+let depth = 0;
+
+/** Two nodes' worth of slots, for splits and rebalancing. */
+const xS = new Int32Array(2 * VT_FANOUT);
+const xE = new Int32Array(2 * VT_FANOUT);
+const xV = new Int32Array(2 * VT_FANOUT);
+const xG = new Int32Array(2 * VT_FANOUT);
+
+// ---- node ownership --------------------------------------------------------------------------
+
+function new_node(level: number): number {
+  const c = node_alloc();
+  fresh.add(c);
+  n_set_meta(c, 0, level);
+  return c;
+}
+
+/** A writable version of n: n itself if fresh, else a fresh copy (n is retired). */
+function cow(n: number): number {
+  if (fresh.has(n)) return n;
+  const c = node_alloc();
+  n_copy(c, n);
+  fresh.add(c);
+  retired.push(n);
+  return c;
+}
+
+/** Like cow() for a node about to be overwritten whole: no copy of its contents. */
+function own(n: number, level: number): number {
+  if (fresh.has(n)) return n;
+  retired.push(n);
+  return new_node(level);
+}
+
+/** n leaves the working version. */
+function retire(n: number): void {
+  if (fresh.delete(n)) node_free(n);
+  else retired.push(n);
+}
+
+// ---- slot moves ------------------------------------------------------------------------------
+
+function gather(n: number, at: number): number {
+  const c = n_count(n);
+  for (let i = 0; i < c; i++) {
+    xS[at + i] = n_start(n, i);
+    xE[at + i] = n_end(n, i);
+    xV[at + i] = n_slot(n, i);
+    xG[at + i] = n_gap(n, i);
+  }
+  return c;
+}
+
+function scatter(n: number, from: number, c: number, level: number): void {
+  for (let i = 0; i < c; i++)
+    n_set(n, i, xS[from + i]!, xE[from + i]!, xV[from + i]!, xG[from + i]!);
+  n_set_meta(n, c, level);
+}
+
+/** Write child's (start, end, pointer, inner gap) into slot i of p. */
+function set_summary(p: number, i: number, child: number): void {
+  const c = n_count(child);
+  n_set(p, i, n_start(child, 0), n_end(child, c - 1), child, n_inner_gap(child));
+}
+
+/** Insert a slot at j in fresh node n. Returns the fresh right half if n split, else 0. */
+function insert_at(n: number, j: number, s: number, e: number, v: number, g: number): number {
+  const c = n_count(n);
+  const level = n_level(n);
+  if (c < VT_FANOUT) {
+    for (let k = c; k > j; k--)
+      n_set(n, k, n_start(n, k - 1), n_end(n, k - 1), n_slot(n, k - 1), n_gap(n, k - 1));
+    n_set(n, j, s, e, v, g);
+    n_set_meta(n, c + 1, level);
+    return 0;
+  }
+  gather(n, 0);
+  for (let k = c; k > j; k--) {
+    xS[k] = xS[k - 1]!;
+    xE[k] = xE[k - 1]!;
+    xV[k] = xV[k - 1]!;
+    xG[k] = xG[k - 1]!;
+  }
+  xS[j] = s;
+  xE[j] = e;
+  xV[j] = v;
+  xG[j] = g;
+  const left = (c + 1) >>> 1;
+  const right = new_node(level);
+  scatter(n, 0, left, level);
+  scatter(right, left, c + 1 - left, level);
+  return right;
+}
+
+function remove_at(n: number, j: number): void {
+  const c = n_count(n);
+  for (let k = j; k < c - 1; k++)
+    n_set(n, k, n_start(n, k + 1), n_end(n, k + 1), n_slot(n, k + 1), n_gap(n, k + 1));
+  n_set_meta(n, c - 1, n_level(n));
+}
+
+/**
+ * Children li and li + 1 of fresh node p hold too few slots between them on one side: merge
+ * them into one if they fit, else split their slots evenly.
+ */
+function rebalance(p: number, li: number): void {
+  const oa = n_slot(p, li);
+  const ob = n_slot(p, li + 1);
+  const level = n_level(oa);
+  const ca = gather(oa, 0);
+  const total = ca + gather(ob, ca);
+  const a = own(oa, level);
+  if (total <= VT_FANOUT) {
+    scatter(a, 0, total, level);
+    retire(ob);
+    remove_at(p, li + 1);
+    set_summary(p, li, a);
+    return;
+  }
+  const b = own(ob, level);
+  const left = total >>> 1;
+  scatter(a, 0, left, level);
+  scatter(b, left, total - left, level);
+  set_summary(p, li, a);
+  set_summary(p, li + 1, b);
+}
+
+// ---- walking the working version -----------------------------------------------------------
+
+/**
+ * Record the path from the working root to the leaf where an entry starting at addr belongs:
+ * at each level the first slot ending above addr (the last slot if none). Returns the leaf;
+ * its recorded index is the first entry ending above addr (or its count).
+ */
+function walk(addr: number): number {
+  depth = 0;
+  let n = txRoot;
+  for (;;) {
+    const c = n_count(n);
+    let i = n_first_end_above(n, c, addr);
+    pathNode[depth] = n;
+    if (n_level(n) === 0) {
+      pathIdx[depth++] = i;
+      return n;
+    }
+    if (i === c) i = c - 1;
+    pathIdx[depth++] = i;
+    n = n_slot(n, i);
+  }
+}
+
+/** Copy the recorded path (each node at most once per transaction) and relink it. */
+function make_path_writable(): void {
+  for (let d = 0; d < depth; d++) {
+    const n = cow(pathNode[d]!);
+    pathNode[d] = n;
+    if (d === 0) txRoot = n;
+    else n_set_slot(pathNode[d - 1]!, pathIdx[d - 1]!, n); // summary rewritten on the way up
+  }
+}
+
+// ---- the operations --------------------------------------------------------------------------
+
+function __insert(start: number, end: number, vma: number): void {
+  if (txRoot === 0) {
+    const l = new_node(0);
+    n_set(l, 0, start, end, vma, 0);
+    n_set_meta(l, 1, 0);
+    txRoot = l;
+    return;
+  }
+  const leaf = walk(start);
+  const j = pathIdx[depth - 1]!;
+  if (j < n_count(leaf) && n_start(leaf, j) < end) {
+    throw new InvariantViolation(
+      `vt_txn_insert [${start}, ${end}): overlaps the stored [${n_start(leaf, j)}, ${n_end(leaf, j)})`,
+    );
+  }
+  make_path_writable();
+  let right = insert_at(pathNode[depth - 1]!, j, start, end, vma, 0);
+  for (let d = depth - 2; d >= 0; d--) {
+    const p = pathNode[d]!;
+    const i = pathIdx[d]!;
+    set_summary(p, i, pathNode[d + 1]!);
+    if (right !== 0) {
+      const rc = n_count(right);
+      right = insert_at(
+        p,
+        i + 1,
+        n_start(right, 0),
+        n_end(right, rc - 1),
+        right,
+        n_inner_gap(right),
+      );
+    }
+  }
+  if (right !== 0) {
+    const level = n_level(txRoot) + 1;
+    if (level >= VT_MAX_HEIGHT)
+      throw new InvariantViolation(`vma tree: height ${level + 1} > ${VT_MAX_HEIGHT}`);
+    const r = new_node(level);
+    set_summary(r, 0, txRoot);
+    set_summary(r, 1, right);
+    n_set_meta(r, 2, level);
+    txRoot = r;
+  }
+}
+
+function __remove(start: number, end: number): number {
+  const leaf = txRoot === 0 ? 0 : walk(start);
+  const j = leaf === 0 ? 0 : pathIdx[depth - 1]!;
+  if (leaf === 0 || j >= n_count(leaf) || n_start(leaf, j) !== start || n_end(leaf, j) !== end) {
+    const found =
+      leaf !== 0 && j < n_count(leaf) ? `[${n_start(leaf, j)}, ${n_end(leaf, j)})` : 'nothing';
+    throw new InvariantViolation(
+      `vt_txn_remove [${start}, ${end}): no such entry (found ${found})`,
+    );
+  }
+  const v = n_slot(leaf, j);
+  make_path_writable();
+  remove_at(pathNode[depth - 1]!, j);
+  for (let d = depth - 1; d >= 1; d--) {
+    const n = pathNode[d]!;
+    const p = pathNode[d - 1]!;
+    const i = pathIdx[d - 1]!;
+    if (n_count(n) >= VT_MIN) set_summary(p, i, n);
+    else rebalance(p, i > 0 ? i - 1 : i);
+  }
+  const r = txRoot;
+  const c = n_count(r);
+  if (c === 0) {
+    retire(r);
+    txRoot = 0;
+  } else if (c === 1 && n_level(r) > 0) {
+    txRoot = n_slot(r, 0);
+    retire(r);
+  }
+  return v;
+}
+
+// ---- the transaction API -------------------------------------------------------------------
+
+function assert_open(what: string): void {
+  if (txWord === 0) throw new LockStateError(`${what} outside a transaction (call vt_txn_begin)`);
+}
+
+function check_range(what: string, start: number, end: number): void {
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(end) ||
+    start < 0 ||
+    start >= end ||
+    end > VT_LIMIT
+  ) {
+    throw new InvariantViolation(`${what} [${start}, ${end}): need 0 ≤ start < end ≤ ${VT_LIMIT}`);
+  }
+}
+
+/** Open a transaction on the tree whose root word is `root`. Caller holds the mmap write lock. */
+export function vt_txn_begin(root: number): void {
+  if (txWord !== 0)
+    throw new LockStateError(`vt_txn_begin: a transaction on root ${txWord} is open`);
+  if (!Number.isInteger(root) || root <= 0)
+    throw new LockStateError(`vt_txn_begin: root word ${root}`);
+  txWord = root;
+  txOld = atomic_read(root);
+  txRoot = txOld;
+}
+
+/** Store [start, end) → vma. The range must be empty. */
+export function vt_txn_insert(start: number, end: number, vma: number): void {
+  assert_open('vt_txn_insert');
+  try {
+    check_range('vt_txn_insert', start, end);
+    if (!Number.isInteger(vma) || vma === 0)
+      throw new InvariantViolation(`vt_txn_insert: value ${vma}`);
+    __insert(start, end, vma);
+  } catch (e) {
+    vt_txn_abort();
+    throw e;
+  }
+}
+
+/** Remove the entry stored as exactly [start, end). Returns its value. */
+export function vt_txn_remove(start: number, end: number): number {
+  assert_open('vt_txn_remove');
+  try {
+    check_range('vt_txn_remove', start, end);
+    return __remove(start, end);
+  } catch (e) {
+    vt_txn_abort();
+    throw e;
+  }
+}
+
+/**
+ * Publish the working version with one RELEASE store of the root word (pairs with the ACQUIRE
+ * load in every reader), then hand the nodes it replaced to call_rcu. Returns how many nodes
+ * were retired.
+ */
+export function vt_txn_commit(): number {
+  assert_open('vt_txn_commit');
+  const word = txWord;
+  if (atomic_read(word) !== txOld) {
+    vt_txn_abort();
+    throw new LockStateError(
+      `vt_txn_commit: root ${word} changed during the transaction (unserialized writers)`,
+    );
+  }
+  if (txRoot !== txOld) atomic_set(word, txRoot); // RELEASE: pairs with load_root() in readers
+  const list = retired;
+  retired = [];
+  fresh.clear();
+  txWord = 0;
+  trace(EV.VMA_TREE_COMMIT, txRoot, list.length);
+  if (list.length > 0) node_free_rcu(list);
+  return list.length;
+}
+
+/** Drop the open transaction (if any): free its fresh nodes; nothing was published. */
+export function vt_txn_abort(): boolean {
+  if (txWord === 0) return false;
+  for (const n of fresh) node_free(n);
+  fresh.clear();
+  retired = [];
+  trace(EV.VMA_TREE_ABORT, txWord, 0);
+  txWord = 0;
+  txRoot = 0;
+  return true;
+}
+
+export function vt_txn_open(): boolean {
+  return txWord !== 0;
+}
+
+/** The working root node of the open transaction (for vt_check_node in tests). */
+export function vt_txn_root(): number {
+  assert_open('vt_txn_root');
+  return txRoot;
+}
+
+/** One-operation transaction: store [start, end) → vma. */
+export function vt_insert(root: number, start: number, end: number, vma: number): void {
+  vt_txn_begin(root);
+  vt_txn_insert(start, end, vma);
+  vt_txn_commit();
+}
+
+/** One-operation transaction: remove the entry stored as [start, end); returns its value. */
+export function vt_remove(root: number, start: number, end: number): number {
+  vt_txn_begin(root);
+  const v = vt_txn_remove(start, end);
+  vt_txn_commit();
+  return v;
+}
