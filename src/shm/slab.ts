@@ -30,6 +30,7 @@ import {
   atomic_xchg,
   plain_fill,
   plain_read,
+  words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
@@ -206,22 +207,88 @@ export function slab_exhausted(c: number): SlabExhausted {
   return new SlabExhausted(`${name} slab full: ${cap} objects; raise ${knob}`);
 }
 
+// ---- this thread's view of a cache ---------------------------------------------------------
+
+/**
+ * Everything of a descriptor that never changes after kmem_cache_create, read once per thread
+ * and cache (on Node 20 an Atomics.load costs about as much as an Atomics.add, so the fast
+ * paths must not re-read immutable words). Dropped when the thread attaches to another buffer.
+ */
+interface CacheView {
+  readonly c: number;
+  readonly flags: number;
+  readonly objWords: number;
+  readonly stride: number;
+  readonly capacity: number;
+  readonly base: number;
+  readonly fp: number;
+  readonly state: number;
+  readonly pcp0: number;
+  readonly pcpStride: number;
+  readonly nrPcp: number;
+}
+
+let viewWords: Int32Array | null = null;
+const views = new Map<number, CacheView>();
+let lastView: CacheView | null = null;
+
+function view(c: number): CacheView {
+  if (words() === viewWords) {
+    if (lastView !== null && lastView.c === c) return lastView;
+    const v = views.get(c);
+    if (v !== undefined) {
+      lastView = v;
+      return v;
+    }
+  } else {
+    views.clear();
+    lastView = null;
+    viewWords = words();
+  }
+  // ACQUIRE: pairs with the RELEASE store of the magic that completes kmem_cache_create.
+  if (c <= 0 || atomic_read(c + KMEM_CACHE.magic) !== KMEM_CACHE_MAGIC) {
+    throw new InvariantViolation(`${c} is not a kmem_cache`);
+  }
+  const v: CacheView = {
+    c,
+    flags: atomic_read(c + KMEM_CACHE.flags),
+    objWords: atomic_read(c + KMEM_CACHE.obj_words),
+    stride: atomic_read(c + KMEM_CACHE.stride),
+    capacity: atomic_read(c + KMEM_CACHE.capacity),
+    base: atomic_read(c + KMEM_CACHE.base),
+    fp: atomic_read(c + KMEM_CACHE.freeptr_offset),
+    state: atomic_read(c + KMEM_CACHE.state),
+    pcp0: atomic_read(c + KMEM_CACHE.pcp),
+    pcpStride: atomic_read(c + KMEM_CACHE.pcp_stride),
+    nrPcp: atomic_read(c + KMEM_CACHE.nr_pcp),
+  };
+  views.set(c, v);
+  lastView = v;
+  return v;
+}
+
 // ---- object index <-> pointer ----------------------------------------------------------------
 
-/** Index (0-based) of object `p` in cache `c`; InvariantViolation if `p` is not one of its objects. */
-export function kmem_cache_obj_index(c: number, p: number): number {
-  const off = p - atomic_read(c + KMEM_CACHE.base);
-  const stride = atomic_read(c + KMEM_CACHE.stride);
-  const idx = (off / stride) | 0;
-  if (off < 0 || idx * stride !== off || idx >= atomic_read(c + KMEM_CACHE.capacity)) {
-    throw new InvariantViolation(`${kmem_cache_name(c)} slab: ${p} is not an object of this cache`);
+function obj_index(v: CacheView, p: number): number {
+  const off = p - v.base;
+  const idx = (off / v.stride) | 0;
+  if (off < 0 || idx * v.stride !== off || idx >= v.capacity) {
+    throw new InvariantViolation(
+      `${kmem_cache_name(v.c)} slab: ${p} is not an object of this cache`,
+    );
   }
   return idx;
 }
 
+/** Index (0-based) of object `p` in cache `c`; InvariantViolation if `p` is not one of its objects. */
+export function kmem_cache_obj_index(c: number, p: number): number {
+  return obj_index(view(c), p);
+}
+
 /** Pointer to object `idx` (0-based) of cache `c`. */
 export function kmem_cache_obj_ptr(c: number, idx: number): number {
-  return atomic_read(c + KMEM_CACHE.base) + idx * atomic_read(c + KMEM_CACHE.stride);
+  const v = view(c);
+  return v.base + idx * v.stride;
 }
 
 // ---- per-task caches -----------------------------------------------------------------------
@@ -230,18 +297,18 @@ function ctl_with(ctl: number, n: number): number {
   return ((ctl & ~KMEM_PCP_COUNT_MASK) + KMEM_PCP_VERSION_ONE) | n;
 }
 
-function pcp_of(c: number): number {
+function pcp_of(v: CacheView): number {
   const id = current_id();
-  if (id < 0 || id >= atomic_read(c + KMEM_CACHE.nr_pcp)) {
+  if (id < 0 || id >= v.nrPcp) {
     throw new LockStateError(
-      `${kmem_cache_name(c)} slab: task ${id} has no per-task cache (call task_attach first)`,
+      `${kmem_cache_name(v.c)} slab: task ${id} has no per-task cache (call task_attach first)`,
     );
   }
-  return atomic_read(c + KMEM_CACHE.pcp) + id * atomic_read(c + KMEM_CACHE.pcp_stride);
+  return v.pcp0 + id * v.pcpStride;
 }
 
 /** Publish `n` objects the caller wrote into its own empty cache's slots. */
-function pcp_publish(c: number, pcp: number, n: number): void {
+function pcp_publish(v: CacheView, pcp: number, n: number): void {
   const ctl = atomic_read(pcp + KMEM_PCP.ctl);
   // With count 0 no thief can succeed (a thief's cmpxchg carries an older version), so the
   // owner's cmpxchg cannot fail; a failure means the per-task cache is shared by two threads.
@@ -250,22 +317,21 @@ function pcp_publish(c: number, pcp: number, n: number): void {
     !atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n))
   ) {
     throw new InvariantViolation(
-      `${kmem_cache_name(c)} slab: per-task cache of task ${current_id()} changed under its owner`,
+      `${kmem_cache_name(v.c)} slab: per-task cache of task ${current_id()} changed under its owner`,
     );
   }
 }
 
 /** Move up to one batch from the global list into the caller's empty cache. */
-function pcp_refill(c: number, pcp: number): boolean {
-  const l = c + KMEM_CACHE.list;
+function pcp_refill(v: CacheView, pcp: number): boolean {
+  const l = v.c + KMEM_CACHE.list;
   if (atomic_read(l + KMEM_LIST.nr_free) === 0) return false; // a racy peek; steal next
-  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
   spin_lock(l + KMEM_LIST.lock);
   let head = atomic_read(l + KMEM_LIST.head);
   let k = 0;
   while (head !== 0 && k < KMEM_PCP_BATCH) {
     atomic_set(pcp + KMEM_PCP.objs + k, head);
-    head = atomic_read(head + fp);
+    head = atomic_read(head + v.fp);
     k++;
   }
   atomic_set(l + KMEM_LIST.head, head);
@@ -278,31 +344,29 @@ function pcp_refill(c: number, pcp: number): boolean {
     atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(pcp + KMEM_PCP.objs + j));
     atomic_set(pcp + KMEM_PCP.objs + j, t);
   }
-  pcp_publish(c, pcp, k);
+  pcp_publish(v, pcp, k);
   count(CNT.SLAB_REFILL);
   return true;
 }
 
 /** The global list is empty: take every object another task has cached. */
-function pcp_steal(c: number, pcp: number): boolean {
-  const nr = atomic_read(c + KMEM_CACHE.nr_pcp);
-  const first = atomic_read(c + KMEM_CACHE.pcp);
-  const stride = atomic_read(c + KMEM_CACHE.pcp_stride);
+function pcp_steal(v: CacheView, pcp: number): boolean {
+  const nr = v.nrPcp;
   const me = current_id();
   for (let k = 1; k < nr; k++) {
-    const v = first + ((me + k) % nr) * stride;
+    const victim = v.pcp0 + ((me + k) % nr) * v.pcpStride;
     for (;;) {
-      const vctl = atomic_read(v + KMEM_PCP.ctl); // ACQUIRE: pairs with the owner's cmpxchg
+      const vctl = atomic_read(victim + KMEM_PCP.ctl); // ACQUIRE: pairs with the owner's cmpxchg
       const n = vctl & KMEM_PCP_COUNT_MASK;
       if (n === 0) break;
       // Our own slots are free (our count is 0): copy first, then claim with one cmpxchg.
       for (let i = 0; i < n; i++) {
-        atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(v + KMEM_PCP.objs + i));
+        atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
       }
-      if (atomic_try_cmpxchg(v + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
-        pcp_publish(c, pcp, n);
+      if (atomic_try_cmpxchg(victim + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
+        pcp_publish(v, pcp, n);
         count(CNT.SLAB_STEAL);
-        trace(EV.SLAB_STEAL, c, n);
+        trace(EV.SLAB_STEAL, v.c, n);
         return true;
       }
     }
@@ -311,21 +375,20 @@ function pcp_steal(c: number, pcp: number): boolean {
 }
 
 /** The caller's cache is full: hand its top batch to the global list. */
-function pcp_flush(c: number, pcp: number, ctl: number): void {
+function pcp_flush(v: CacheView, pcp: number, ctl: number): void {
   const n = ctl & KMEM_PCP_COUNT_MASK;
   // Claim first: once count is below them, the top slots are ours alone (no thief reads them).
   if (!atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - KMEM_PCP_BATCH))) return;
-  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
   const firstObj = atomic_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
   let last = firstObj;
   for (let i = n - KMEM_PCP_BATCH + 1; i < n; i++) {
     const o = atomic_read(pcp + KMEM_PCP.objs + i);
-    atomic_set(last + fp, o); // the batch is private until the splice below
+    atomic_set(last + v.fp, o); // the batch is private until the splice below
     last = o;
   }
-  const l = c + KMEM_CACHE.list;
+  const l = v.c + KMEM_CACHE.list;
   spin_lock(l + KMEM_LIST.lock);
-  atomic_set(last + fp, atomic_read(l + KMEM_LIST.head));
+  atomic_set(last + v.fp, atomic_read(l + KMEM_LIST.head));
   atomic_set(l + KMEM_LIST.head, firstObj);
   atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) + KMEM_PCP_BATCH);
   spin_unlock(l + KMEM_LIST.lock); // RELEASE: the links are visible to the next popper
@@ -334,24 +397,12 @@ function pcp_flush(c: number, pcp: number, ctl: number): void {
 
 // ---- alloc / free --------------------------------------------------------------------------
 
-function obj_mark_allocated(c: number, obj: number): void {
-  const idx = kmem_cache_obj_index(c, obj);
-  if (atomic_xchg(atomic_read(c + KMEM_CACHE.state) + idx, KMEM_OBJ_ALLOCATED) !== KMEM_OBJ_FREE) {
-    throw new InvariantViolation(
-      `${kmem_cache_name(c)} slab: object ${obj} handed out while already allocated`,
-    );
-  }
-  if ((atomic_read(c + KMEM_CACHE.flags) & SLAB_POISON) !== 0) check_poison(c, obj);
-}
-
-function check_poison(c: number, obj: number): void {
-  const words = atomic_read(c + KMEM_CACHE.obj_words);
-  const fp = atomic_read(c + KMEM_CACHE.freeptr_offset);
-  for (let i = 0; i < words; i++) {
+function check_poison(v: CacheView, obj: number): void {
+  for (let i = 0; i < v.objWords; i++) {
     // Plain: the object is ours now; a racing store is exactly the use-after-free we look for.
-    if (i !== fp && plain_read(obj + i) !== KMEM_POISON_FREE) {
+    if (i !== v.fp && plain_read(obj + i) !== KMEM_POISON_FREE) {
       throw new InvariantViolation(
-        `${kmem_cache_name(c)} slab: use after free: object ${obj} word ${i} was written while free`,
+        `${kmem_cache_name(v.c)} slab: use after free: object ${obj} word ${i} was written while free`,
       );
     }
   }
@@ -359,19 +410,25 @@ function check_poison(c: number, obj: number): void {
 
 /** Allocate one object: its pointer, or 0 when every object is allocated. Any task. */
 export function kmem_cache_alloc(c: number): number {
-  const pcp = pcp_of(c);
+  const v = view(c);
+  const pcp = pcp_of(v);
   for (let pass = 0; ; ) {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n > 0) {
       const obj = atomic_read(pcp + KMEM_PCP.objs + n - 1);
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - 1))) {
-        obj_mark_allocated(c, obj);
+        if (atomic_xchg(v.state + obj_index(v, obj), KMEM_OBJ_ALLOCATED) !== KMEM_OBJ_FREE) {
+          throw new InvariantViolation(
+            `${kmem_cache_name(c)} slab: object ${obj} handed out while already allocated`,
+          );
+        }
+        if ((v.flags & SLAB_POISON) !== 0) check_poison(v, obj);
         return obj;
       }
       continue; // a thief emptied our cache; look again
     }
-    if (pcp_refill(c, pcp) || pcp_steal(c, pcp)) continue;
+    if (pcp_refill(v, pcp) || pcp_steal(v, pcp)) continue;
     // Objects in flight between caches can hide from one scan; call it exhausted after two.
     if (++pass === 2) {
       count(CNT.SLAB_EXHAUSTED);
@@ -393,15 +450,15 @@ export function kmem_cache_alloc_or_throw(c: number): number {
  * pointer that is not an object of `c` throws InvariantViolation, both naming the pointer.
  */
 export function kmem_cache_free(c: number, p: number): void {
-  const idx = kmem_cache_obj_index(c, p);
-  if (atomic_xchg(atomic_read(c + KMEM_CACHE.state) + idx, KMEM_OBJ_FREE) !== KMEM_OBJ_ALLOCATED) {
+  const v = view(c);
+  if (atomic_xchg(v.state + obj_index(v, p), KMEM_OBJ_FREE) !== KMEM_OBJ_ALLOCATED) {
     throw new LockStateError(`${kmem_cache_name(c)} slab: double free of object ${p}`);
   }
-  if ((atomic_read(c + KMEM_CACHE.flags) & SLAB_POISON) !== 0) {
+  if ((v.flags & SLAB_POISON) !== 0) {
     // The freeing task still owns the object: nobody can allocate it before the push below.
-    plain_fill(p, atomic_read(c + KMEM_CACHE.obj_words), KMEM_POISON_FREE);
+    plain_fill(p, v.objWords, KMEM_POISON_FREE);
   }
-  const pcp = pcp_of(c);
+  const pcp = pcp_of(v);
   for (;;) {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
@@ -411,7 +468,7 @@ export function kmem_cache_free(c: number, p: number): void {
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n + 1))) return;
       continue; // a thief emptied the cache; retry at count 0
     }
-    pcp_flush(c, pcp, ctl);
+    pcp_flush(v, pcp, ctl);
   }
 }
 

@@ -121,6 +121,7 @@ describe('kmem_cache', () => {
     expect(() => kmem_cache_free(c, q + 16 * 8)).toThrow(InvariantViolation);
     kmem_cache_free(c, q);
     expect(kmem_cache_verify(c).allocated).toBe(0);
+    expect(() => kmem_cache_alloc(c + 1)).toThrow(`${c + 1} is not a kmem_cache`);
   });
 
   it('poisons freed objects and catches a write after free', () => {
