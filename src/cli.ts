@@ -67,6 +67,8 @@ options:
   --schemes S[,S...]      schemes to run (default: all): ${SCHEMES.join(', ')}
   --threads N[,N...]      faulting workers; a list is a scaling sweep (1..${MAX_THREADS}; default ${defaultThreads().join(',')})
   --duration T            length of each run, e.g. 2s or 500ms (50ms..600s; default ${DEFAULT_DURATION_MS}ms)
+  --ops N                 end each run when every faulter has done N operations (faults and
+                          madvises; with --duration, whichever comes first)
   --warmup T              unmeasured warm-up at the start of each run (0ms..600s; default ${DEFAULT_WARMUP_MS}ms)
   --workload FILE         run a workload from a JSON file (see README: fields and defaults)
   --instrumentation M     off (default), on (assertions + tracing), or on,off (prints the ratio)
@@ -126,6 +128,7 @@ const VALUE_FLAGS = [
   '--threads',
   '--warmup',
   '--duration',
+  '--ops',
   '--workload',
   '--json',
   '--html',
@@ -183,9 +186,22 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
         return n;
       })
     : defaultThreads();
+  let opsPerFaulter = 0;
+  if (values.has('--ops')) {
+    const v = values.get('--ops')!;
+    opsPerFaulter = Number(v);
+    if (!/^\d+$/.test(v) || opsPerFaulter < 1 || opsPerFaulter > 1e9) {
+      throw new UsageError(
+        `--ops ${v}: allowed: an integer 1..1000000000 (operations per faulter)`,
+      );
+    }
+  }
+  // With --ops alone, a run lasts until every faulter has done its operations.
   const durationMs = values.has('--duration')
     ? parseDuration('--duration', values.get('--duration')!, 50)
-    : DEFAULT_DURATION_MS;
+    : opsPerFaulter > 0
+      ? 0
+      : DEFAULT_DURATION_MS;
   const instr = values.get('--instrumentation') ?? 'off';
   const instrumentation = list('--instrumentation', instr, 'on, off or on,off').map((s) => {
     if (s !== 'on' && s !== 'off') {
@@ -226,6 +242,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       schemes: [...new Set(schemes)],
       threads: [...new Set(threads)].sort((a, b) => a - b),
       durationMs,
+      opsPerFaulter,
       warmupMs: values.has('--warmup')
         ? parseDuration('--warmup', values.get('--warmup')!, 0)
         : DEFAULT_WARMUP_MS,

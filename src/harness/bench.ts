@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly schemes: readonly SchemeName[];
   readonly threads: readonly number[];
   readonly durationMs: number;
+  /** operations per faulter after which the run stops (0: none) */
+  readonly opsPerFaulter?: number;
   /** unmeasured warm-up at the start of each run (JIT), ms */
   readonly warmupMs: number;
   readonly pin: boolean;
@@ -86,6 +88,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         srcuFree: r.srcuFree ?? 'call_srcu',
         threads: r.threads,
         instrumentation: r.instrumentation === 'on',
+        faulterBudget: o.opsPerFaulter ?? 0,
       });
       // Count only what the workers do, not the set-up's mmaps.
       reset_counters(setup.maxTasks);
@@ -99,7 +102,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         cores: machine.cores,
         tracing: r.instrumentation === 'on',
         watchdogMs: o.watchdogMs ?? 10_000,
-        onTick: (ms) => progress.update(ms / (o.warmupMs + o.durationMs)),
+        onTick: (ms) => progress.update(o.durationMs > 0 ? ms / (o.warmupMs + o.durationMs) : 0),
       });
       if (out.pinWarning !== null && !pinWarned) {
         pinWarned = true;
@@ -135,6 +138,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       schemes: o.schemes,
       threads: o.threads,
       durationMs: o.durationMs,
+      opsPerFaulter: o.opsPerFaulter ?? 0,
       warmupMs: o.warmupMs,
       pin: o.pin,
       instrumentation: o.instrumentation,

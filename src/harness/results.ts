@@ -54,6 +54,8 @@ export interface BenchConfig {
   readonly schemes: readonly string[];
   readonly threads: readonly number[];
   readonly durationMs: number;
+  /** operations per faulter that end a run (0: the duration does) */
+  readonly opsPerFaulter: number;
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;

@@ -83,6 +83,7 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       bad(['--duration', '5'], /--duration 5: allowed: a time like 2s or 500ms, from 50ms to 600s/),
       bad(['--duration', '10ms'], /--duration 10ms: allowed/),
       bad(['--warmup', 'soon'], /--warmup soon: allowed/),
+      bad(['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/),
       bad(
         ['--preset', 'pft,nope'],
         /--preset: unknown preset "nope"; allowed: pft, pft-munmap, shared-mprotect, io-fault, maps-reader, srcu-munmap/,

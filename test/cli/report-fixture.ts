@@ -68,6 +68,7 @@ export function fixtureReport(): BenchReport {
       schemes: ['mmap_lock', 'vma_refcnt'],
       threads: [1, 2, 4],
       durationMs: 400,
+      opsPerFaulter: 0,
       warmupMs: 300,
       pin: false,
       instrumentation: ['off'],
