@@ -51,7 +51,7 @@ export class Progress {
     const filled = Math.round(whole * width);
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
     const line = `${bar} ${this.runIndex + 1}/${this.totalRuns} ${this.label}`;
-    const cols = this.out.columns ?? 80;
+    const cols = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : 80;
     this.out.write(`\r\x1b[2K${line.slice(0, Math.max(10, cols - 1))}`);
   }
 }
