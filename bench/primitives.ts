@@ -1,0 +1,319 @@
+// The primitives' uncontended fast paths, in one run, each against one atomic add on the same
+// machine: `npm run bench:primitives -- [--time MS] [--json FILE]`.
+//
+// Each tinybench sample times a batch of BATCH operations with process.hrtime and reports the
+// mean per operation (a single operation is far below the timer's resolution). Every case runs
+// its own loop, so the JIT specialises each one and no case pays for a shared indirect call.
+// The loop's own cost is in every row, the atomic-add row included, so the ratios are slightly
+// compressed towards 1. ns/op is the median of the samples (batch means): on a shared,
+// oversubscribed machine a preempted batch inflates the mean, not the median; the ratio to
+// one atomic add is taken between medians. Park/unpark round trips are measured elsewhere.
+//
+// To add a row: append a PrimitiveCase to CASES. setup() runs once, after the arena exists
+// and task 0 is attached, and returns the batch loop; the loop must do exactly n operations.
+
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { Bench } from 'tinybench';
+import { UsageError } from '../src/errors.js';
+import { atomic_fetch_add, atomic_read } from '../src/sched/atomics.js';
+import { task_attach } from '../src/sched/task.js';
+import { arena_alloc, createArena } from '../src/shm/arena.js';
+import {
+  COMPLETION,
+  LINE_WORDS,
+  RCUWAIT,
+  REFCOUNT,
+  SEQCOUNT,
+  SPINLOCK,
+} from '../src/shm/layout/index.js';
+import { complete, init_completion, try_wait_for_completion } from '../src/sync/completion.js';
+import { rcuwait_init, rcuwait_wake_up } from '../src/sync/rcuwait.js';
+import {
+  __refcount_inc_not_zero_limited_acquire,
+  refcount_dec_and_test,
+  refcount_inc_limited_ok,
+  refcount_set,
+} from '../src/sync/refcount.js';
+import { read_seqcount_begin, read_seqcount_retry, seqcount_init } from '../src/sync/seqcount.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../src/sync/spinlock.js';
+
+/** Operations per timed sample. */
+const BATCH = 1000;
+/** The row every other row is divided by. */
+const BASELINE = 'atomic_fetch_add';
+
+export interface PrimitiveCase {
+  readonly name: string;
+  /** what one operation is, for the table */
+  readonly op: string;
+  /** allocate and initialise; return a loop doing exactly n operations */
+  readonly setup: () => (n: number) => void;
+}
+
+/** Fail loudly if a fast path took a path it must not in an uncontended run. */
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`bench case went wrong: ${what}`);
+}
+
+const line = (words: number): number => arena_alloc(words, LINE_WORDS);
+
+export const CASES: PrimitiveCase[] = [
+  {
+    name: BASELINE,
+    op: 'Atomics.add on a private line',
+    setup: () => {
+      const p = line(1);
+      return (n) => {
+        for (let i = 0; i < n; i++) atomic_fetch_add(p, 1);
+      };
+    },
+  },
+  {
+    name: 'atomic_read',
+    op: 'Atomics.load',
+    setup: () => {
+      const p = line(1);
+      let sink = 0;
+      return (n) => {
+        for (let i = 0; i < n; i++) sink = (sink + atomic_read(p)) | 0;
+        check(sink === 0, 'atomic_read of a zero word');
+      };
+    },
+  },
+  {
+    name: 'refcount get/put',
+    op: '__refcount_inc_not_zero_limited_acquire + refcount_dec_and_test',
+    setup: () => {
+      const r = line(REFCOUNT.SIZE);
+      const limit = (1 << 30) - 1; // VMA_REF_LIMIT
+      refcount_set(r, 1);
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const old = __refcount_inc_not_zero_limited_acquire(r, limit);
+          if (!refcount_inc_limited_ok(old, limit) || refcount_dec_and_test(r)) {
+            check(false, 'refcount get/put from 1');
+          }
+        }
+      };
+    },
+  },
+  {
+    name: 'seqcount read',
+    op: 'read_seqcount_begin + read_seqcount_retry',
+    setup: () => {
+      const s = line(SEQCOUNT.SIZE);
+      seqcount_init(s);
+      return (n) => {
+        let retries = 0;
+        for (let i = 0; i < n; i++) if (read_seqcount_retry(s, read_seqcount_begin(s))) retries++;
+        check(retries === 0, 'seqcount retry with no writer');
+      };
+    },
+  },
+  {
+    name: 'spin_lock/unlock',
+    op: 'spin_lock + spin_unlock',
+    setup: () => {
+      const l = line(SPINLOCK.SIZE);
+      spin_lock_init(l);
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          spin_lock(l);
+          spin_unlock(l);
+        }
+      };
+    },
+  },
+  {
+    name: 'rcuwait_wake_up, no waiter',
+    op: 'rcuwait_wake_up on an empty rcuwait',
+    setup: () => {
+      const w = line(RCUWAIT.SIZE);
+      rcuwait_init(w);
+      return (n) => {
+        let woke = 0;
+        for (let i = 0; i < n; i++) if (rcuwait_wake_up(w)) woke++;
+        check(woke === 0, 'rcuwait_wake_up found a waiter');
+      };
+    },
+  },
+  {
+    name: 'complete/try_wait',
+    op: 'complete + try_wait_for_completion',
+    setup: () => {
+      const c = line(COMPLETION.SIZE);
+      init_completion(c);
+      return (n) => {
+        let missed = 0;
+        for (let i = 0; i < n; i++) {
+          complete(c);
+          if (!try_wait_for_completion(c)) missed++;
+        }
+        check(missed === 0, 'try_wait after complete');
+      };
+    },
+  },
+];
+
+export interface PrimitiveRow {
+  readonly name: string;
+  readonly op: string;
+  /** median over the samples of the per-batch mean */
+  readonly nsPerOp: number;
+  readonly nsPerOpMean: number;
+  /** relative margin of error of the mean, in % */
+  readonly rme: number;
+  readonly samples: number;
+  /** nsPerOp / the atomic_fetch_add row's nsPerOp */
+  readonly ratioToAtomicAdd: number;
+}
+
+export interface PrimitiveReport {
+  readonly suite: 'primitives';
+  readonly machine: { readonly cores: number; readonly cpuModel: string; readonly node: string };
+  readonly batch: number;
+  readonly timeMsPerCase: number;
+  readonly rows: readonly PrimitiveRow[];
+}
+
+/** Run the cases in one tinybench run, in one thread, on one fresh arena. */
+export async function runPrimitives(
+  cases: readonly PrimitiveCase[],
+  timeMs: number,
+): Promise<PrimitiveReport> {
+  createArena({ sizeMiB: 4, maxTasks: 2, padding: true });
+  task_attach(0);
+  const bench = new Bench({
+    name: 'faultline primitives',
+    time: timeMs,
+    warmupTime: Math.min(200, timeMs),
+    throws: true,
+  });
+  for (const c of cases) {
+    const loop = c.setup();
+    bench.add(
+      c.name,
+      () => {
+        const t0 = process.hrtime.bigint();
+        loop(BATCH);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        return { overriddenDuration: ms / BATCH, overriddenIterationCost: ms };
+      },
+      { async: false },
+    );
+  }
+  await bench.run();
+  const measured = bench.tasks.map((t) => {
+    const r = t.result;
+    if (r.state !== 'completed') throw new Error(`case ${t.name}: ${r.state}`);
+    return { name: t.name, lat: r.latency };
+  });
+  const base = measured.find((m) => m.name === BASELINE)?.lat.p50;
+  if (base === undefined) throw new Error(`the ${BASELINE} row is missing`);
+  const rows = measured.map((m, i) => ({
+    name: m.name,
+    op: cases[i]?.op ?? '',
+    nsPerOp: m.lat.p50 * 1e6,
+    nsPerOpMean: m.lat.mean * 1e6,
+    rme: m.lat.rme,
+    samples: m.lat.samplesCount,
+    ratioToAtomicAdd: m.lat.p50 / base,
+  }));
+  const cpu = cpus();
+  return {
+    suite: 'primitives',
+    machine: { cores: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version },
+    batch: BATCH,
+    timeMsPerCase: timeMs,
+    rows,
+  };
+}
+
+export function renderPrimitives(rep: PrimitiveReport): string {
+  const head = ['case', 'ns/op', 'mean', '±%', 'x atomic add', 'one op is'];
+  const body = rep.rows.map((r) => [
+    r.name,
+    r.nsPerOp.toFixed(1),
+    r.nsPerOpMean.toFixed(1),
+    r.rme.toFixed(1),
+    r.ratioToAtomicAdd.toFixed(2),
+    r.op,
+  ]);
+  const all = [head, ...body];
+  const width = head.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)));
+  const fmt = (row: string[]): string =>
+    row
+      .map((cell, c) =>
+        c === 0 || c === row.length - 1 ? cell.padEnd(width[c]!) : cell.padStart(width[c]!),
+      )
+      .join('  ')
+      .trimEnd();
+  const m = rep.machine;
+  return [
+    `primitives, uncontended, one thread: ${m.cores} cores (${m.cpuModel}), node ${m.node}; ` +
+      `${rep.batch} ops per sample, ${rep.timeMsPerCase} ms per case`,
+    fmt(head),
+    ...body.map(fmt),
+    '',
+  ].join('\n');
+}
+
+const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE]
+  --time MS    measuring time per case, 50..60000 (default 1000)
+  --json FILE  also write the figures as JSON
+`;
+
+function parseArgs(argv: readonly string[]): { timeMs: number; json: string | null } | null {
+  let timeMs = 1000;
+  let json: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--help' || a === '-h') return null;
+    if (a === '--time') {
+      const t = Number(v);
+      if (v === undefined || !Number.isInteger(t) || t < 50 || t > 60_000) {
+        throw new UsageError(`--time ${v ?? ''}: allowed: whole milliseconds 50..60000`);
+      }
+      timeMs = t;
+      i++;
+    } else if (a === '--json') {
+      if (v === undefined || v.startsWith('--')) throw new UsageError('--json: needs a FILE');
+      json = v;
+      i++;
+    } else {
+      throw new UsageError(`${a}: unknown option; allowed: --time MS, --json FILE, --help`);
+    }
+  }
+  return { timeMs, json };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args === null) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const rep = await runPrimitives(CASES, args.timeMs);
+  process.stdout.write(renderPrimitives(rep));
+  if (args.json !== null) writeFileSync(args.json, `${JSON.stringify(rep, null, 2)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`primitives: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(
+        `primitives: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);
