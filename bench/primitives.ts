@@ -17,7 +17,7 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { UsageError } from '../src/errors.js';
 import { atomic_fetch_add, atomic_read } from '../src/sched/atomics.js';
-import { task_attach } from '../src/sched/task.js';
+import { set_tracing, task_attach, tracing_enabled } from '../src/sched/task.js';
 import { arena_alloc, createArena } from '../src/shm/arena.js';
 import {
   COMPLETION,
@@ -28,6 +28,7 @@ import {
   SPINLOCK,
 } from '../src/shm/layout/index.js';
 import { complete, init_completion, try_wait_for_completion } from '../src/sync/completion.js';
+import { rcu_init, rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../src/sync/rcu.js';
 import { rcuwait_init, rcuwait_wake_up } from '../src/sync/rcuwait.js';
 import {
   __refcount_inc_not_zero_limited_acquire,
@@ -37,6 +38,12 @@ import {
 } from '../src/sync/refcount.js';
 import { read_seqcount_begin, read_seqcount_retry, seqcount_init } from '../src/sync/seqcount.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../src/sync/spinlock.js';
+import {
+  init_srcu_struct,
+  srcu_read_lock,
+  srcu_read_lock_held,
+  srcu_read_unlock,
+} from '../src/sync/srcu.js';
 
 /** Operations per timed sample. */
 const BATCH = 1000;
@@ -151,6 +158,37 @@ export const CASES: PrimitiveCase[] = [
           if (!try_wait_for_completion(c)) missed++;
         }
         check(missed === 0, 'try_wait after complete');
+      };
+    },
+  },
+  {
+    name: 'rcu_read_lock/unlock',
+    op: 'rcu_read_lock + rcu_read_unlock, outermost, flight recorder off',
+    setup: () => {
+      rcu_init();
+      return (n) => {
+        const was = tracing_enabled();
+        set_tracing(false);
+        for (let i = 0; i < n; i++) {
+          rcu_read_lock();
+          rcu_read_unlock();
+        }
+        set_tracing(was);
+        check(!rcu_read_lock_held(), 'rcu read section left open');
+      };
+    },
+  },
+  {
+    name: 'srcu_read_lock/unlock',
+    op: 'srcu_read_lock + srcu_read_unlock, flight recorder off',
+    setup: () => {
+      const ssp = init_srcu_struct();
+      return (n) => {
+        const was = tracing_enabled();
+        set_tracing(false);
+        for (let i = 0; i < n; i++) srcu_read_unlock(ssp, srcu_read_lock(ssp));
+        set_tracing(was);
+        check(!srcu_read_lock_held(ssp), 'srcu read section left open');
       };
     },
   },
