@@ -1,6 +1,7 @@
 // The operations a workload performs, each written once against the scheme interface.
 
 export { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../mm/vma.js';
+export { exit_mmap } from './exit.js';
 export {
   FAULT_FLAG_WRITE,
   type FaultCost,

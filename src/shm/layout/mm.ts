@@ -1,8 +1,10 @@
 // Layout of mm_struct and vm_area_struct (mirrors include/linux/mm_types.h, v6.15 names).
 //
 // One vm_area_struct serves all four schemes, so every scheme's fields are present: with padding
-// off it is 16 words (64 bytes, one cache line); with padding on, vm_refcnt and vm_lock each get
-// a line of their own (3 lines, 192 bytes — the kernel's v6.15 size, by the same reasoning).
+// off it is 15 words (60 bytes, within one cache line); with padding on, the cold fields share
+// the first line and vm_refcnt and vm_lock get a line each (3 lines, 192 bytes — the kernel's
+// v6.15 size, where vm_refcnt also sits alone on the third line). Hot fields come last so that
+// padding adds no fourth line.
 
 import { RWSEM } from './rwsem.js';
 import { defineStruct } from './struct.js';
@@ -26,19 +28,6 @@ export const VMA = defineStruct('vm_area_struct', {
    * held for write (vma_rwsem). Write-locked exactly when it equals mm->mm_lock_seq.
    */
   vm_lock_seq: 1,
-  /**
-   * vma_refcnt (v6.15+):
-   *   0                  detached or free; readers can never raise it from 0
-   *   1                  attached; unlocked or write-locked (the sequence numbers tell which)
-   *   2 .. LIMIT         read-locked (or write-locked while a reader drops its reference)
-   *   OFFSET             detach in progress, about to drop to 0
-   *   OFFSET + 1         a writer has excluded every reader
-   *   > OFFSET + 1       a writer waits for readers to leave
-   * OFFSET = VMA_LOCK_OFFSET (bit 30), LIMIT = VMA_REF_LIMIT = OFFSET - 1 (src/schemes/vma_refcnt.ts).
-   */
-  vm_refcnt: { struct: REFCOUNT, hot: true },
-  /** vma_rwsem (6.4–6.14): the per-VMA rw_semaphore. */
-  vm_lock: { struct: RWSEM, hot: true },
   /** vma_rwsem: 1 once removed from the tree (the old `detached` bool), 0 while attached. */
   detached: 1,
   /** srcu_spf: bumped (odd) before and (even) after every change a speculative fault must see. */
@@ -53,6 +42,19 @@ export const VMA = defineStruct('vm_area_struct', {
    * before its release, when assertions are on. A writer that has excluded readers sees 0.
    */
   shadow_readers: 1,
+  /**
+   * vma_refcnt (v6.15+):
+   *   0                  detached or free; readers can never raise it from 0
+   *   1                  attached; unlocked or write-locked (the sequence numbers tell which)
+   *   2 .. LIMIT         read-locked (or write-locked while a reader drops its reference)
+   *   OFFSET             detach in progress, about to drop to 0
+   *   OFFSET + 1         a writer has excluded every reader
+   *   > OFFSET + 1       a writer waits for readers to leave
+   * OFFSET = VMA_LOCK_OFFSET (bit 30), LIMIT = VMA_REF_LIMIT = OFFSET - 1 (src/schemes/vma_refcnt.ts).
+   */
+  vm_refcnt: { struct: REFCOUNT, hot: true },
+  /** vma_rwsem (6.4–6.14): the per-VMA rw_semaphore. */
+  vm_lock: { struct: RWSEM, hot: true },
 });
 
 export const MM = defineStruct('mm_struct', {

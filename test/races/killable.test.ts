@@ -1,0 +1,68 @@
+// KERNEL.md §7.8: a killable VMA write lock that is killed while readers hold the VMA returns
+// -EINTR with vm_lock_seq unchanged and no exclusion left behind (v6.15+: VMA_LOCK_OFFSET
+// cleared; 6.4–6.14: the vm_lock rw_semaphore's waiter gone), and the VMA stays usable.
+
+import { describe, expect, it } from 'vitest';
+import { EINTR } from '../../src/errors.js';
+import { check_world_quiescent } from '../../src/harness/checks.js';
+import { vt_lookup } from '../../src/mm/vma_tree.js';
+import { mm_create, world_create } from '../../src/mm/world.js';
+import { do_mmap, do_munmap, PROT_READ } from '../../src/ops/index.js';
+import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
+import { flush_signals, kill_task } from '../../src/sched/task.js';
+import { scheme } from '../../src/schemes/active.js';
+import { mmap_write_lock, mmap_write_unlock } from '../../src/schemes/mmap.js';
+import { arena_alloc, task_ptr } from '../../src/shm/arena.js';
+import { MM, RWSEM, TASK, TASK_KILLABLE, VMA } from '../../src/shm/layout/index.js';
+import { rwsem_check_invariants } from '../../src/sync/rwsem.js';
+import { runThreads } from '../helpers/threads.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(['vma_refcnt', 'vma_rwsem'] as const)(
+  '%s: killed vma_start_write_killable',
+  (name) => {
+    it('returns -EINTR and leaves the VMA exactly as it was', async () => {
+      const { sab } = world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+      const mm = mm_create();
+      expect(do_mmap(mm, 100, 4, PROT_READ)).toBe(100);
+      const vma = vt_lookup(mm + MM.mm_mt, 100);
+      const holding = arena_alloc(1, 16);
+      const release = arena_alloc(1, 16);
+      const writerTask = task_ptr(2);
+      flush_signals(writerTask);
+      const run = runThreads(sab, 'test/threads/killable', [
+        { taskId: 1, fn: 'reader', args: { mm, addr: 101, holding, release } },
+        { taskId: 2, fn: 'writer', args: { mm, vma, holding } },
+      ]);
+      // wait (bounded) until the writer sleeps killably, waiting for the reader
+      for (let i = 0; i < 2000 && atomic_read(writerTask + TASK.state) !== TASK_KILLABLE; i++) {
+        await sleep(2);
+      }
+      expect(atomic_read(writerTask + TASK.state)).toBe(TASK_KILLABLE);
+      kill_task(writerTask);
+      // the writer returns on its own while the reader still holds the VMA
+      for (let i = 0; i < 2000 && atomic_read(release) === 0; i++) {
+        if (atomic_read(mm + MM.mmap_lock + RWSEM.count) === 0) atomic_set(release, 1);
+        else await sleep(2);
+      }
+      const [, w] = (await run) as [
+        number,
+        { ret: number; seqBefore: number; seqAfter: number; refcntAfter: number },
+      ];
+      expect(w.ret).toBe(EINTR);
+      expect(w.seqAfter).toBe(w.seqBefore);
+      if (name === 'vma_refcnt')
+        expect(w.refcntAfter).toBe(2); // the reader's reference, no offset
+      else rwsem_check_invariants(vma + VMA.vm_lock);
+      flush_signals(writerTask);
+      // usable afterwards: lock, detach, free
+      mmap_write_lock(mm);
+      expect(scheme().vma_start_write_killable(vma)).toBe(0);
+      mmap_write_unlock(mm);
+      expect(do_munmap(mm, 100, 4)).toBe(0);
+      scheme().barrier();
+      check_world_quiescent([mm]);
+    });
+  },
+);
