@@ -1,7 +1,7 @@
 // Thread bodies for test/unit/refcount.test.ts.
 
 import { atomic_fetch_add, atomic_read, cpu_relax } from '../../src/sched/atomics.js';
-import { check_abort } from '../../src/sched/task.js';
+import { check_abort, current_id } from '../../src/sched/task.js';
 import {
   __refcount_inc_not_zero_limited_acquire,
   refcount_add,
@@ -36,7 +36,7 @@ export function limitedIncDec(args: { r: number; limit: number; iters: number })
   let maxOkOld = 0;
   let overLimit = 0;
   let hitZero = 0;
-  let x = 0x9e3779b9 ^ r;
+  let x = 0x9e3779b9 ^ Math.imul(current_id() + 1, 0x85ebca6b);
   for (let i = 0; i < iters; i++) {
     const old = __refcount_inc_not_zero_limited_acquire(r, limit);
     if (refcount_inc_limited_ok(old, limit)) {
