@@ -63,7 +63,7 @@ import {
   srcu_struct_words,
   srcu_unlock_count_off,
 } from '../shm/layout/index.js';
-import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu.js';
+import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
 
 /** Scans a blocked grace period repeats (with cpu_relax) before it starts to sleep. */
