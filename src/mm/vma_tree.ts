@@ -15,12 +15,13 @@
 // vma_tree_txn.ts (transactions), vma_tree_check.ts (invariants).
 
 import { atomic_set } from '../sched/atomics.js';
+import { node_cache_attach } from './vma_tree_node.js';
+import { __vt_txn_forget } from './vma_tree_txn.js';
 
 export { VT_FANOUT, VT_LIMIT, VT_MIN, VT_NODE_WORDS } from '../shm/layout/index.js';
 
 export * from './vma_tree_check.js';
 export {
-  vma_tree_attach,
   vma_tree_cache,
   vma_tree_create_cache,
   vt_nodes_needed,
@@ -31,4 +32,14 @@ export * from './vma_tree_txn.js';
 /** An empty tree in root word `root` (set-up, or under the mmap write lock with no readers). */
 export function vma_tree_init(root: number): void {
   atomic_set(root, 0);
+}
+
+/**
+ * Make `cache` (from vma_tree_create_cache) this thread's node slab; once per thread and per
+ * buffer. Drops any transaction a previous run on this thread left open (a harness abort can
+ * unwind through a writer between vt_txn_begin and vt_txn_commit).
+ */
+export function vma_tree_attach(cache: number): void {
+  __vt_txn_forget();
+  node_cache_attach(cache);
 }

@@ -154,8 +154,8 @@ export function vma_tree_create_cache(
   });
 }
 
-/** Make `cache` (from vma_tree_create_cache) this thread's node slab. Once per thread. */
-export function vma_tree_attach(cache: number): void {
+/** Make `cache` this thread's node slab (vma_tree_attach in vma_tree.ts wraps this). */
+export function node_cache_attach(cache: number): void {
   nodeCache = cache;
 }
 

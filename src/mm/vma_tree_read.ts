@@ -227,7 +227,9 @@ export function vt_find_gap_topdown(
   gHigh = high;
   const n = load_root(root);
   if (n === 0) return or_enomem(window_fit(0, VT_LIMIT));
-  const c = vt_meta_count(n_meta(n));
+  const meta = n_meta(n);
+  if (!vt_meta_ok(meta)) vt_bad_node(n, meta);
+  const c = vt_meta_count(meta);
   let r = window_fit(n_end(n, c - 1), VT_LIMIT);
   if (r < 0) r = gap_under(n);
   if (r < 0) r = window_fit(0, n_start(n, 0));

@@ -386,6 +386,18 @@ export function vt_txn_abort(): boolean {
   return true;
 }
 
+/**
+ * Forget any open transaction without touching memory: its fresh nodes belong to a buffer this
+ * thread is leaving (a worker reused for a new run after an abort unwound mid-transaction).
+ */
+export function __vt_txn_forget(): void {
+  fresh.clear();
+  retired = [];
+  txWord = 0;
+  txOld = 0;
+  txRoot = 0;
+}
+
 export function vt_txn_open(): boolean {
   return txWord !== 0;
 }
