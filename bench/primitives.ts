@@ -27,6 +27,7 @@ import {
   SEQCOUNT,
   SPINLOCK,
 } from '../src/shm/layout/index.js';
+import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../src/shm/slab.js';
 import { complete, init_completion, try_wait_for_completion } from '../src/sync/completion.js';
 import { rcu_init, rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../src/sync/rcu.js';
 import { rcuwait_init, rcuwait_wake_up } from '../src/sync/rcuwait.js';
@@ -189,6 +190,20 @@ export const CASES: PrimitiveCase[] = [
         for (let i = 0; i < n; i++) srcu_read_unlock(ssp, srcu_read_lock(ssp));
         set_tracing(was);
         check(!srcu_read_lock_held(ssp), 'srcu read section left open');
+      };
+    },
+  },
+  {
+    name: 'kmem_cache_alloc/free',
+    op: 'kmem_cache_alloc + kmem_cache_free, per-task cache hit, typesafe cache',
+    setup: () => {
+      const c = kmem_cache_create('bench', 16, 64, { typesafeByRcu: true });
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const p = kmem_cache_alloc(c);
+          if (p === 0) check(false, 'kmem_cache_alloc of a 64-object cache returned 0');
+          kmem_cache_free(c, p);
+        }
       };
     },
   },
