@@ -16,6 +16,7 @@ import { RunFailure } from './harness/runner.js';
 import { renderTable } from './harness/table.js';
 import { SCHEMES, type SchemeName } from './mm/world.js';
 import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS, type PresetName } from './workload/presets.js';
+import { checkFits } from './workload/setup.js';
 import { parseWorkload, type WorkloadSpec } from './workload/spec.js';
 
 const COMMANDS = ['bench', 'stress', 'race', 'litmus', 'explore', 'help'] as const;
@@ -224,14 +225,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
   }
   if (values.has('--workload')) workloads.push(readWorkload(values.get('--workload')!));
-  const maxT = Math.max(...threads);
-  for (const w of workloads) {
-    if (w.vmas.layout === 'shared' && w.vmas.pages < maxT) {
-      throw new UsageError(
-        `--threads ${maxT}: workload ${w.name} has shared VMAs of ${w.vmas.pages} pages; allowed: at most ${w.vmas.pages} threads`,
-      );
-    }
-  }
+  for (const w of workloads) for (const t of threads) checkFits(w, t);
   const json = values.get('--json') ?? null;
   const html = values.get('--html') ?? null;
   if (json !== null) checkOutputPath('--json', json);

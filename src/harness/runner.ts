@@ -16,6 +16,7 @@
 // HarnessAbort, waits for all, and throws a RunFailure naming the first failure with that
 // task's last events. No-progress for watchdogMs does the same with every worker's events.
 
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { FaultlineError } from '../errors.js';
 import { atomic_notify, atomic_read, atomic_set } from '../sched/atomics.js';
@@ -109,7 +110,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   }
   const watchdogMs = req.watchdogMs ?? 10_000;
   const startTimeoutMs = req.startTimeoutMs ?? 30_000;
-  const cores = req.cores ?? 1;
+  const cores = req.cores ?? availableParallelism();
 
   const run = arena_alloc(run_block_words(n), LINE_WORDS, 'run control block');
   atomic_set(run + RUN.nr_workers, n);

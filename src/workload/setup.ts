@@ -3,7 +3,7 @@
 // VMAs, and the plan of each worker.
 
 import { UsageError } from '../errors.js';
-import { mm_create, type SchemeName, world_create } from '../mm/world.js';
+import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from '../mm/world.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
@@ -35,25 +35,63 @@ export function faulterPages(spec: WorkloadSpec, threads: number): number {
   return v.layout === 'private' ? threads * v.count * v.pages : v.count * v.pages;
 }
 
-export function setupRun(o: SetupOptions): RunSetup {
-  const { spec, threads } = o;
+/** The most pages the faulters may have mapped at once (a world holds twice that in frames). */
+export const MAX_FAULTER_PAGES = 65_536;
+
+/** The world a run of `spec` at `threads` faulters needs. */
+export function worldShape(spec: WorkloadSpec, threads: number) {
+  const writers = writerCount(spec);
+  const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  return {
+    vmaCount,
+    maxTasks: threads + writers + 1,
+    // Every VMA that can exist at once, plus room for frees still waiting for a grace period.
+    maxVmas: Math.max(4096, 4 * (vmaCount + writers * 4)),
+    // Every page the faulters can have present at once, twice over (frees may be deferred).
+    frames: Math.max(1024, 2 * faulterPages(spec, threads) + 256),
+  };
+}
+
+/** Throw a UsageError if `spec` cannot run at `threads` faulters; names the field to change. */
+export function checkFits(spec: WorkloadSpec, threads: number): void {
   if (spec.vmas.layout === 'shared' && spec.vmas.pages < threads) {
     throw new UsageError(
       `workload ${spec.name}: shared VMAs of ${spec.vmas.pages} pages cannot give each of ${threads} faulters a page; allowed: vmas.pages >= threads`,
     );
   }
-  const writers = writerCount(spec);
-  const maxTasks = threads + writers + 1;
-  const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  const pages = faulterPages(spec, threads);
+  if (pages > MAX_FAULTER_PAGES) {
+    throw new UsageError(
+      `workload ${spec.name} at ${threads} threads maps ${pages} faulter pages; allowed: at most ${MAX_FAULTER_PAGES} (lower vmas.count or vmas.pages)`,
+    );
+  }
+  const shape = worldShape(spec, threads);
+  const [, maxTasks] = WORLD_LIMITS.maxTasks;
+  if (shape.maxTasks > maxTasks) {
+    throw new UsageError(
+      `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 1)`,
+    );
+  }
+  const [, maxVmas] = WORLD_LIMITS.maxVmas;
+  if (shape.maxVmas > maxVmas) {
+    throw new UsageError(
+      `workload ${spec.name} at ${threads} threads needs ${shape.maxVmas} VMA slots; allowed: at most ${maxVmas} (lower vmas.count)`,
+    );
+  }
+}
+
+export function setupRun(o: SetupOptions): RunSetup {
+  const { spec, threads } = o;
+  checkFits(spec, threads);
+  const shape = worldShape(spec, threads);
+  const { maxTasks, vmaCount } = shape;
   const { sab } = world_create({
     scheme: o.scheme,
     srcuFree: o.srcuFree,
     maxTasks,
     maxMms: 4,
-    // Every VMA that can exist at once, plus room for frees still waiting for a grace period.
-    maxVmas: Math.max(4096, 4 * (vmaCount + writers * 4)),
-    // Every page the faulters can have present at once, twice over (frees may be deferred).
-    frames: Math.max(1024, 2 * faulterPages(spec, threads) + 256),
+    maxVmas: shape.maxVmas,
+    frames: shape.frames,
     padding: true,
     assertions: o.instrumentation,
   });

@@ -123,6 +123,12 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       ['--workload', badValue],
       /^faultline: bad\.json\.faultCost\.us: 0 is not allowed; allowed: an integer 1\.\.1000000$/,
     );
+    const big = join(dir, 'big.json');
+    writeFileSync(big, JSON.stringify({ name: 'big', vmas: { pages: 65536 } }));
+    await bad(
+      ['--workload', big, '--threads', '1,2'],
+      /^faultline: workload big at 2 threads maps 131072 faulter pages; allowed: at most 65536 \(lower vmas\.count or vmas\.pages\)$/,
+    );
   });
 
   it('writes nothing when the input is bad', async () => {
