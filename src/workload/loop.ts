@@ -95,7 +95,7 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
       atomic_set(slot + RUN_WORKER.ops, ops);
       tick();
       job.between?.();
-      if (ops === budget) {
+      if (measuring && ops === budget) {
         // The last budgeted worker to finish stops the others (writers have no budget).
         if (atomic_add_return(run + RUN.done, 1) === atomic_read(run + RUN.nr_budgeted)) {
           stopRun(run);

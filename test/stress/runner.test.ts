@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/harness/histogram.js';
 import { RunFailure, runWorkers } from '../../src/harness/runner.js';
 import { atomic_read } from '../../src/sched/atomics.js';
-import { task_attach } from '../../src/sched/task.js';
+import { CNT } from '../../src/sched/counters.js';
+import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena, get_root, task_ptr } from '../../src/shm/arena.js';
 import { ROOT, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../../src/shm/layout/index.js';
 import type { WorkerPlan } from '../../src/workload/job.js';
@@ -77,6 +78,25 @@ describe('runner', () => {
       }
       expect(atomic_read(task_ptr(w.taskId) + TASK.tid)).toBe(w.tid);
     });
+  });
+
+  it('measures only after the warm-up: ops, histograms and counters restart at the gate', async () => {
+    const { sab, words } = setup(8);
+    const out = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers: plans(4, 'adder', { words }, 2000),
+      durationMs: 0,
+      warmupMs: 100,
+    });
+    expect(out.workers.map((w) => w.ops)).toEqual([2000, 2000, 2000, 2000]);
+    for (const w of out.workers) {
+      expect(w.histograms[0]!.count + w.histograms[1]!.count).toBe(2000);
+    }
+    // Each worker's counter was zeroed when it saw the gate, so it holds exactly its budget;
+    // the shared words also saw the warm-up.
+    expect(sum_counter(CNT.FAULTS, 8)).toBe(8000);
+    expect(atomic_read(words + 1) + atomic_read(words + 2)).toBeGreaterThan(8000);
   });
 
   it('ends the run with the failing worker error and its last events, never a hang', async () => {

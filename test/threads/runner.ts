@@ -17,8 +17,9 @@ import {
   plain_read,
   plain_set,
 } from '../../src/sched/atomics.js';
+import { CNT } from '../../src/sched/counters.js';
 import { EV } from '../../src/sched/events.js';
-import { check_abort, trace } from '../../src/sched/task.js';
+import { check_abort, count, trace } from '../../src/sched/task.js';
 import { RUN } from '../../src/shm/layout/index.js';
 import { spin_lock, spin_unlock } from '../../src/sync/spinlock.js';
 import type { Job, JobInit } from '../../src/workload/job.js';
@@ -42,6 +43,7 @@ export function createJob(init: JobInit): Job {
       return {
         kinds: ['locked-add', 'atomic-add'],
         step(): number {
+          count(CNT.FAULTS); // a per-task counter: the loop zeroes it when measuring starts
           if (
             steps++ === 0 &&
             atomic_read(init.run + RUN.arrived) < atomic_read(init.run + RUN.nr_workers)
