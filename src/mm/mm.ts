@@ -8,7 +8,6 @@ import { rcuwait_init } from '../sync/rcuwait.js';
 import { refcount_dec_and_test, refcount_inc, refcount_set } from '../sync/refcount.js';
 import { init_rwsem } from '../sync/rwsem.js';
 import { seqcount_init } from '../sync/seqcount.js';
-import { spin_lock_init } from '../sync/spinlock.js';
 import { mm_globals } from './globals.js';
 import { pgd_alloc, pgd_free } from './pgtable.js';
 import { vma_tree_init } from './vma_tree.js';
@@ -26,7 +25,6 @@ export function mm_alloc(): number {
   vma_tree_init(mm + MM.mm_mt);
   atomic_set(mm + MM.map_count, 0);
   atomic_set(mm + MM.nr_ptes, 0);
-  spin_lock_init(mm + MM.page_table_lock);
   atomic_set(mm + MM.pgd, pgd_alloc());
   // RELEASE: the mm is fully initialised before anyone can see it alive.
   atomic_set(mm + MM.mm_alive, 1);

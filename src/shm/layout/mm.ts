@@ -8,7 +8,7 @@
 
 import { RWSEM } from './rwsem.js';
 import { defineStruct } from './struct.js';
-import { RCUWAIT, REFCOUNT, SEQCOUNT, SPINLOCK } from './sync.js';
+import { RCUWAIT, REFCOUNT, SEQCOUNT } from './sync.js';
 
 export const VMA = defineStruct('vm_area_struct', {
   /**
@@ -77,10 +77,8 @@ export const MM = defineStruct('mm_struct', {
   mm_mt: { words: 1, hot: true },
   /** number of VMAs; changed under the mmap write lock */
   map_count: 1,
-  /** the page table's top level */
+  /** the page table's top level (it carries its own page_table_lock) */
   pgd: 1,
-  /** guards populating the pgd */
-  page_table_lock: { struct: SPINLOCK },
   /** pages mapped by PTEs (for the frames = mapped + free check) */
   nr_ptes: 1,
 });
