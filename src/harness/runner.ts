@@ -198,6 +198,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     atomic_notify(run + RUN.go, n);
     let measuring = warmupMs <= 0;
     let tMeasure = t0;
+    let stopped = false;
 
     const dog = new Watchdog(watched, watchdogMs, t0);
     let abortedAt = 0;
@@ -206,7 +207,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
       const t = performance.now();
       const next = !measuring
         ? t0 + warmupMs
-        : req.durationMs > 0
+        : req.durationMs > 0 && !stopped
           ? tMeasure + req.durationMs
           : t + POLL_MS;
       await Promise.race([all, sleep(Math.max(1, Math.min(POLL_MS, next - t)))]);
@@ -216,7 +217,10 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
         tMeasure = now;
         atomic_set(run + RUN.measure, 1);
       }
-      if (measuring && req.durationMs > 0 && now - tMeasure >= req.durationMs) stopRun(run);
+      if (measuring && !stopped && req.durationMs > 0 && now - tMeasure >= req.durationMs) {
+        stopped = true;
+        stopRun(run);
+      }
       req.onTick?.(now - t0);
       if (aborted) {
         // Every wait is bounded and abort-checked, so workers unwind within a slice or two;
@@ -241,7 +245,15 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     clear_abort();
   }
   if (report === null && aborted) {
-    const i = firstFailure >= 0 ? firstFailure : results.findIndex((r) => r !== undefined && !r.ok);
+    // The first worker to fail recorded itself in RUN.failed; settle order may differ.
+    const recorded = atomic_read(run + RUN.failed) - 1;
+    const rec = recorded >= 0 ? results[recorded] : undefined;
+    const i =
+      rec !== undefined && !rec.ok && rec.name !== 'HarnessAbort'
+        ? recorded
+        : firstFailure >= 0
+          ? firstFailure
+          : results.findIndex((r) => r !== undefined && !r.ok);
     const r = i >= 0 ? results[i] : undefined;
     report =
       r !== undefined && !r.ok
