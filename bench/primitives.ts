@@ -24,6 +24,7 @@ import {
   LINE_WORDS,
   RCUWAIT,
   REFCOUNT,
+  RWSEM,
   SEQCOUNT,
   SPINLOCK,
 } from '../src/shm/layout/index.js';
@@ -37,6 +38,14 @@ import {
   refcount_inc_limited_ok,
   refcount_set,
 } from '../src/sync/refcount.js';
+import {
+  down_read,
+  down_write,
+  init_rwsem,
+  rwsem_is_locked,
+  up_read,
+  up_write,
+} from '../src/sync/rwsem.js';
 import { read_seqcount_begin, read_seqcount_retry, seqcount_init } from '../src/sync/seqcount.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../src/sync/spinlock.js';
 import {
@@ -190,6 +199,42 @@ export const CASES: PrimitiveCase[] = [
         for (let i = 0; i < n; i++) srcu_read_unlock(ssp, srcu_read_lock(ssp));
         set_tracing(was);
         check(!srcu_read_lock_held(ssp), 'srcu read section left open');
+      };
+    },
+  },
+  {
+    name: 'down_read/up_read',
+    op: 'down_read + up_read, uncontended rwsem, flight recorder off',
+    setup: () => {
+      const sem = line(RWSEM.SIZE);
+      init_rwsem(sem);
+      return (n) => {
+        const was = tracing_enabled();
+        set_tracing(false);
+        for (let i = 0; i < n; i++) {
+          down_read(sem);
+          up_read(sem);
+        }
+        set_tracing(was);
+        check(!rwsem_is_locked(sem), 'rwsem left locked after down_read/up_read');
+      };
+    },
+  },
+  {
+    name: 'down_write/up_write',
+    op: 'down_write + up_write, uncontended rwsem, flight recorder off',
+    setup: () => {
+      const sem = line(RWSEM.SIZE);
+      init_rwsem(sem);
+      return (n) => {
+        const was = tracing_enabled();
+        set_tracing(false);
+        for (let i = 0; i < n; i++) {
+          down_write(sem);
+          up_write(sem);
+        }
+        set_tracing(was);
+        check(!rwsem_is_locked(sem), 'rwsem left locked after down_write/up_write');
       };
     },
   },

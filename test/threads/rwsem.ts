@@ -11,7 +11,7 @@ import {
   atomic_set,
   cpu_relax,
 } from '../../src/sched/atomics.js';
-import { check_abort, park } from '../../src/sched/task.js';
+import { check_abort, park, set_park_spin } from '../../src/sched/task.js';
 import {
   down_read,
   down_read_killable,
@@ -189,67 +189,104 @@ export function mix(a: MixArgs): MixResult {
   return r;
 }
 
-// ---- writer starvation -------------------------------------------------------------------------
+// ---- starvation ----------------------------------------------------------------------------------
+//
+// A stream of tasks takes and drops the lock without pause; one victim wants it `victimOps`
+// times. The victim must get all of them while the stream still runs: the streamers stop only
+// when the victim is done (the stop flag) or after `streamBound` iterations (the victim starved).
 
 export interface StarveArgs {
   readonly sem: number;
-  /** [0] stop flag, [1] writer inside, [2] readers still running, [3] reader errors */
+  /**
+   * [0] stop flag, [1] writers inside, [2] streamers still running (preset to `streamers`),
+   * [3] exclusion errors, [4] streamers started
+   */
   readonly ctl: number;
-  /** readers give up after this many iterations if the writer never stops them */
-  readonly readerBound: number;
-  /** the writer's acquisitions */
-  readonly writes: number;
-  /** reader critical-section length (cpu_relax rounds) */
-  readonly readSpin: number;
+  readonly streamers: number;
+  /** the streamers' mode; the victim takes the other one */
+  readonly streamMode: 'read' | 'write';
+  readonly streamBound: number;
+  /** critical-section length of a streamer (cpu_relax rounds) */
+  readonly holdSpin: number;
+  readonly victimOps: number;
+  /**
+   * park() spin rounds for the victim. 0 makes it sleep at once, so that a wake-up takes as long
+   * as a real one (a kernel task is not running when woken): the stream then always has time to
+   * take the lock from under a woken victim, unless a handoff stops it.
+   */
+  readonly victimParkSpin: number;
 }
 
-export interface StarveReaderResult {
+export interface StreamResult {
   readonly iters: number;
   /** true if the stop flag ended the loop, false if the bound did */
   readonly stopped: boolean;
 }
 
-/** A reader that takes and drops the read lock without pause until told to stop (or the bound). */
-export function starveReader(a: StarveArgs): StarveReaderResult {
+function lockAs(sem: number, mode: 'read' | 'write', ctl: number): void {
+  if (mode === 'read') {
+    down_read(sem);
+    if (atomic_read(ctl + 1) !== 0) atomic_fetch_add(ctl + 3, 1);
+  } else {
+    down_write(sem);
+    if (atomic_add_return(ctl + 1, 1) !== 1) atomic_fetch_add(ctl + 3, 1);
+  }
+}
+
+function unlockAs(sem: number, mode: 'read' | 'write', ctl: number): void {
+  if (mode === 'read') {
+    up_read(sem);
+  } else {
+    atomic_fetch_add(ctl + 1, -1);
+    up_write(sem);
+  }
+}
+
+/** A streamer: lock, spin, unlock, again, until the stop flag or the bound. */
+export function stream(a: StarveArgs): StreamResult {
   let i = 0;
   let stopped = false;
-  for (; i < a.readerBound; i++) {
+  atomic_fetch_add(a.ctl + 4, 1);
+  for (; i < a.streamBound; i++) {
     if (atomic_read(a.ctl) !== 0) {
       stopped = true;
       break;
     }
-    down_read(a.sem);
-    if (atomic_read(a.ctl + 1) !== 0) atomic_fetch_add(a.ctl + 3, 1);
-    spin(a.readSpin);
-    up_read(a.sem);
+    lockAs(a.sem, a.streamMode, a.ctl);
+    spin(a.holdSpin);
+    unlockAs(a.sem, a.streamMode, a.ctl);
     if ((i & 4095) === 0) check_abort();
   }
   atomic_fetch_add(a.ctl + 2, -1);
   return { iters: i, stopped };
 }
 
-export interface StarveWriterResult {
-  readonly writes: number;
-  /** acquisitions made while at least one reader was still running */
+export interface VictimResult {
+  readonly ops: number;
+  /** acquisitions made while at least one streamer was still running */
   readonly contended: number;
 }
 
-/** A writer that wants the lock `writes` times while the readers stream; then stops them. */
-export function starveWriter(a: StarveArgs): StarveWriterResult {
+/** The victim: wants the lock `victimOps` times in the other mode, then stops the stream. */
+export function victim(a: StarveArgs): VictimResult {
+  const mode = a.streamMode === 'read' ? 'write' : 'read';
+  while (atomic_read(a.ctl + 4) < a.streamers) {
+    park(1);
+    check_abort();
+  }
+  set_park_spin(a.victimParkSpin);
   let contended = 0;
   let k = 0;
-  for (; k < a.writes; k++) {
-    if (atomic_read(a.ctl + 2) === 0) break; // every reader reached its bound: starved
-    down_write(a.sem);
-    atomic_set(a.ctl + 1, 1);
+  for (; k < a.victimOps; k++) {
+    if (atomic_read(a.ctl + 2) === 0) break; // every streamer reached its bound: starved
+    lockAs(a.sem, mode, a.ctl);
     if (atomic_read(a.ctl + 2) !== 0) contended++;
     spin(50);
-    atomic_set(a.ctl + 1, 0);
-    up_write(a.sem);
-    park(1); // let the readers back in before the next round
+    unlockAs(a.sem, mode, a.ctl);
+    park(1); // let the stream back in before the next round
   }
   atomic_set(a.ctl, 1);
-  return { writes: k, contended };
+  return { ops: k, contended };
 }
 
 // ---- killed waiters ------------------------------------------------------------------------------
