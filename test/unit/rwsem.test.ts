@@ -448,6 +448,28 @@ describe('rwsem with real waiters', () => {
     });
   }
 
+  it('a killed first waiter lets in the readers it held back', async () => {
+    const f = setup();
+    down_read(f.sem);
+    const res = (await scenario(f, holders(f, ['write_killable', 'read']), async () => {
+      await queueInOrder(f, 2);
+      kill_task(task_ptr(1));
+      // Only the writer kept task 2 out: with it gone, task 2 joins task 0 as a reader, the
+      // list empties, and WAITERS (and a HANDOFF the writer may have set) go with it.
+      await until(() => atomic_read(f.got) === 1, 'the reader holds the lock');
+      expect(countOf(f.sem)).toBe(2 * BIAS);
+      expect(queue(f.sem)).toEqual([]);
+      rwsem_check_invariants(f.sem);
+      atomic_set(f.release, 1);
+      up_read(f.sem);
+    })) as HoldResult[];
+    expect(res).toEqual([
+      { ret: EINTR, ticket: -1 },
+      { ret: 0, ticket: 0 },
+    ]);
+    expect(countOf(f.sem)).toBe(0);
+  });
+
   it('a killed waiter granted before it noticed keeps the lock', async () => {
     const f = setup();
     down_write(f.sem);
