@@ -1,5 +1,5 @@
-// Main-thread helpers for the rwsem tests that script waiters on real threads
-// (test/unit/rwsem.test.ts, test/litmus/rwsem_queue.test.ts); thread bodies are in
+// Main-thread helpers for the rwsem tests: test/unit/rwsem.test.ts,
+// test/litmus/rwsem_queue.test.ts and test/stress/rwsem.test.ts. Thread bodies are in
 // test/threads/rwsem.ts.
 
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';

@@ -14,6 +14,7 @@ import {
   up_read,
   up_write,
 } from '../../src/sync/rwsem.js';
+import { THREADS, until } from '../helpers/rwsem.js';
 import { runThreads } from '../helpers/threads.js';
 import type {
   CycleArgs,
@@ -25,8 +26,6 @@ import type {
   VictimResult,
 } from '../threads/rwsem.js';
 
-const THREADS = 'test/threads/rwsem';
-
 function setup(maxTasks = 8): { arena: Arena; sem: number; words: number } {
   const arena = createArena({ sizeMiB: 4, maxTasks });
   task_attach(0);
@@ -35,16 +34,6 @@ function setup(maxTasks = 8): { arena: Arena; sem: number; words: number } {
   // Scratch words, each on its own line.
   const words = arena_alloc(8 * LINE_WORDS, LINE_WORDS);
   return { arena, sem, words };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, boundMs = 15_000): Promise<void> {
-  const end = Date.now() + boundMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting until ${what}`);
-    await sleep(1);
-  }
 }
 
 function expectIdle(sem: number): void {
