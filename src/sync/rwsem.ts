@@ -136,14 +136,15 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
   trace(EV.RWSEM_DOWN_READ_SLOW, sem, c);
 
   // Against a continuous stream of readers starving a sleeping writer: no stealing when the
-  // lock is most likely owned by other readers.
-  const readerOwned =
+  // lock is most likely owned by other readers (they would never all leave at once). This guard,
+  // not only HANDOFF, is what lets a writer in past a reader stream (test/stress/rwsem.test.ts).
+  const othersReading =
     (atomic_read(sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0 &&
     rcnt > 1 &&
     (c & RWSEM_WRITER_LOCKED) === 0;
 
   // Reader lock stealing: no writer and no handoff → keep our bias; we have it.
-  if (!readerOwned && (c & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF)) === 0) {
+  if (!othersReading && (c & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF)) === 0) {
     rwsem_set_reader_owned(sem);
     count(CNT.RWSEM_READ_STEAL);
     trace(EV.RWSEM_STEAL, sem, c);
