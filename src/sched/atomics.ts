@@ -58,6 +58,20 @@ export function atomic_read(p: number): number {
   return Atomics.load(M, p);
 }
 
+/**
+ * READ_ONCE / the kernel's atomic_read(): a relaxed load. An aligned Int32 access never tears
+ * in the JS memory model, but a plain load orders nothing: use it only where the kernel itself
+ * loads with READ_ONCE and an atomic next to it orders what matters — the first load of a
+ * cmpxchg loop (the cmpxchg validates it), a pessimistic early check that may be stale, or a
+ * field the caller's lock or reference keeps stable. Never spin on it (a JIT may hoist it).
+ * On Node 20, Atomics.load is a builtin call costing about as much as Atomics.add; this is a
+ * plain load.
+ */
+export function atomic_read_once(p: number): number {
+  if (hooked) hook(SP_LOAD, p);
+  return M[p]!;
+}
+
 /** WRITE_ONCE / atomic_set / smp_store_release */
 export function atomic_set(p: number, v: number): void {
   if (hooked) hook(SP_STORE, p);

@@ -21,7 +21,7 @@ import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
 import { vt_lookup } from '../mm/vma_tree.js';
-import { atomic_read, atomic_set } from '../sched/atomics.js';
+import { atomic_read, atomic_read_once, atomic_set } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
@@ -67,7 +67,7 @@ let assertions = false;
  * VMA may be freed and reused at once.
  */
 function vma_refcount_put(vma: number): void {
-  const mm = atomic_read(vma + VMA.vm_mm);
+  const mm = atomic_read_once(vma + VMA.vm_mm); // stable while our reference holds the slot
   // RELEASE: our reads of the VMA happen before a writer sees the count drop.
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
   const now = (old - 1) | 0;
@@ -86,8 +86,9 @@ function vma_refcount_put(vma: number): void {
  * used after a failure.
  */
 function vma_start_read(mm: number, vma: number): number {
-  // Early pessimistic check (a plain READ_ONCE in the kernel): a false "locked" is harmless.
-  if (atomic_read(vma + VMA.vm_lock_seq) === atomic_read(mm + MM.mm_lock_seq)) return 0;
+  // Early pessimistic check, two plain loads as in the kernel: stale values can only give a
+  // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
+  if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
 
   const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
   if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
@@ -97,7 +98,9 @@ function vma_start_read(mm: number, vma: number): number {
   // The slot may have been freed and reused by another mm between lookup and increment. Our
   // reference may be what a writer in THAT mm waits for, and that mm may be freed as soon as
   // the reference drops: pin it across the put (Jann Horn's 2025 fix).
-  const other = atomic_read(vma + VMA.vm_mm);
+  // Relaxed loads from here on: after the ACQUIRE increment, the fields a writer may change
+  // (only with readers excluded) are stable while we hold the reference.
+  const other = atomic_read_once(vma + VMA.vm_mm);
   if (other !== mm) {
     count(CNT.VMA_FOREIGN_MM);
     rcu_read_unlock();
@@ -109,7 +112,7 @@ function vma_start_read(mm: number, vma: number): number {
   }
 
   // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all().
-  if (atomic_read(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
+  if (atomic_read_once(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
     vma_refcount_put(vma);
     return 0;
   }
@@ -188,9 +191,9 @@ export const vma_refcnt: Scheme = {
       if (got === 0) break;
       // A stable reference: check it is the right VMA (the slot may be reused in place).
       if (
-        atomic_read(vma + VMA.vm_mm) !== mm ||
-        addr < atomic_read(vma + VMA.vm_start) ||
-        addr >= atomic_read(vma + VMA.vm_end)
+        atomic_read_once(vma + VMA.vm_mm) !== mm ||
+        addr < atomic_read_once(vma + VMA.vm_start) ||
+        addr >= atomic_read_once(vma + VMA.vm_end)
       ) {
         vma_refcount_put(vma);
         break;

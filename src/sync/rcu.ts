@@ -54,6 +54,7 @@ import { LayoutError, LockStateError } from '../errors.js';
 import {
   atomic_notify,
   atomic_read,
+  atomic_read_once,
   atomic_set,
   atomic_wait,
   atomic_xchg,
@@ -139,7 +140,9 @@ export function rcu_read_lock(): void {
   const tmp = plain_read(s); // only this task writes its slot
   if ((tmp & RCU_NEST_MASK) === 0) {
     // Full barrier: the xchg orders the slot store before the section (see the file header).
-    const snap = atomic_read(rsp + RCU_STATE.gp_ctr);
+    // The counter is read relaxed, as liburcu's CMM_LOAD_SHARED does: a stale snapshot is what
+    // the grace period's two scans are built to tolerate.
+    const snap = atomic_read_once(rsp + RCU_STATE.gp_ctr);
     atomic_xchg(s, snap);
     trace(EV.RCU_READ_LOCK, snap, 0);
   } else {
@@ -158,7 +161,8 @@ export function rcu_read_unlock(): void {
     // RELEASE and full barrier: section before the store, store before the gp_futex load.
     atomic_xchg(s, 0);
     trace(EV.RCU_READ_UNLOCK, tmp, 0);
-    if (atomic_read(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
+    // Relaxed: the xchg above is the full barrier that orders this load after the store.
+    if (atomic_read_once(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
   } else if (nest === 0) {
     throw new LockStateError('rcu_read_unlock outside an RCU read section');
   } else {

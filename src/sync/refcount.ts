@@ -24,6 +24,7 @@ import {
   atomic_fetch_add,
   atomic_fetch_sub,
   atomic_read,
+  atomic_read_once,
   atomic_set,
 } from '../sched/atomics.js';
 import { EV } from '../sched/events.js';
@@ -179,7 +180,7 @@ export function __refcount_add_not_zero_limited_acquire(
   limit: number,
 ): number {
   const p = r + REFCOUNT.refs;
-  let old = atomic_read(p);
+  let old = atomic_read_once(p); // the kernel's atomic_read(); the cmpxchg validates it
   for (;;) {
     if (!add_limited_ok(old, i, limit)) return old;
     // ACQUIRE: the caller's later checks of the object stay after this increment. Pairs with
