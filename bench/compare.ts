@@ -4,6 +4,7 @@
 // and compares each result with the same preset/scheme/threads in a saved baseline.
 // Baselines are only ever written by this tool, never by hand.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,17 @@ export function compareReports(now: BenchReport, then: BenchReport): string {
   ].join('\n');
 }
 
+/** Baselines live in the repository, which `npm run lint` checks: format them as biome does. */
+function formatWithBiome(file: string): void {
+  const biome = join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
+  if (!existsSync(biome)) return;
+  try {
+    execFileSync(process.execPath, [biome, 'format', '--write', file], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write(`warning: could not format ${file} with biome; run npm run format\n`);
+  }
+}
+
 async function compare(argv: string[]): Promise<number> {
   const save = takeName(argv, '--save');
   const against = takeName(argv, '--against');
@@ -94,6 +106,7 @@ async function compare(argv: string[]): Promise<number> {
   if (save !== null) {
     const f = join(baselines, `${save}.json`);
     writeFileAtomic(f, reportJson(report));
+    formatWithBiome(f);
     process.stdout.write(`baseline saved: ${f}\n`);
   }
   return 0;
