@@ -16,12 +16,17 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { UsageError } from '../src/errors.js';
+import { vt_lookup } from '../src/mm/vma_tree.js';
+import { mm_create, world_create } from '../src/mm/world.js';
+import { do_mmap, PROT_READ, PROT_WRITE } from '../src/ops/index.js';
 import { atomic_fetch_add, atomic_read } from '../src/sched/atomics.js';
-import { set_tracing, task_attach, tracing_enabled } from '../src/sched/task.js';
-import { arena_alloc, createArena } from '../src/shm/arena.js';
+import { set_tracing, tracing_enabled } from '../src/sched/task.js';
+import { scheme } from '../src/schemes/active.js';
+import { arena_alloc } from '../src/shm/arena.js';
 import {
   COMPLETION,
   LINE_WORDS,
+  MM,
   RCUWAIT,
   REFCOUNT,
   RWSEM,
@@ -252,7 +257,48 @@ export const CASES: PrimitiveCase[] = [
       };
     },
   },
+  // The DESIGN.md target: the vma_refcnt fault fast path against one atomic add. Two rows:
+  // the per-VMA lock itself, and all the locking a fault does before and after its work.
+  {
+    name: 'vma_refcnt start_read/end_read',
+    op: 'vma_start_read + vma_end_read: limited acquire increment, checks, release put',
+    setup: () => {
+      const { mm, vma } = faultWorld();
+      const S = scheme();
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const v = S.vma_start_read(mm, vma);
+          if (v !== vma) check(false, 'vma_start_read failed uncontended');
+          S.vma_end_read(v);
+        }
+      };
+    },
+  },
+  {
+    name: 'vma_refcnt lock_vma_under_rcu',
+    op: 'lock_vma_under_rcu + vma_end_read: RCU section, index walk, lock, range check, unlock',
+    setup: () => {
+      const { mm, vma } = faultWorld();
+      const S = scheme();
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const v = S.lock_vma_under_rcu(mm, FAULT_BASE + (i & 63));
+          if (v !== vma) check(false, 'lock_vma_under_rcu failed uncontended');
+          S.vma_end_read(v);
+        }
+      };
+    },
+  },
 ];
+
+const FAULT_BASE = 4096;
+
+/** One mm with one 64-page VMA in the bench's world (vma_refcnt, assertions off). */
+function faultWorld(): { mm: number; vma: number } {
+  const mm = mm_create();
+  if (do_mmap(mm, FAULT_BASE, 64, PROT_READ | PROT_WRITE) !== FAULT_BASE) check(false, 'mmap');
+  return { mm, vma: vt_lookup(mm + MM.mm_mt, FAULT_BASE) };
+}
 
 export interface PrimitiveRow {
   readonly name: string;
@@ -280,8 +326,17 @@ export async function runPrimitives(
   cases: readonly PrimitiveCase[],
   timeMs: number,
 ): Promise<PrimitiveReport> {
-  createArena({ sizeMiB: 4, maxTasks: 2, padding: true });
-  task_attach(0);
+  // A whole world (arena, RCU, slabs, frames), so that the fault-path rows have an mm model;
+  // the primitive rows take their objects from the same arena.
+  world_create({
+    scheme: 'vma_refcnt',
+    assertions: false,
+    padding: true,
+    maxTasks: 2,
+    maxMms: 2,
+    maxVmas: 64,
+    frames: 64,
+  });
   const bench = new Bench({
     name: 'faultline primitives',
     time: timeMs,
