@@ -4,7 +4,7 @@
 
 import { UsageError } from '../errors.js';
 import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from '../mm/world.js';
-import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import { do_mmap, do_munmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
@@ -97,13 +97,19 @@ export function setupRun(o: SetupOptions): RunSetup {
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];
+  const pages = spec.vmas.pages;
   for (let i = 0; i < vmaCount; i++) {
-    const start = do_mmap(mm, 0, spec.vmas.pages, PROT_READ | PROT_WRITE);
-    if (start < 0)
-      throw new Error(
-        `set-up: mmap of faulter VMA ${i} (${spec.vmas.pages} pages) returned ${start}`,
-      );
-    vmas.push({ start, pages: spec.vmas.pages });
+    // One page more, then unmap it: a one-page hole after each VMA, so that neighbours never
+    // merge (mprotect flipping flags back would otherwise fuse the faulters' VMAs into one).
+    const start = do_mmap(mm, 0, pages + 1, PROT_READ | PROT_WRITE);
+    if (start < 0) {
+      throw new Error(`set-up: mmap of faulter VMA ${i} (${pages} pages) returned ${start}`);
+    }
+    const hole = do_munmap(mm, start + pages, 1);
+    if (hole !== 0) {
+      throw new Error(`set-up: munmap of the guard page after VMA ${i} returned ${hole}`);
+    }
+    vmas.push({ start, pages });
   }
   const plans: WorkerPlan[] = [];
   for (let f = 0; f < threads; f++) {

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram } from '../../src/harness/histogram.js';
 import { RunFailure, runWorkers } from '../../src/harness/runner.js';
+import { do_mprotect, PROT_READ, PROT_WRITE, read_maps } from '../../src/ops/index.js';
 import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena, get_root, task_ptr } from '../../src/shm/arena.js';
 import { ROOT, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../../src/shm/layout/index.js';
 import type { WorkerPlan } from '../../src/workload/job.js';
+import type { FaulterArgs, WriterArgs } from '../../src/workload/jobs.js';
+import { PRESETS } from '../../src/workload/presets.js';
+import { setupRun } from '../../src/workload/setup.js';
 import { distModule } from '../helpers/threads.js';
 
 const jobModule = (): string => distModule('test/threads/runner');
@@ -150,5 +154,32 @@ describe('runner', () => {
     expect(f.message).toMatch(/worker 0 \(task 1, adder, \d+ ops\)/);
     expect(f.message).toMatch(/worker 1 \(task 2, adder/);
     expect(f.message).toMatch(/worker 2 \(task 3, stuck, 0 ops\):.*COMPLETION_WAIT/);
+  });
+
+  it('set-up keeps the faulters VMAs apart: a guard hole after each, so mprotect never merges them', () => {
+    const s = setupRun({
+      spec: PRESETS['shared-mprotect'],
+      scheme: 'vma_refcnt',
+      srcuFree: 'call_srcu',
+      threads: 2,
+      instrumentation: true,
+    });
+    const targets = (s.workers.find((w) => w.role === 'writer')!.args as WriterArgs).targets;
+    expect(targets).toHaveLength(4);
+    for (const t of targets) {
+      expect(do_mprotect(s.mm, t.start, t.pages, PROT_READ)).toBe(0);
+      expect(do_mprotect(s.mm, t.start, t.pages, PROT_READ | PROT_WRITE)).toBe(0);
+    }
+    const seen: Array<[number, number]> = [];
+    expect(read_maps(s.mm, false, (a, b) => seen.push([a, b]))).toBe(4);
+    expect(seen.map(([a, b]) => b - a)).toEqual([256, 256, 256, 256]);
+    // Faulters own disjoint halves of every shared VMA.
+    const regions = s.workers
+      .filter((w) => w.role === 'faulter')
+      .map((w) => (w.args as FaulterArgs).regions);
+    expect(regions.map((r) => r.map((x) => x.pages))).toEqual([
+      [128, 128, 128, 128],
+      [128, 128, 128, 128],
+    ]);
   });
 });
