@@ -59,9 +59,10 @@ faultline COMMAND --help tells more. Exit codes: 0 ok, 1 a run failed, 2 bad inp
 function benchHelp(): string {
   return `usage: faultline bench [OPTIONS]
 
-Runs every scheme (${SCHEMES.join(', ')}) on each workload and prints faults/s,
-writer ops/s, latency p50/p99/p99.9/max, the lock counters and each scheme's ratio to mmap_lock.
-Alone, runs every preset at threads ${defaultThreads().join(',')} for ${DEFAULT_DURATION_MS}ms each.
+Runs every scheme (${SCHEMES.join(', ')})
+on each workload and prints faults/s, writer ops/s, latency p50/p99/p99.9/max, the lock counters
+and each scheme's ratio to mmap_lock. Alone, it runs every preset at threads ${defaultThreads().join(',')},
+${DEFAULT_WARMUP_MS}ms of warm-up and ${DEFAULT_DURATION_MS}ms of measurement each.
 
 options:
   --preset P[,P...]       workloads to run (default: all): ${PRESET_NAMES.join(', ')}
