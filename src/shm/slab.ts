@@ -7,12 +7,13 @@
 //   pops an object sees every store the pusher made before its unlock. ABA cannot happen: a pop
 //   reads head and head's link and writes head with the lock held throughout, so no other push
 //   or pop can interleave. No tag or version is needed (a lock-free Treiber stack would need one).
-// - Per-task cache: `ctl` = (version << 6) | count. The owner writes a slot at index `count`
-//   (a slot no other task reads while count is below it), then publishes it with a cmpxchg that
+// - Per-task cache: `ctl` = (version << KMEM_PCP_COUNT_BITS) | count. The owner writes a slot
+//   at index `count` (a slot no other task reads while count is below it), then publishes it
+//   with a cmpxchg that
 //   raises count and bumps the version (RELEASE, pairs with the ACQUIRE read of ctl by a thief
 //   before it reads the slots). A thief reads ctl, copies the slots below count, and takes them
 //   all with a cmpxchg to count 0 that succeeds only if ctl is unchanged — that is, if the owner
-//   completed no pop or push in between; the version makes "unchanged" exact up to 2^26 owner
+//   completed no pop or push in between; the version makes "unchanged" exact up to 2^24 owner
 //   operations during one steal. Even then the state word below catches a double hand-out.
 // - State word: kmem_cache_free swaps ALLOCATED→FREE and kmem_cache_alloc FREE→ALLOCATED with
 //   an xchg (full barrier), so two frees of one object cannot both succeed.

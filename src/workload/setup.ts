@@ -3,8 +3,9 @@
 // VMAs, and the plan of each worker.
 
 import { UsageError } from '../errors.js';
+import { MMAP_MIN_PAGE, PTRS_PER_PTE } from '../mm/pgtable.js';
 import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from '../mm/world.js';
-import { do_mmap, do_munmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
@@ -98,16 +99,16 @@ export function setupRun(o: SetupOptions): RunSetup {
   const mm = mm_create();
   const vmas: PageRange[] = [];
   const pages = spec.vmas.pages;
+  // Each VMA starts on a page-table-page boundary, with at least one unmapped page after it:
+  // neighbours never merge (mprotect flipping flags back would otherwise fuse the faulters'
+  // VMAs into one), and private VMAs of different faulters never share a pte page and its
+  // lock — as in pft, where each thread's region is far from the others'.
+  const stride = Math.ceil((pages + 1) / PTRS_PER_PTE) * PTRS_PER_PTE;
+  const base = Math.ceil(MMAP_MIN_PAGE / PTRS_PER_PTE) * PTRS_PER_PTE;
   for (let i = 0; i < vmaCount; i++) {
-    // One page more, then unmap it: a one-page hole after each VMA, so that neighbours never
-    // merge (mprotect flipping flags back would otherwise fuse the faulters' VMAs into one).
-    const start = do_mmap(mm, 0, pages + 1, PROT_READ | PROT_WRITE);
+    const start = do_mmap(mm, base + i * stride, pages, PROT_READ | PROT_WRITE);
     if (start < 0) {
       throw new Error(`set-up: mmap of faulter VMA ${i} (${pages} pages) returned ${start}`);
-    }
-    const hole = do_munmap(mm, start + pages, 1);
-    if (hole !== 0) {
-      throw new Error(`set-up: munmap of the guard page after VMA ${i} returned ${hole}`);
     }
     vmas.push({ start, pages });
   }

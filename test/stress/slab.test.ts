@@ -7,6 +7,7 @@ import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena } from '../../src/shm/arena.js';
+import { KMEM_PCP_BATCH, KMEM_PCP_MAX } from '../../src/shm/layout/index.js';
 import { kmem_cache_create, kmem_cache_free } from '../../src/shm/slab.js';
 import { kmem_cache_verify } from '../../src/shm/slab_check.js';
 import { runThreads } from '../helpers/threads.js';
@@ -18,6 +19,8 @@ async function hammer(opts: {
   typesafe: boolean;
   poison: boolean;
   capacity: number;
+  /** objects one task may hold at once (above KMEM_PCP_MAX forces flushes) */
+  maxHold?: number;
 }): Promise<ChurnResult[]> {
   const a = createArena({ sizeMiB: 8, maxTasks: WORKERS + 1 });
   task_attach(0);
@@ -41,7 +44,7 @@ async function hammer(opts: {
       args: {
         c,
         rounds: 150_000,
-        maxHold: 48,
+        maxHold: opts.maxHold ?? 48,
         seed: 0x9e3779b9 * (i + 1),
         mailbox,
         slots,
@@ -84,7 +87,12 @@ describe('kmem_cache under concurrent alloc/free (5 workers)', () => {
   });
 
   it('poisoned cache with room to spare: no use-after-free, books exact', async () => {
-    const results = await hammer({ typesafe: false, poison: true, capacity: 1024 });
+    const results = await hammer({
+      typesafe: false,
+      poison: true,
+      capacity: WORKERS * (KMEM_PCP_MAX + KMEM_PCP_BATCH) * 2,
+      maxHold: KMEM_PCP_MAX + KMEM_PCP_BATCH,
+    });
     expect(results.reduce((s, r) => s + r.exhausted, 0)).toBe(0);
     expect(sum_counter(CNT.SLAB_FLUSH, WORKERS + 1)).toBeGreaterThan(0);
   });

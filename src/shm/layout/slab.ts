@@ -29,11 +29,11 @@ export const KMEM_OBJ_FREE = 0;
 export const KMEM_OBJ_ALLOCATED = 1;
 
 /** Objects one per-task cache holds at most. */
-export const KMEM_PCP_MAX = 31;
+export const KMEM_PCP_MAX = 255;
 /** Objects moved at once between a per-task cache and the global list. */
-export const KMEM_PCP_BATCH = 16;
+export const KMEM_PCP_BATCH = 64;
 /** Bits of the per-task ctl word that hold the count (the rest is the version). */
-export const KMEM_PCP_COUNT_BITS = 6;
+export const KMEM_PCP_COUNT_BITS = 8;
 export const KMEM_PCP_COUNT_MASK = (1 << KMEM_PCP_COUNT_BITS) - 1;
 /** Added to a ctl word to bump its version (wraps in 32 bits; the count bits are untouched). */
 export const KMEM_PCP_VERSION_ONE = 1 << KMEM_PCP_COUNT_BITS;
