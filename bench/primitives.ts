@@ -17,7 +17,6 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { UsageError } from '../src/errors.js';
 import { vt_lookup } from '../src/mm/vma_tree.js';
-import { mm_create, world_create } from '../src/mm/world.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../src/ops/index.js';
 import { atomic_fetch_add, atomic_read } from '../src/sched/atomics.js';
 import { set_tracing, tracing_enabled } from '../src/sched/task.js';
@@ -59,6 +58,7 @@ import {
   srcu_read_lock_held,
   srcu_read_unlock,
 } from '../src/sync/srcu.js';
+import { mm_create, world_create } from '../src/workload/world.js';
 
 /** Operations per timed sample. */
 const BATCH = 1000;

@@ -14,10 +14,10 @@ import { renderHtml } from './harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from './harness/report.js';
 import { RunFailure } from './harness/runner.js';
 import { renderTable } from './harness/table.js';
-import { SCHEMES, type SchemeName } from './mm/world.js';
 import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS, type PresetName } from './workload/presets.js';
 import { checkFits } from './workload/setup.js';
 import { parseWorkload, type WorkloadSpec } from './workload/spec.js';
+import { SCHEMES, type SchemeName } from './workload/world.js';
 
 const COMMANDS = ['bench', 'stress', 'race', 'litmus', 'explore', 'help'] as const;
 

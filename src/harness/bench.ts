@@ -2,11 +2,11 @@
 // run gets a fresh world (so runs do not share a slab, a frame pool or a warm tree), its own
 // pool of workers, and its own counters.
 
-import type { SchemeName } from '../mm/world.js';
 import { CNT, COUNTER_NAMES } from '../sched/counters.js';
 import { reset_counters, sum_counter } from '../sched/task.js';
 import { setupRun } from '../workload/setup.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
+import type { SchemeName } from '../workload/world.js';
 import { machineInfo } from './machine.js';
 import { compiledModule } from './paths.js';
 import { Progress } from './progress.js';

@@ -10,7 +10,6 @@
 //            MADV_DONTNEED a faulters' VMA. Think time runs between steps, untimed.
 
 import { UsageError } from '../errors.js';
-import { world_attach } from '../mm/world.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -26,6 +25,7 @@ import {
 import type { Job, JobInit } from './job.js';
 import { thinkTime } from './loop.js';
 import type { FaultCost, WriterOp } from './spec.js';
+import { world_attach } from './world.js';
 
 /** A range of pages: [start, start + pages). */
 export interface PageRange {

@@ -4,11 +4,11 @@
 
 import { UsageError } from '../errors.js';
 import { MMAP_MIN_PAGE, PTRS_PER_PTE } from '../mm/pgtable.js';
-import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from '../mm/world.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
+import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from './world.js';
 
 export interface RunSetup {
   readonly sab: SharedArrayBuffer;

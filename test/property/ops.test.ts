@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { EEXIST, ENOMEM } from '../../src/errors.js';
 import { check_world_quiescent } from '../../src/harness/checks.js';
 import { count_present, TASK_SIZE_PAGES } from '../../src/mm/pgtable.js';
-import { mm_create, SCHEMES, world_create } from '../../src/mm/world.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -20,6 +19,7 @@ import {
 import { atomic_read } from '../../src/sched/atomics.js';
 import { scheme } from '../../src/schemes/active.js';
 import { MM } from '../../src/shm/layout/index.js';
+import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 
 interface Range {
   start: number;

@@ -5,7 +5,6 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { vt_lookup } from '../../src/mm/vma_tree.js';
-import { mm_create, world_create } from '../../src/mm/world.js';
 import { do_mmap, do_munmap, PROT_READ } from '../../src/ops/index.js';
 import { atomic_read, SP_RMW, set_schedule_hook } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
@@ -13,6 +12,7 @@ import { sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import { MM, VMA } from '../../src/shm/layout/index.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../src/sync/rcu.js';
+import { mm_create, world_create } from '../../src/workload/world.js';
 
 afterEach(() => set_schedule_hook(null));
 

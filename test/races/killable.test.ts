@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { EINTR } from '../../src/errors.js';
 import { check_world_quiescent } from '../../src/harness/checks.js';
 import { vt_lookup } from '../../src/mm/vma_tree.js';
-import { mm_create, world_create } from '../../src/mm/world.js';
 import { do_mmap, do_munmap, PROT_READ } from '../../src/ops/index.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { flush_signals, kill_task } from '../../src/sched/task.js';
@@ -15,6 +14,7 @@ import { mmap_write_lock, mmap_write_unlock } from '../../src/schemes/mmap.js';
 import { arena_alloc, task_ptr } from '../../src/shm/arena.js';
 import { MM, RWSEM, TASK, TASK_KILLABLE, VMA } from '../../src/shm/layout/index.js';
 import { rwsem_check_invariants } from '../../src/sync/rwsem.js';
+import { mm_create, world_create } from '../../src/workload/world.js';
 import { runThreads } from '../helpers/threads.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

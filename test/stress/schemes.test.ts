@@ -6,13 +6,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { check_world_quiescent } from '../../src/harness/checks.js';
-import { mm_create, SCHEMES, world_create } from '../../src/mm/world.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../../src/ops/index.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import { arena_alloc } from '../../src/shm/arena.js';
 import { refcount_warnings_total } from '../../src/sync/refcount.js';
+import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 import { runThreads } from '../helpers/threads.js';
 
 const RW = PROT_READ | PROT_WRITE;

@@ -1,11 +1,11 @@
 // Thread bodies for test/races/killable.test.ts.
 
-import { world_bind } from '../../src/mm/world.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { schedule_timeout } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import { mmap_write_lock, mmap_write_unlock } from '../../src/schemes/mmap.js';
 import { VMA } from '../../src/shm/layout/index.js';
+import { world_bind } from '../../src/workload/world.js';
 
 /** Hold a VMA read lock from `holding` := 1 until `release` is set. */
 export function reader(a: { mm: number; addr: number; holding: number; release: number }): number {

@@ -1,6 +1,5 @@
 // Thread bodies for test/stress/schemes.test.ts: faulters and writers on one mm, every scheme.
 
-import { world_bind } from '../../src/mm/world.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -14,6 +13,7 @@ import {
 } from '../../src/ops/index.js';
 import { atomic_fetch_add, atomic_read } from '../../src/sched/atomics.js';
 import { scheme } from '../../src/schemes/active.js';
+import { world_bind } from '../../src/workload/world.js';
 
 const RW = PROT_READ | PROT_WRITE;
 

@@ -3,7 +3,6 @@ import { EEXIST, EINVAL, ENOMEM } from '../../src/errors.js';
 import { check_world_quiescent } from '../../src/harness/checks.js';
 import { frames_stats } from '../../src/mm/frames.js';
 import { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../../src/mm/pgtable.js';
-import { mm_create, SCHEMES, world_create } from '../../src/mm/world.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -19,6 +18,7 @@ import {
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
+import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 
 const RW = PROT_READ | PROT_WRITE;
 

@@ -3,7 +3,6 @@
 
 import { describe, expect, it } from 'vitest';
 import { vt_lookup } from '../../src/mm/vma_tree.js';
-import { mm_create, world_create } from '../../src/mm/world.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../../src/ops/index.js';
 import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
@@ -13,6 +12,7 @@ import { mmap_write_lock, mmap_write_unlock } from '../../src/schemes/mmap.js';
 import { VMA_LOOKUP_AGAIN } from '../../src/schemes/scheme.js';
 import { VMA_LOCK_OFFSET } from '../../src/schemes/vma_refcnt.js';
 import { MM, VMA } from '../../src/shm/layout/index.js';
+import { mm_create, world_create } from '../../src/workload/world.js';
 
 describe.each(['vma_rwsem', 'vma_refcnt'] as const)('%s read lock against a writer', (name) => {
   it('fails while the VMA is write-locked and succeeds once the cycle ends', () => {

@@ -3,6 +3,15 @@
 // globals. The main thread creates it; each worker attaches to it and binds the same scheme.
 
 import { LayoutError, UsageError } from '../errors.js';
+import { frames_init } from '../mm/frames.js';
+import { mm_globals_load } from '../mm/globals.js';
+import { pgtable_init } from '../mm/pgtable.js';
+import {
+  vma_tree_attach,
+  vma_tree_create_cache,
+  vt_txn_abort,
+  vt_txn_open,
+} from '../mm/vma_tree.js';
 import { atomic_set } from '../sched/atomics.js';
 import { set_tracing, task_attach } from '../sched/task.js';
 import { set_active_scheme } from '../schemes/active.js';
@@ -31,10 +40,6 @@ import { kmem_cache_create } from '../shm/slab.js';
 import { rcu_init } from '../sync/rcu.js';
 import { refcount_warn_init } from '../sync/refcount.js';
 import { init_srcu_struct } from '../sync/srcu.js';
-import { frames_init } from './frames.js';
-import { mm_globals_load } from './globals.js';
-import { pgtable_init } from './pgtable.js';
-import { vma_tree_attach, vma_tree_create_cache, vt_txn_abort, vt_txn_open } from './vma_tree.js';
 
 export interface WorldConfig {
   readonly scheme: SchemeName;
@@ -184,9 +189,9 @@ export function world_bind(): void {
   bind();
 }
 
-export { SCHEMES, type SchemeName } from '../schemes/index.js';
 /** A new, empty address space (mm_alloc). */
-export { mm_alloc as mm_create } from './mm.js';
+export { mm_alloc as mm_create } from '../mm/mm.js';
+export { SCHEMES, type SchemeName } from '../schemes/index.js';
 
 /** The scheme this thread is bound to. */
 export function world_scheme(): SchemeName {
