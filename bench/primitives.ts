@@ -18,7 +18,7 @@ import { Bench } from 'tinybench';
 import { UsageError } from '../src/errors.js';
 import { vt_lookup } from '../src/mm/vma_tree.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../src/ops/index.js';
-import { atomic_fetch_add, atomic_read } from '../src/sched/atomics.js';
+import { atomic_fetch_add, atomic_fetch_add_unhooked, atomic_read } from '../src/sched/atomics.js';
 import { set_tracing, tracing_enabled } from '../src/sched/task.js';
 import { scheme } from '../src/schemes/active.js';
 import { arena_alloc } from '../src/shm/arena.js';
@@ -88,6 +88,16 @@ export const CASES: PrimitiveCase[] = [
       const p = line(1);
       return (n) => {
         for (let i = 0; i < n; i++) atomic_fetch_add(p, 1);
+      };
+    },
+  },
+  {
+    name: 'atomic add, no sched point',
+    op: 'Atomics.add without the (switched-off) schedule-point check: its cost is the gap',
+    setup: () => {
+      const p = line(1);
+      return (n) => {
+        for (let i = 0; i < n; i++) atomic_fetch_add_unhooked(p, 1);
       };
     },
   },
@@ -340,7 +350,7 @@ export async function runPrimitives(
   const bench = new Bench({
     name: 'faultline primitives',
     time: timeMs,
-    warmupTime: Math.min(200, timeMs),
+    warmupTime: timeMs,
     throws: true,
   });
   for (const c of cases) {

@@ -86,6 +86,15 @@ export function atomic_fetch_add(p: number, v: number): number {
   return Atomics.add(M, p, v);
 }
 
+/**
+ * atomic_fetch_add without its schedule point: only for bench/primitives.ts, which measures what
+ * a switched-off schedule point costs by setting this beside atomic_fetch_add. Not for use in
+ * any lock: a step that skips the hook is invisible to chaos, race scripts and explore.
+ */
+export function atomic_fetch_add_unhooked(p: number, v: number): number {
+  return Atomics.add(M, p, v);
+}
+
 /** atomic_fetch_sub: returns the old value (32-bit wrap). */
 export function atomic_fetch_sub(p: number, v: number): number {
   if (hooked) hook(SP_RMW, p);
