@@ -3,13 +3,10 @@
 // caller's reference on the mm is dropped.
 
 import { mmdrop } from '../mm/mm.js';
-import { free_pgtables, TASK_SIZE_PAGES, zap_pte_range } from '../mm/pgtable.js';
-import { vt_txn_begin, vt_txn_commit, vt_txn_remove } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { TASK_SIZE_PAGES } from '../mm/pgtable.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_write_lock, mmap_write_unlock } from '../schemes/mmap.js';
-import { MM, VMA } from '../shm/layout/index.js';
-import { vmas_in_range } from './vma_ops.js';
+import { index_remove_vmas, unmap_region, vmas_free, vmas_in_range } from './vma_ops.js';
 
 export function exit_mmap(mm: number): void {
   const S = scheme();
@@ -19,17 +16,9 @@ export function exit_mmap(mm: number): void {
     S.vma_start_write(vma);
     S.vma_mark_detached(vma);
   }
-  vt_txn_begin(mm + MM.mm_mt);
-  for (const vma of vmas) {
-    vt_txn_remove(atomic_read(vma + VMA.vm_start), atomic_read(vma + VMA.vm_end));
-  }
-  vt_txn_commit();
-  atomic_fetch_add(mm + MM.map_count, -vmas.length);
-  const pgd = atomic_read(mm + MM.pgd);
-  atomic_fetch_add(mm + MM.nr_ptes, -zap_pte_range(pgd, 0, TASK_SIZE_PAGES));
-  free_pgtables(pgd, 0, TASK_SIZE_PAGES, S.pgtable_free_deferred());
+  index_remove_vmas(mm, vmas);
+  unmap_region(mm, 0, TASK_SIZE_PAGES);
   mmap_write_unlock(mm);
-  for (const vma of vmas) S.vma_free(vma);
-  S.process_deferred();
+  vmas_free(vmas);
   mmdrop(mm);
 }

@@ -15,7 +15,7 @@ import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { split_edges, TASK_SIZE_PAGES, vmas_in_range } from './vma_ops.js';
+import { split_edges, TASK_SIZE_PAGES, vmas_free, vmas_in_range } from './vma_ops.js';
 
 /** True if [start, end) is covered by VMAs without a hole. */
 function fully_mapped(vmas: readonly number[], start: number, end: number): boolean {
@@ -98,8 +98,7 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
   }
   vt_txn_commit();
   mmap_write_unlock(mm);
-  for (const v of freed) S.vma_free(v);
-  S.process_deferred();
+  vmas_free(freed);
   count(CNT.MPROTECT_OPS);
   trace(EV.MPROTECT_END, start, freed.length);
   return 0;

@@ -8,9 +8,7 @@
 //      that srcu_spf's synchronize_srcu switch does not hold the lock for a grace period.
 
 import { EINTR, ENOMEM } from '../errors.js';
-import { free_pgtables, zap_pte_range } from '../mm/pgtable.js';
-import { vt_txn_begin, vt_txn_commit, vt_txn_remove } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
@@ -21,9 +19,15 @@ import {
   mmap_write_lock_killable,
   mmap_write_unlock,
 } from '../schemes/mmap.js';
-import { MM, VMA } from '../shm/layout/index.js';
+import { MM } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { split_edges, vmas_in_range } from './vma_ops.js';
+import {
+  index_remove_vmas,
+  split_edges,
+  unmap_region,
+  vmas_free,
+  vmas_in_range,
+} from './vma_ops.js';
 
 let failGatherAfter = -1;
 
@@ -73,22 +77,11 @@ export function do_munmap(mm: number, start: number, pages: number): number {
     detached.push(vma);
   }
 
-  vt_txn_begin(mm + MM.mm_mt);
-  for (const vma of detached) {
-    vt_txn_remove(atomic_read(vma + VMA.vm_start), atomic_read(vma + VMA.vm_end));
-  }
-  vt_txn_commit();
-  atomic_fetch_add(mm + MM.map_count, -detached.length);
-
+  index_remove_vmas(mm, detached);
   mmap_write_downgrade(mm);
-  const pgd = atomic_read(mm + MM.pgd);
-  const zapped = zap_pte_range(pgd, start, end);
-  atomic_fetch_add(mm + MM.nr_ptes, -zapped);
-  free_pgtables(pgd, start, end, S.pgtable_free_deferred());
+  unmap_region(mm, start, end);
   mmap_read_unlock(mm);
-
-  for (const vma of detached) S.vma_free(vma);
-  S.process_deferred();
+  vmas_free(detached);
   count(CNT.MUNMAP_OPS);
   trace(EV.MUNMAP_END, start, detached.length);
   return 0;

@@ -3,8 +3,15 @@
 
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
+import { free_pgtables, zap_pte_range } from '../mm/pgtable.js';
 import { vm_area_alloc, vma_set } from '../mm/vma.js';
-import { vt_for_each, vt_txn_insert, vt_txn_remove } from '../mm/vma_tree.js';
+import {
+  vt_for_each,
+  vt_txn_begin,
+  vt_txn_commit,
+  vt_txn_insert,
+  vt_txn_remove,
+} from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { scheme } from '../schemes/active.js';
 import { MM, VMA } from '../shm/layout/index.js';
@@ -71,4 +78,34 @@ export function split_edges(mm: number, start: number, end: number): boolean {
     if (split_vma(mm, last, end, false) === 0) return false;
   }
   return true;
+}
+
+/**
+ * Clear detached VMAs from the index in one transaction and take them off map_count (the
+ * kernel's vma_iter_clear + vms_complete accounting). Mmap write lock held.
+ */
+export function index_remove_vmas(mm: number, vmas: readonly number[]): void {
+  vt_txn_begin(mm + MM.mm_mt);
+  for (const vma of vmas) {
+    vt_txn_remove(atomic_read(vma + VMA.vm_start), atomic_read(vma + VMA.vm_end));
+  }
+  vt_txn_commit();
+  atomic_fetch_add(mm + MM.map_count, -vmas.length);
+}
+
+/**
+ * unmap_region(): zap the PTEs of [start, end) and free its empty page-table pages, deferred
+ * where the scheme has lockless walkers. The mmap lock is held (for read is enough).
+ */
+export function unmap_region(mm: number, start: number, end: number): void {
+  const pgd = atomic_read(mm + MM.pgd);
+  atomic_fetch_add(mm + MM.nr_ptes, -zap_pte_range(pgd, start, end));
+  free_pgtables(pgd, start, end, scheme().pgtable_free_deferred());
+}
+
+/** Free VMAs that are detached and out of the index, then run this thread's deferred frees. */
+export function vmas_free(vmas: readonly number[]): void {
+  const S = scheme();
+  for (const vma of vmas) S.vma_free(vma);
+  S.process_deferred();
 }
