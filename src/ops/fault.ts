@@ -75,10 +75,16 @@ function do_anonymous_page(mm: number, vma: number, addr: number, flags: number)
   if (pfn === 0) return VM_FAULT_OOM;
   zero_frame(pfn);
   spend_fault_cost();
-  const ptep = pte_offset_map_lock(pgd, addr, true);
+  // A speculative fault must not wire up a page-table page for a range that may be unmapped
+  // by now (the SPF series left that to the locked path): no table, no speculation.
+  const speculative = (flags & FAULT_FLAG_VMA_LOCK) !== 0 && scheme().speculative;
+  const ptep = pte_offset_map_lock(pgd, addr, !speculative);
   if (ptep === 0) {
     free_frame(pfn);
-    return VM_FAULT_OOM;
+    if (!speculative) return VM_FAULT_OOM;
+    count(CNT.SPF_ABORT);
+    scheme().vma_end_read(vma);
+    return VM_FAULT_RETRY;
   }
   if ((flags & FAULT_FLAG_VMA_LOCK) !== 0 && !scheme().vma_fault_still_valid(vma)) {
     pte_unmap_unlock(pgd, addr);
@@ -120,20 +126,30 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
   count(CNT.FAULTS);
   trace(EV.FAULT_BEGIN, addr, flags);
 
+  // Counted as arch/x86/mm/fault.c counts: SUCCESS for a fault the VMA lock finished (an
+  // access error included), RETRY for one that had to take the mmap lock after all.
   const vma = S.lock_vma_under_rcu(mm, addr);
   if (vma !== 0) {
-    if (access_error(vma, write)) {
+    if (!access_error(vma, write)) {
+      const ret = handle_mm_fault(mm, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
+      if ((ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) === 0) S.vma_end_read(vma);
+      if ((ret & VM_FAULT_RETRY) === 0) {
+        count(CNT.VMA_LOCK_SUCCESS);
+        trace(EV.FAULT_END, addr, ret);
+        return ret;
+      }
+      count(CNT.VMA_LOCK_RETRY);
+    } else if (!S.speculative) {
       S.vma_end_read(vma);
+      count(CNT.VMA_LOCK_SUCCESS);
       count(CNT.FAULT_SEGV);
       return VM_FAULT_SIGSEGV;
+    } else {
+      // Speculative flags are unvalidated: let the locked path decide (the SPF series aborts).
+      S.vma_end_read(vma);
+      count(CNT.SPF_ABORT);
+      count(CNT.VMA_LOCK_RETRY);
     }
-    const ret = handle_mm_fault(mm, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
-    if ((ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) === 0) S.vma_end_read(vma);
-    if ((ret & VM_FAULT_RETRY) === 0) {
-      trace(EV.FAULT_END, addr, ret);
-      return ret;
-    }
-    count(CNT.VMA_LOCK_RETRY);
   }
 
   // The classic path: lock_mm_and_find_vma().

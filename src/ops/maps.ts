@@ -60,8 +60,11 @@ function lock_next_vma(mm: number, addr: number): number {
       continue;
     }
     if (got !== 0) {
-      // Locked: still the VMA that follows addr? (It may have been reused or moved.)
-      if (atomic_read(vma + VMA.vm_mm) === mm && atomic_read(vma + VMA.vm_end) > addr) {
+      // Locked, but the index may have changed between the walk and the lock: a split left a
+      // new VMA below this one, or the slot was reused further up. Walk again and insist on the
+      // same answer, so that nothing between addr and this VMA is skipped (never a false gap).
+      // Under our lock the VMA's fields and its index entry agree.
+      if (atomic_read(vma + VMA.vm_mm) === mm && vt_find(mm + MM.mm_mt, addr) === vma) {
         rcu_read_unlock();
         return vma;
       }

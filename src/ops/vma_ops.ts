@@ -106,6 +106,6 @@ export function unmap_region(mm: number, start: number, end: number): void {
 /** Free VMAs that are detached and out of the index, then run this thread's deferred frees. */
 export function vmas_free(vmas: readonly number[]): void {
   const S = scheme();
-  for (const vma of vmas) S.vma_free(vma);
+  S.vmas_free(vmas);
   S.process_deferred();
 }

@@ -7,8 +7,8 @@ import { mm_globals } from '../mm/globals.js';
 import { atomic_read } from '../sched/atomics.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
-import { rcu_barrier, rcu_process_callbacks } from '../sync/rcu.js';
 import { write_seqcount_end } from '../sync/seqcount.js';
+import { rcu_deferred } from './lock_vma.js';
 import { mmap_assert_write_locked } from './mmap.js';
 import type { Scheme } from './scheme.js';
 
@@ -19,6 +19,7 @@ export const mmap_lock: Scheme = {
   seqOddWhileWriteLocked: true,
   typesafeVmas: false,
   perVmaReadLock: false,
+  speculative: false,
 
   lock_vma_under_rcu(): number {
     return 0; // always the mmap_lock path
@@ -44,18 +45,14 @@ export const mmap_lock: Scheme = {
   vma_end_write_all(mm: number): void {
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
-  vma_free(vma: number): void {
-    kmem_cache_free(mm_globals().vmaCache, vma);
+  vmas_free(vmas: readonly number[]): void {
+    const cache = mm_globals().vmaCache;
+    for (const vma of vmas) kmem_cache_free(cache, vma);
   },
   pgtable_free_deferred() {
     return null;
   },
-  process_deferred(): void {
-    rcu_process_callbacks(); // the VMA index's replaced nodes
-  },
-  barrier(): void {
-    rcu_barrier();
-  },
+  ...rcu_deferred, // the VMA index's replaced nodes
   vma_assert_write_locked(vma: number): void {
     mmap_assert_write_locked(atomic_read(vma + VMA.vm_mm));
   },

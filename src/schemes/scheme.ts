@@ -26,10 +26,16 @@ export interface Scheme {
   readonly typesafeVmas: boolean;
   /** Has a per-VMA read lock (maps reading can use the lock_next_vma walk). */
   readonly perVmaReadLock: boolean;
+  /**
+   * The fast path holds no lock at all (srcu_spf): what it reads of the VMA may be changing, so
+   * it must not act on it (no SIGSEGV, no page-table allocation) before validating.
+   */
+  readonly speculative: boolean;
 
   /**
    * The fault fast path: find the VMA containing addr and lock it for read, without the mmap
-   * lock. Returns the VMA, or 0: the caller takes the mmap_lock path. Counts VMA_LOCK_*.
+   * lock. Returns the VMA, or 0: the caller takes the mmap_lock path. Counts VMA_LOCK_ABORT and
+   * VMA_LOCK_MISS (the fault handler counts SUCCESS and RETRY, as the kernel's does).
    */
   lock_vma_under_rcu(mm: number, addr: number): number;
   /** Drop what lock_vma_under_rcu() returned. */
@@ -59,8 +65,11 @@ export interface Scheme {
   vma_mark_detached(vma: number): void;
   /** mmap_write_unlock()/mmap_write_downgrade(): release every VMA write lock of this cycle. */
   vma_end_write_all(mm: number): void;
-  /** A detached VMA is done with: free it once no lockless reader can still reach it. */
-  vma_free(vma: number): void;
+  /**
+   * Detached VMAs, out of the index, are done with: free them once no lockless reader can still
+   * reach them. A batch, so that a scheme that waits for a grace period waits once.
+   */
+  vmas_free(vmas: readonly number[]): void;
   /**
    * How a freed page-table page is given back: at once (null), or deferred until lockless
    * walkers are gone (srcu_spf passes call_srcu).

@@ -50,6 +50,14 @@ let spfVma = 0;
 /** VMAs whose seqcount this thread made odd in the current mmap write cycle. */
 const seqBegun: number[] = [];
 
+/** Forget this thread's speculation and write-cycle state (a new world, or after a throw). */
+export function srcu_spf_reset(): void {
+  spfIdx = -1;
+  spfSeq = 0;
+  spfVma = 0;
+  seqBegun.length = 0;
+}
+
 function ssp(): number {
   return mm_globals().srcu;
 }
@@ -62,6 +70,7 @@ export const srcu_spf: Scheme = {
   seqOddWhileWriteLocked: true,
   typesafeVmas: false,
   perVmaReadLock: false,
+  speculative: true,
 
   lock_vma_under_rcu(mm: number, addr: number): number {
     const idx = srcu_read_lock(ssp());
@@ -84,7 +93,6 @@ export const srcu_spf: Scheme = {
     spfIdx = idx;
     spfSeq = seq;
     spfVma = vma;
-    count(CNT.VMA_LOCK_SUCCESS); // a speculation started; SPF_SUCCESS/ABORT tell how it ended
     trace(EV.VMA_START_READ, vma, seq);
     return vma;
   },
@@ -142,13 +150,16 @@ export const srcu_spf: Scheme = {
     seqBegun.length = 0;
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
-  vma_free(vma: number): void {
+  vmas_free(vmas: readonly number[]): void {
     const cache = mm_globals().vmaCache;
+    if (vmas.length === 0) return;
     if (mm_globals().syncSrcu) {
-      synchronize_srcu(ssp()); // "stupid slow", as the thread put it: the switch measures it
-      kmem_cache_free(cache, vma);
+      // One grace period for the whole batch: "stupid slow", as the thread put it, and the
+      // switch is there to measure how slow.
+      synchronize_srcu(ssp());
+      for (const vma of vmas) kmem_cache_free(cache, vma);
     } else {
-      call_srcu(ssp(), () => kmem_cache_free(cache, vma));
+      for (const vma of vmas) call_srcu(ssp(), () => kmem_cache_free(cache, vma));
     }
   },
   pgtable_free_deferred() {

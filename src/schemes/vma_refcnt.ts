@@ -20,14 +20,13 @@
 import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
-import { vt_lookup } from '../mm/vma_tree.js';
 import { atomic_read, atomic_read_once, atomic_set } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
 import { MM, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
-import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
+import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/rcuwait.js';
 import {
   __refcount_dec_and_test,
@@ -40,10 +39,10 @@ import {
   refcount_sub_and_test,
 } from '../sync/refcount.js';
 import { raw_read_seqcount, write_seqcount_end } from '../sync/seqcount.js';
+import { lock_vma_under_rcu, rcu_deferred, vma_assert_write_locked_seq } from './lock_vma.js';
 import { mm_lock_seq } from './mmap.js';
 import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
 import {
-  shadow_assert_no_readers,
   shadow_reader_enter,
   shadow_reader_exit,
   shadow_writer_begin,
@@ -162,13 +161,7 @@ function vma_start_write_state(vma: number, state: number): number {
   return 0;
 }
 
-function vma_assert_write_locked(vma: number): void {
-  const mm = atomic_read(vma + VMA.vm_mm);
-  if (atomic_read(vma + VMA.vm_lock_seq) !== mm_lock_seq(mm)) {
-    throw new InvariantViolation(`vma ${vma} is not write-locked`);
-  }
-  shadow_assert_no_readers(vma, 'vma_assert_write_locked');
-}
+const vma_assert_write_locked = vma_assert_write_locked_seq;
 
 export const vma_refcnt: Scheme = {
   name: 'vma_refcnt',
@@ -177,35 +170,10 @@ export const vma_refcnt: Scheme = {
   seqOddWhileWriteLocked: true,
   typesafeVmas: true,
   perVmaReadLock: true,
+  speculative: false,
 
   lock_vma_under_rcu(mm: number, addr: number): number {
-    rcu_read_lock();
-    for (;;) {
-      const vma = vt_lookup(mm + MM.mm_mt, addr);
-      if (vma === 0) break;
-      const got = vma_start_read(mm, vma);
-      if (got === VMA_LOOKUP_AGAIN) {
-        count(CNT.VMA_LOCK_MISS);
-        continue; // the area was replaced: walk again
-      }
-      if (got === 0) break;
-      // A stable reference: check it is the right VMA (the slot may be reused in place).
-      if (
-        atomic_read_once(vma + VMA.vm_mm) !== mm ||
-        addr < atomic_read_once(vma + VMA.vm_start) ||
-        addr >= atomic_read_once(vma + VMA.vm_end)
-      ) {
-        vma_refcount_put(vma);
-        break;
-      }
-      rcu_read_unlock();
-      if (assertions) shadow_reader_enter(vma);
-      count(CNT.VMA_LOCK_SUCCESS);
-      return vma;
-    }
-    rcu_read_unlock();
-    count(CNT.VMA_LOCK_ABORT);
-    return 0;
+    return lock_vma_under_rcu(vma_refcnt, mm, addr);
   },
 
   vma_end_read(vma: number): void {
@@ -267,25 +235,22 @@ export const vma_refcnt: Scheme = {
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
 
-  vma_free(vma: number): void {
-    if (refcount_read(vma + VMA.vm_refcnt) !== 0) {
-      throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
+  vmas_free(vmas: readonly number[]): void {
+    const cache = mm_globals().vmaCache;
+    for (const vma of vmas) {
+      if (refcount_read(vma + VMA.vm_refcnt) !== 0) {
+        throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
+      }
+      // SLAB_TYPESAFE_BY_RCU: the slot is reusable at once; readers re-check what they locked.
+      kmem_cache_free(cache, vma);
     }
-    // SLAB_TYPESAFE_BY_RCU: the slot is reusable at once; readers re-check what they locked.
-    kmem_cache_free(mm_globals().vmaCache, vma);
   },
 
   pgtable_free_deferred() {
     return null;
   },
 
-  process_deferred(): void {
-    rcu_process_callbacks();
-  },
-
-  barrier(): void {
-    rcu_barrier();
-  },
+  ...rcu_deferred,
 
   vma_assert_write_locked,
 

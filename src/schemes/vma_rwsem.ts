@@ -14,20 +14,12 @@
 
 import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
-import { vt_lookup } from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
-import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { count, trace } from '../sched/task.js';
+import { trace } from '../sched/task.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
-import {
-  call_rcu,
-  rcu_barrier,
-  rcu_process_callbacks,
-  rcu_read_lock,
-  rcu_read_unlock,
-} from '../sync/rcu.js';
+import { call_rcu, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import {
   down_read_trylock,
   down_write,
@@ -37,10 +29,10 @@ import {
   up_write,
 } from '../sync/rwsem.js';
 import { raw_read_seqcount } from '../sync/seqcount.js';
+import { lock_vma_under_rcu, rcu_deferred, vma_assert_write_locked_seq } from './lock_vma.js';
 import { mm_lock_seq } from './mmap.js';
 import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
 import {
-  shadow_assert_no_readers,
   shadow_reader_enter,
   shadow_reader_exit,
   shadow_writer_begin,
@@ -80,13 +72,7 @@ function vma_start_write_rwsem(vma: number, killable: boolean): number {
   return 0;
 }
 
-function vma_assert_write_locked(vma: number): void {
-  const mm = atomic_read(vma + VMA.vm_mm);
-  if (atomic_read(vma + VMA.vm_lock_seq) !== mm_lock_seq(mm)) {
-    throw new InvariantViolation(`vma ${vma} is not write-locked`);
-  }
-  shadow_assert_no_readers(vma, 'vma_assert_write_locked');
-}
+const vma_assert_write_locked = vma_assert_write_locked_seq;
 
 export const vma_rwsem: Scheme = {
   name: 'vma_rwsem',
@@ -95,37 +81,20 @@ export const vma_rwsem: Scheme = {
   seqOddWhileWriteLocked: false,
   typesafeVmas: false,
   perVmaReadLock: true,
+  speculative: false,
 
   lock_vma_under_rcu(mm: number, addr: number): number {
-    rcu_read_lock();
-    for (;;) {
-      const vma = vt_lookup(mm + MM.mm_mt, addr);
-      if (vma === 0) break;
-      if (vma_start_read_rwsem(mm, vma) === 0) break;
-      // The VMA may have been removed between the lookup and the lock.
-      if (atomic_read(vma + VMA.detached) !== 0) {
-        up_read(vma + VMA.vm_lock);
-        count(CNT.VMA_LOCK_MISS);
-        continue;
-      }
-      if (addr < atomic_read(vma + VMA.vm_start) || addr >= atomic_read(vma + VMA.vm_end)) {
-        up_read(vma + VMA.vm_lock);
-        break;
-      }
-      rcu_read_unlock();
-      if (assertions) shadow_reader_enter(vma);
-      count(CNT.VMA_LOCK_SUCCESS);
-      return vma;
-    }
-    rcu_read_unlock();
-    count(CNT.VMA_LOCK_ABORT);
-    return 0;
+    return lock_vma_under_rcu(vma_rwsem, mm, addr);
   },
 
   vma_end_read(vma: number): void {
     if (assertions) shadow_reader_exit(vma);
     trace(EV.VMA_END_READ, vma, 0);
+    // up_read() may still touch vm_lock after a writer took it, detached the VMA and queued its
+    // free: the RCU section keeps the memory alive until up_read() is done (as 6.4-6.14 do).
+    rcu_read_lock();
     up_read(vma + VMA.vm_lock);
+    rcu_read_unlock();
   },
 
   vma_fault_still_valid(): boolean {
@@ -177,28 +146,23 @@ export const vma_rwsem: Scheme = {
     atomic_fetch_add(mm + MM.mm_lock_seq, 1);
   },
 
-  vma_free(vma: number): void {
-    if (atomic_read(vma + VMA.detached) === 0) {
-      throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
-    }
-    // vm_lock may still be taken for a moment by a late RCU reader that will see `detached`
-    // and let go: that is why the memory waits for a grace period.
+  vmas_free(vmas: readonly number[]): void {
     const cache = mm_globals().vmaCache;
-    // RCU readers may still be looking at it: free after a grace period.
-    call_rcu(() => kmem_cache_free(cache, vma));
+    for (const vma of vmas) {
+      if (atomic_read(vma + VMA.detached) === 0) {
+        throw new InvariantViolation(`vm_area_free: vma ${vma} is not detached`);
+      }
+      // RCU readers may still look at it, and a late one may take vm_lock for a moment before
+      // it sees `detached` and lets go: the memory waits for a grace period.
+      call_rcu(() => kmem_cache_free(cache, vma));
+    }
   },
 
   pgtable_free_deferred() {
     return null;
   },
 
-  process_deferred(): void {
-    rcu_process_callbacks();
-  },
-
-  barrier(): void {
-    rcu_barrier();
-  },
+  ...rcu_deferred,
 
   vma_assert_write_locked,
 

@@ -6,17 +6,13 @@ import { LayoutError, UsageError } from '../errors.js';
 import { frames_init } from '../mm/frames.js';
 import { mm_globals_load } from '../mm/globals.js';
 import { pgtable_init } from '../mm/pgtable.js';
-import {
-  vma_tree_attach,
-  vma_tree_create_cache,
-  vt_txn_abort,
-  vt_txn_open,
-} from '../mm/vma_tree.js';
+import { vma_tree_attach, vma_tree_create_cache } from '../mm/vma_tree.js';
 import { atomic_set } from '../sched/atomics.js';
 import { set_tracing, task_attach } from '../sched/task.js';
 import { set_active_scheme } from '../schemes/active.js';
 import { SCHEMES, type SchemeName, scheme_by_id, scheme_id } from '../schemes/index.js';
 import { shadow_reset_owned } from '../schemes/shadow.js';
+import { srcu_spf_reset } from '../schemes/srcu_spf.js';
 import { vma_refcnt_set_assertions } from '../schemes/vma_refcnt.js';
 import { vma_rwsem_set_assertions } from '../schemes/vma_rwsem.js';
 import { arena_alloc, attachArena, createArena, set_root } from '../shm/arena.js';
@@ -120,10 +116,9 @@ function bind(): void {
   set_active_scheme(scheme_by_id(g.scheme));
   vma_refcnt_set_assertions(g.assertions);
   vma_rwsem_set_assertions(g.assertions);
-  vma_tree_attach(g.treeCache);
-  // A transaction left open by an operation that threw belongs to the old world.
-  if (vt_txn_open()) vt_txn_abort();
+  vma_tree_attach(g.treeCache); // also forgets a transaction an operation left open by throwing
   shadow_reset_owned();
+  srcu_spf_reset();
   set_tracing(g.assertions);
   bound = g.scheme;
 }

@@ -1,0 +1,70 @@
+// What the two per-VMA lock designs share (include/linux/mmap_lock.h, mm/mmap_lock.c): the
+// lookup-and-lock loop of lock_vma_under_rcu(), the sequence-based write-lock assertion, and
+// RCU-deferred work. Each scheme supplies only its own vma_start_read()/vma_end_read().
+
+import { InvariantViolation } from '../errors.js';
+import { vt_lookup } from '../mm/vma_tree.js';
+import { atomic_read, atomic_read_once } from '../sched/atomics.js';
+import { CNT } from '../sched/counters.js';
+import { check_abort, count } from '../sched/task.js';
+import { MM, VMA } from '../shm/layout/index.js';
+import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
+import { mm_lock_seq } from './mmap.js';
+import { type Scheme, VMA_LOOKUP_AGAIN } from './scheme.js';
+import { shadow_assert_no_readers } from './shadow.js';
+
+/**
+ * lock_vma_under_rcu(): walk the index under RCU and read-lock the VMA containing addr with the
+ * scheme's vma_start_read(). A detached VMA (VMA_LOOKUP_AGAIN) counts VMA_LOCK_MISS and walks
+ * again; a VMA locked by a writer, reused by another mm or no longer covering addr aborts
+ * (VMA_LOCK_ABORT, return 0: the caller falls back to the mmap lock). The checks after the lock
+ * read fields the reference keeps stable.
+ */
+export function lock_vma_under_rcu(S: Scheme, mm: number, addr: number): number {
+  let misses = 0;
+  rcu_read_lock();
+  for (;;) {
+    const vma = vt_lookup(mm + MM.mm_mt, addr);
+    if (vma === 0) break;
+    const got = S.vma_start_read(mm, vma);
+    if (got === VMA_LOOKUP_AGAIN) {
+      count(CNT.VMA_LOCK_MISS);
+      // The detacher has yet to publish the index without it; a dead run must not spin here.
+      if ((++misses & 1023) === 0) check_abort();
+      continue;
+    }
+    if (got === 0) break;
+    if (
+      atomic_read_once(vma + VMA.vm_mm) !== mm ||
+      addr < atomic_read_once(vma + VMA.vm_start) ||
+      addr >= atomic_read_once(vma + VMA.vm_end)
+    ) {
+      S.vma_end_read(vma);
+      break;
+    }
+    rcu_read_unlock();
+    return vma;
+  }
+  rcu_read_unlock();
+  count(CNT.VMA_LOCK_ABORT);
+  return 0;
+}
+
+/** vma_assert_write_locked(): vm_lock_seq equals the mm's sequence, and no reader is inside. */
+export function vma_assert_write_locked_seq(vma: number): void {
+  const mm = atomic_read(vma + VMA.vm_mm);
+  if (atomic_read(vma + VMA.vm_lock_seq) !== mm_lock_seq(mm)) {
+    throw new InvariantViolation(`vma ${vma} is not write-locked`);
+  }
+  shadow_assert_no_readers(vma, 'vma_assert_write_locked');
+}
+
+/** Deferred work for schemes whose only deferred frees are RCU's (the index's nodes, VMAs). */
+export const rcu_deferred = {
+  process_deferred(): void {
+    rcu_process_callbacks();
+  },
+  barrier(): void {
+    rcu_barrier();
+  },
+};
