@@ -72,6 +72,8 @@ options:
   --ops N                 end each run when every faulter has done N operations (faults and
                           madvises; with --duration, whichever comes first)
   --warmup T              unmeasured warm-up at the start of each run (0ms..600s; default ${DEFAULT_WARMUP_MS}ms)
+  --repeat N              run each configuration N times, interleaved, and report the median
+                          run (1..${MAX_REPEAT}; default 1): for shared or noisy machines
   --workload FILE         run a workload from a JSON file (see README: fields and defaults)
   --instrumentation M     off (default), on (assertions + tracing), or on,off (prints the ratio)
   --pin                   pin each worker thread to a core (taskset); reports where each ran
@@ -124,6 +126,9 @@ function readWorkload(file: string): WorkloadSpec {
   return parseWorkload(raw, basename(file), SCHEMES);
 }
 
+/** The most runs of one configuration --repeat allows. */
+const MAX_REPEAT = 21;
+
 const VALUE_FLAGS = [
   '--preset',
   '--schemes',
@@ -135,6 +140,7 @@ const VALUE_FLAGS = [
   '--json',
   '--html',
   '--instrumentation',
+  '--repeat',
 ];
 const BOOL_FLAGS = ['--pin', '--no-progress', '--help', '-h'];
 
@@ -204,6 +210,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     : opsPerFaulter > 0
       ? 0
       : DEFAULT_DURATION_MS;
+  let repeat = 1;
+  if (values.has('--repeat')) {
+    const v = values.get('--repeat')!;
+    repeat = Number(v);
+    if (!/^\d+$/.test(v) || repeat < 1 || repeat > MAX_REPEAT) {
+      throw new UsageError(`--repeat ${v}: allowed: an integer 1..${MAX_REPEAT}`);
+    }
+  }
   const instr = values.get('--instrumentation') ?? 'off';
   const instrumentation = list('--instrumentation', instr, 'on, off or on,off').map((s) => {
     if (s !== 'on' && s !== 'off') {
@@ -244,6 +258,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       pin: bools.has('--pin'),
       instrumentation: [...new Set(instrumentation)],
       progress: !bools.has('--no-progress'),
+      repeat,
     },
     json,
     html,

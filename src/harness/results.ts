@@ -47,6 +47,8 @@ export interface BenchResult {
   /** per-task counters summed over all tasks (src/sched/counters.ts names) */
   readonly counters: Readonly<Record<string, number>>;
   readonly placement: readonly Placement[];
+  /** with --repeat: every repeat's throughput; this result is the median repeat's */
+  readonly repeats?: { readonly faultsPerSec: number[]; readonly writerOpsPerSec: number[] };
 }
 
 export interface BenchConfig {
@@ -59,6 +61,8 @@ export interface BenchConfig {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /** runs of each configuration; each result is the median one (absent in older reports) */
+  readonly repeat?: number;
   /** how latencies were timed, and what the timer costs */
   readonly timing: string;
 }

@@ -91,7 +91,7 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
     const f = g[0]!;
     out.push('');
     out.push(
-      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}`,
+      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}${(report.config.repeat ?? 1) > 1 ? `, median of ${report.config.repeat} interleaved runs` : ''}`,
     );
     const base = g.find((r) => r.scheme === 'mmap_lock');
     const hasWriters = g.some((r) => r.writerOpsPerSec > 0);

@@ -84,6 +84,7 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       bad(['--duration', '10ms'], /--duration 10ms: allowed/),
       bad(['--warmup', 'soon'], /--warmup soon: allowed/),
       bad(['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/),
+      bad(['--repeat', '0'], /--repeat 0: allowed: an integer 1\.\.21/),
       bad(
         ['--preset', 'pft,nope'],
         /--preset: unknown preset "nope"; allowed: pft, pft-munmap, shared-mprotect, io-fault, maps-reader, srcu-munmap/,
@@ -191,5 +192,38 @@ describe('faultline bench: a tiny real run', () => {
     expect(x.placement).toHaveLength(3);
     expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/);
     expect(existsSync(`${json}.tmp`)).toBe(false);
+  });
+});
+
+describe('faultline bench --repeat', () => {
+  it('runs each configuration N times and reports the median run', async () => {
+    const json = join(dir, 'repeat.json');
+    const r = await run([
+      'bench',
+      '--preset',
+      'pft',
+      '--schemes',
+      'mmap_lock,vma_refcnt',
+      '--threads',
+      '1',
+      '--duration',
+      '100ms',
+      '--warmup',
+      '20ms',
+      '--repeat',
+      '3',
+      '--json',
+      json,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/median of 3 interleaved runs/);
+    const rep = JSON.parse(readFileSync(json, 'utf8'));
+    expect(rep.config.repeat).toBe(3);
+    expect(rep.results).toHaveLength(2);
+    for (const x of rep.results) {
+      const runs: number[] = x.repeats.faultsPerSec;
+      expect(runs).toHaveLength(3);
+      expect(x.faultsPerSec).toBe([...runs].sort((a, b) => a - b)[1]);
+    }
   });
 });
