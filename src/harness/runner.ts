@@ -30,10 +30,9 @@ import {
   run_block_words,
   run_worker_ptr,
 } from '../shm/layout/index.js';
-import type { BenchTask, BenchTaskResult } from '../workers/bench.js';
+import type { BenchTask, BenchTaskResult, WorkerMeasurement } from '../workers/bench.js';
 import type { WorkerPlan } from '../workload/job.js';
 import { stopRun } from '../workload/loop.js';
-import type { HistogramSnapshot } from './histogram.js';
 import { compiledModule } from './paths.js';
 import { describeTask, describeWorkers, Watchdog, type WatchedWorker } from './watchdog.js';
 
@@ -63,17 +62,10 @@ export interface RunRequest {
   readonly onTick?: (elapsedMs: number) => void;
 }
 
-export interface WorkerOutcome {
+export interface WorkerOutcome extends WorkerMeasurement {
   readonly index: number;
   readonly taskId: number;
   readonly role: string;
-  readonly ops: number;
-  readonly elapsedNs: number;
-  readonly kinds: readonly string[];
-  readonly histograms: readonly HistogramSnapshot[];
-  readonly tid: number;
-  readonly cpu: number;
-  readonly lastCpu: number;
 }
 
 export interface RunOutcome {

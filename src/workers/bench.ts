@@ -22,20 +22,21 @@ export interface BenchTask {
   readonly tracing: boolean;
 }
 
+/** What one worker measured: shared by the task's result and the runner's outcome. */
+export interface WorkerMeasurement {
+  readonly ops: number;
+  readonly elapsedNs: number;
+  readonly kinds: readonly string[];
+  readonly histograms: readonly HistogramSnapshot[];
+  readonly tid: number;
+  /** pinned CPU, or -1 */
+  readonly cpu: number;
+  /** the CPU the thread last ran on, or -1 */
+  readonly lastCpu: number;
+}
+
 export type BenchTaskResult =
-  | {
-      readonly ok: true;
-      readonly ops: number;
-      readonly elapsedNs: number;
-      readonly kinds: readonly string[];
-      readonly histograms: readonly HistogramSnapshot[];
-      readonly tid: number;
-      /** pinned CPU, or -1 */
-      readonly cpu: number;
-      /** the CPU the thread last ran on, or -1 */
-      readonly lastCpu: number;
-      readonly pinWarning: string | null;
-    }
+  | (WorkerMeasurement & { readonly ok: true; readonly pinWarning: string | null })
   | {
       readonly ok: false;
       readonly name: string;
