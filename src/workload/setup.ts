@@ -3,7 +3,7 @@
 // VMAs, and the plan of each worker.
 
 import { UsageError } from '../errors.js';
-import { MMAP_MIN_PAGE, PTRS_PER_PTE } from '../mm/pgtable.js';
+import { MMAP_MIN_PAGE, PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
@@ -39,17 +39,40 @@ export function faulterPages(spec: WorkloadSpec, threads: number): number {
 /** The most pages the faulters may have mapped at once (a world holds twice that in frames). */
 export const MAX_FAULTER_PAGES = 65_536;
 
+/**
+ * Where the faulters' VMAs go: each starts on a page-table-page boundary with at least one
+ * unmapped page after it, so neighbours never merge (mprotect flipping flags back would
+ * otherwise fuse them) and private VMAs of different faulters never share a pte page and its
+ * lock — as in pft, where each thread's region is far from the others'.
+ */
+function faulterPlacement(pages: number): { base: number; stride: number } {
+  return {
+    base: Math.ceil(MMAP_MIN_PAGE / PTRS_PER_PTE) * PTRS_PER_PTE,
+    stride: Math.ceil((pages + 1) / PTRS_PER_PTE) * PTRS_PER_PTE,
+  };
+}
+
 /** The world a run of `spec` at `threads` faulters needs. */
 export function worldShape(spec: WorkloadSpec, threads: number) {
   const writers = writerCount(spec);
   const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  const { base, stride } = faulterPlacement(spec.vmas.pages);
+  // Every page the faulters can have present at once, twice over (frees may be deferred).
+  const frames = Math.max(1024, 2 * faulterPages(spec, threads) + 256);
   return {
     vmaCount,
+    /** one past the last page the faulters' VMAs take */
+    end: base + vmaCount * stride,
+    // The faulters' pte pages (no two VMAs share one), plus the writers', and never fewer
+    // than the world's default for this many frames.
+    ptePages: Math.max(
+      Math.ceil(frames / 8),
+      vmaCount * (stride / PTRS_PER_PTE) + 256 + writers * 64,
+    ),
     maxTasks: threads + writers + 1,
     // Every VMA that can exist at once, plus room for frees still waiting for a grace period.
     maxVmas: Math.max(4096, 4 * (vmaCount + writers * 4)),
-    // Every page the faulters can have present at once, twice over (frees may be deferred).
-    frames: Math.max(1024, 2 * faulterPages(spec, threads) + 256),
+    frames,
   };
 }
 
@@ -73,6 +96,11 @@ export function checkFits(spec: WorkloadSpec, threads: number): void {
       `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 1)`,
     );
   }
+  if (shape.end > TASK_SIZE_PAGES) {
+    throw new UsageError(
+      `workload ${spec.name} at ${threads} threads places ${shape.vmaCount} VMAs, each on its own page-table page, up to page ${shape.end}; allowed: at most ${TASK_SIZE_PAGES} (lower vmas.count)`,
+    );
+  }
   const [, maxVmas] = WORLD_LIMITS.maxVmas;
   if (shape.maxVmas > maxVmas) {
     throw new UsageError(
@@ -93,18 +121,14 @@ export function setupRun(o: SetupOptions): RunSetup {
     maxMms: 4,
     maxVmas: shape.maxVmas,
     frames: shape.frames,
+    ptePages: shape.ptePages,
     padding: true,
     assertions: o.instrumentation,
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];
   const pages = spec.vmas.pages;
-  // Each VMA starts on a page-table-page boundary, with at least one unmapped page after it:
-  // neighbours never merge (mprotect flipping flags back would otherwise fuse the faulters'
-  // VMAs into one), and private VMAs of different faulters never share a pte page and its
-  // lock — as in pft, where each thread's region is far from the others'.
-  const stride = Math.ceil((pages + 1) / PTRS_PER_PTE) * PTRS_PER_PTE;
-  const base = Math.ceil(MMAP_MIN_PAGE / PTRS_PER_PTE) * PTRS_PER_PTE;
+  const { base, stride } = faulterPlacement(pages);
   for (let i = 0; i < vmaCount; i++) {
     const start = do_mmap(mm, base + i * stride, pages, PROT_READ | PROT_WRITE);
     if (start < 0) {

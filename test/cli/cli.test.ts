@@ -124,6 +124,12 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       ['--workload', badValue],
       /^faultline: bad\.json\.faultCost\.us: 0 is not allowed; allowed: an integer 1\.\.1000000$/,
     );
+    const spread = join(dir, 'spread.json');
+    writeFileSync(spread, JSON.stringify({ name: 'spread', vmas: { count: 1024, pages: 1 } }));
+    await bad(
+      ['--workload', spread, '--threads', '9'],
+      /^faultline: workload spread at 9 threads places 9216 VMAs, each on its own page-table page, up to page 4719104; allowed: at most 4194304 \(lower vmas\.count\)$/,
+    );
     const big = join(dir, 'big.json');
     writeFileSync(big, JSON.stringify({ name: 'big', vmas: { pages: 65536 } }));
     await bad(
