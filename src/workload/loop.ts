@@ -103,13 +103,25 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
         break;
       }
     }
+    if (!measuring && atomic_read(run + RUN.measure) !== 0) {
+      // One operation spanned the end of the warm-up and the whole measured period: nothing
+      // this worker did was measured, so report nothing rather than its warm-up.
+      hist = job.kinds.map(() => new Histogram());
+      ops = 0;
+      atomic_set(slot + RUN_WORKER.ops, 0);
+      resetOwnCounters();
+    }
   } catch (err) {
     failRun(run, index);
     throw err;
   } finally {
-    atomic_set(slot + RUN_WORKER.exited, 1);
     trace(EV.WORKER_STOP, index, ops);
-    job.finish?.();
+    try {
+      job.finish?.();
+    } finally {
+      // Only now: the watchdog keeps watching a worker until its finish() is done too.
+      atomic_set(slot + RUN_WORKER.exited, 1);
+    }
   }
   const t1 = performance.now();
   return {
