@@ -161,8 +161,10 @@ export function rcu_read_unlock(): void {
     // RELEASE and full barrier: section before the store, store before the gp_futex load.
     atomic_xchg(s, 0);
     trace(EV.RCU_READ_UNLOCK, tmp, 0);
-    // Relaxed: the xchg above is the full barrier that orders this load after the store.
-    if (atomic_read_once(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
+    // A sequentially consistent load: with the waiter's xchg of gp_futex and its rescan of the
+    // slots this is a store-buffer pair, and in the JS memory model only Atomics operations
+    // order a load after a store to another word (a plain load here could miss the waiter).
+    if (atomic_read(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
   } else if (nest === 0) {
     throw new LockStateError('rcu_read_unlock outside an RCU read section');
   } else {

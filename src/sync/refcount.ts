@@ -211,9 +211,12 @@ export function refcount_inc_not_zero_limited_acquire(r: number, limit: number):
   return add_limited_ok(__refcount_add_not_zero_limited_acquire(r, 1, limit), 1, limit);
 }
 
-/** Increment unless 0, ACQUIRE on success (no limit but INT_MAX). */
+/**
+ * Increment unless 0, ACQUIRE on success. Like the kernel's, it fails only at 0: past INT_MAX it
+ * saturates and warns (through __refcount_add_not_zero) rather than refusing.
+ */
 export function refcount_inc_not_zero_acquire(r: number): boolean {
-  return __refcount_add_not_zero_limited_acquire(r, 1, INT_MAX) !== 0;
+  return __refcount_add_not_zero(r, 1) !== 0; // a full-barrier cmpxchg: at least ACQUIRE
 }
 
 /**

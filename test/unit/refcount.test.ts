@@ -101,6 +101,13 @@ describe('refcount_t operations', () => {
     expect(refcount_read(r)).toBe(VMA_LOCK_OFFSET + 3);
     expect(warned()).toEqual({});
   });
+
+  it('inc_not_zero_acquire fails only at 0: at INT_MAX it saturates and warns, as the kernel does', () => {
+    refcount_set(r, 0x7fffffff);
+    expect(refcount_inc_not_zero_acquire(r)).toBe(true);
+    expect(refcount_read(r)).toBe(REFCOUNT_SATURATED);
+    expect(warned()).toEqual({ REFCOUNT_ADD_NOT_ZERO_OVF: 1 });
+  });
 });
 
 describe('refcount_inc_not_zero_limited_acquire', () => {
