@@ -6,7 +6,7 @@
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from './errors.js';
 import { type BenchOptions, runBench } from './harness/bench.js';
@@ -245,6 +245,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
   const html = values.get('--html') ?? null;
   if (json !== null) checkOutputPath('--json', json);
   if (html !== null) checkOutputPath('--html', html);
+  if (json !== null && html !== null && resolve(json) === resolve(html)) {
+    throw new UsageError(`--json and --html both name ${json}; allowed: two different files`);
+  }
   return {
     options: {
       workloads,

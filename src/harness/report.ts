@@ -1,7 +1,15 @@
 // Writing reports to disk: never half-written. Each file is written to a temporary name in the
 // same directory and renamed over the target, so a reader sees the old file or the whole new one.
 
-import { existsSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BenchReport } from './results.js';
@@ -29,6 +37,14 @@ export function checkOutputPath(flag: string, file: string): void {
   }
   if (existsSync(file) && statSync(file).isDirectory()) {
     throw new UsageError(`${flag} ${file}: is a directory; allowed: a file path`);
+  }
+  // Checked now, not after a long run: the report goes to a temporary file in that directory.
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(
+      `${flag} ${file}: directory ${dir} is not writable; allowed: a file in a writable directory`,
+    );
   }
 }
 

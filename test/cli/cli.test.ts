@@ -99,6 +99,10 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
         /--json \/nonexistent-dir\/r\.json: directory \/nonexistent-dir does not exist/,
       ),
       bad(['--html', dir], /--html .*: is a directory/),
+      bad(
+        ['--json', join(dir, 'same'), '--html', join(dir, 'same')],
+        /--json and --html both name .*same; allowed: two different files/,
+      ),
       bad(['--duration', '1s', '--duration', '2s'], /--duration given twice/),
       bad(['--preset', 'shared-mprotect', '--threads', '300'], /--threads: "300"/),
     ]);
