@@ -56,6 +56,7 @@ async function measure(spin: number, rounds: number): Promise<number> {
   task_attach(0);
   const go = arena_alloc(1, LINE_WORDS);
   const done: Array<Promise<void>> = [];
+  const workers: Worker[] = [];
   for (const [me, peer] of [
     [1, 2],
     [2, 1],
@@ -63,6 +64,7 @@ async function measure(spin: number, rounds: number): Promise<number> {
     const w = new Worker(new URL(import.meta.url), {
       workerData: { sab, me, peer, rounds, spin, go } satisfies Job,
     });
+    workers.push(w);
     done.push(
       new Promise((res, rej) => {
         w.once('message', () => res());
@@ -74,7 +76,13 @@ async function measure(spin: number, rounds: number): Promise<number> {
   const t0 = process.hrtime.bigint();
   atomic_set(go, 1);
   atomic_notify(go, 2);
-  await Promise.all(done);
+  try {
+    await Promise.all(done);
+  } catch (err) {
+    // One side died: the other would wait for its token forever, in bounded sleeps.
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
   return Number(process.hrtime.bigint() - t0) / 1e3 / rounds;
 }
 
