@@ -15,7 +15,7 @@ import {
 } from '../../src/shm/layout/index.js';
 import { init_rwsem, rwsem_wait_list } from '../../src/sync/rwsem.js';
 import type { HoldArgs } from '../threads/rwsem.js';
-import { runThreads, type ThreadSpec } from './threads.js';
+import { runThreads, sleep, type ThreadSpec, until } from './threads.js';
 
 export const THREADS = 'test/threads/rwsem';
 export const W = RWSEM_WRITER_LOCKED;
@@ -50,16 +50,7 @@ export function setup(maxTasks = 8): Fixture {
 }
 
 export const countOf = (sem: number): number => atomic_read(sem + RWSEM.count);
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Poll (never assert a time) until cond holds; the bound only turns a hang into a failure. */
-export async function until(cond: () => boolean, what: string, boundMs = 15_000): Promise<void> {
-  const end = Date.now() + boundMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting until ${what}`);
-    await sleep(1);
-  }
-}
+export { sleep, until };
 
 /** Run threads while the main thread scripts the scenario; on failure abort the workers. */
 export async function scenario(

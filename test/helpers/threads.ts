@@ -101,3 +101,14 @@ export async function runThreads(
     await pool.destroy();
   }
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll (never assert a time) until cond holds; the bound only turns a hang into a failure. */
+export async function until(cond: () => boolean, what: string, boundMs = 15_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting until ${what}`);
+    await sleep(1);
+  }
+}

@@ -15,9 +15,10 @@ import { arena_alloc, task_ptr } from '../../src/shm/arena.js';
 import { MM, RWSEM, TASK, TASK_KILLABLE, VMA } from '../../src/shm/layout/index.js';
 import { rwsem_check_invariants } from '../../src/sync/rwsem.js';
 import { mm_create, world_create } from '../../src/workload/world.js';
-import { runThreads } from '../helpers/threads.js';
+import { runThreads, until } from '../helpers/threads.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The writer reacts within a few ms; 4 s turns a hang into a failure. */
+const BOUND_MS = 4000;
 
 describe.each(['vma_refcnt', 'vma_rwsem'] as const)(
   '%s: killed vma_start_write_killable',
@@ -36,16 +37,19 @@ describe.each(['vma_refcnt', 'vma_rwsem'] as const)(
         { taskId: 2, fn: 'writer', args: { mm, vma, holding } },
       ]);
       // wait (bounded) until the writer sleeps killably, waiting for the reader
-      for (let i = 0; i < 2000 && atomic_read(writerTask + TASK.state) !== TASK_KILLABLE; i++) {
-        await sleep(2);
-      }
-      expect(atomic_read(writerTask + TASK.state)).toBe(TASK_KILLABLE);
+      await until(
+        () => atomic_read(writerTask + TASK.state) === TASK_KILLABLE,
+        'the writer sleeps killably',
+        BOUND_MS,
+      );
       kill_task(writerTask);
       // the writer returns on its own while the reader still holds the VMA
-      for (let i = 0; i < 2000 && atomic_read(release) === 0; i++) {
-        if (atomic_read(mm + MM.mmap_lock + RWSEM.count) === 0) atomic_set(release, 1);
-        else await sleep(2);
-      }
+      await until(
+        () => atomic_read(mm + MM.mmap_lock + RWSEM.count) === 0,
+        'the killed writer drops the mmap lock',
+        BOUND_MS,
+      );
+      atomic_set(release, 1);
       const [, w] = (await run) as [
         number,
         { ret: number; seqBefore: number; seqAfter: number; refcntAfter: number },

@@ -22,7 +22,7 @@ import {
   wait_for_completion,
   wait_for_completion_killable,
 } from '../../src/sync/completion.js';
-import { runThreads } from '../helpers/threads.js';
+import { runThreads, until } from '../helpers/threads.js';
 
 let c = 0;
 
@@ -33,14 +33,8 @@ beforeEach(() => {
   init_completion(c);
 });
 
-/** Poll from the main thread (an async test) until f() holds; bounded. */
-async function until(f: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+/** These polls wait for work of a few ms; 4 s turns a hang into a failure. */
+const BOUND_MS = 4000;
 
 describe('completion, one task', () => {
   it('counts: each complete() lets exactly one wait pass', () => {
@@ -130,9 +124,17 @@ describe('completion on real threads', () => {
       { taskId: 1, fn: 'waitKillable', args: { c: cc } },
       { taskId: 2, fn: 'waitKillable', args: { c: cc } },
     ]);
-    await until(() => atomic_read(cc + COMPLETION.waiters) === 2, 'both waiters to sleep');
+    await until(
+      () => atomic_read(cc + COMPLETION.waiters) === 2,
+      'both waiters to sleep',
+      BOUND_MS,
+    );
     kill_task(task_ptr(1));
-    await until(() => atomic_read(cc + COMPLETION.waiters) === 1, 'the killed waiter to leave');
+    await until(
+      () => atomic_read(cc + COMPLETION.waiters) === 1,
+      'the killed waiter to leave',
+      BOUND_MS,
+    );
     expect(atomic_read(cc + COMPLETION.done)).toBe(0);
     complete(cc);
     expect(await run).toEqual([EINTR, 0]);

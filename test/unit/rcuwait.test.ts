@@ -24,7 +24,7 @@ import {
   rcuwait_wait_event,
   rcuwait_wake_up,
 } from '../../src/sync/rcuwait.js';
-import { runThreads } from '../helpers/threads.js';
+import { runThreads, until } from '../helpers/threads.js';
 import type { PingPongResult } from '../threads/rcuwait.js';
 
 let w = 0;
@@ -36,14 +36,8 @@ beforeEach(() => {
   rcuwait_init(w);
 });
 
-/** Poll from the main thread (an async test) until f() holds; bounded. */
-async function until(f: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+/** These polls wait for work of a few ms; 4 s turns a hang into a failure. */
+const BOUND_MS = 4000;
 
 describe('rcuwait, one task', () => {
   it('returns at once when the condition holds, and unpublishes itself', () => {
@@ -167,7 +161,11 @@ describe('rcuwait on real threads', () => {
     const run = runThreads(a.sab, 'test/threads/rcuwait', [
       { taskId: 1, fn: 'waitFlag', args: { w: wq, flag, killable: true } },
     ]);
-    await until(() => atomic_read(wq + RCUWAIT.task) === task_ptr(1), 'the waiter to publish');
+    await until(
+      () => atomic_read(wq + RCUWAIT.task) === task_ptr(1),
+      'the waiter to publish',
+      BOUND_MS,
+    );
     kill_task(task_ptr(1));
     expect(await run).toEqual([EINTR]);
     expect(rcuwait_active(wq)).toBe(false);
@@ -183,10 +181,18 @@ describe('rcuwait on real threads', () => {
     const run = runThreads(a.sab, 'test/threads/rcuwait', [
       { taskId: 1, fn: 'waitFlag', args: { w: wq, flag, killable: false } },
     ]);
-    await until(() => atomic_read(wq + RCUWAIT.task) === task_ptr(1), 'the waiter to publish');
+    await until(
+      () => atomic_read(wq + RCUWAIT.task) === task_ptr(1),
+      'the waiter to publish',
+      BOUND_MS,
+    );
     kill_task(task_ptr(1));
     // Let it wake for the kill and go back to sleep a few times, then satisfy it.
-    await until(() => sum_counter(CNT.RCUWAIT_SLEEP, 2) >= 3, 'the waiter to sleep again');
+    await until(
+      () => sum_counter(CNT.RCUWAIT_SLEEP, 2) >= 3,
+      'the waiter to sleep again',
+      BOUND_MS,
+    );
     expect(rcuwait_active(wq)).toBe(true);
     atomic_set(flag, 1);
     expect(rcuwait_wake_up(wq)).toBe(true);
