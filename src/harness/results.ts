@@ -22,16 +22,7 @@ export interface Placement {
   readonly lastCpu: number;
 }
 
-export interface BenchResult {
-  readonly preset: string;
-  readonly scheme: string;
-  /** how srcu_spf freed VMAs in this run; null for other schemes */
-  readonly srcuFree: string | null;
-  readonly instrumentation: 'on' | 'off';
-  /** faulting workers */
-  readonly threads: number;
-  /** writer workers (maps readers included) */
-  readonly writers: number;
+export interface BenchResult extends RunLabels {
   /** measured run length (mean over workers), ms */
   readonly durationMs: number;
   readonly faultsPerSec: number;
@@ -75,12 +66,16 @@ export interface BenchReport {
   readonly warnings: readonly string[];
 }
 
+/** What identifies one run of the bench. */
 export interface RunLabels {
   readonly preset: string;
   readonly scheme: string;
+  /** how srcu_spf freed VMAs in this run; null for other schemes */
   readonly srcuFree: string | null;
   readonly instrumentation: 'on' | 'off';
+  /** faulting workers */
   readonly threads: number;
+  /** writer workers (maps readers included) */
   readonly writers: number;
 }
 

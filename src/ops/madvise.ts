@@ -11,7 +11,7 @@ import { scheme } from '../schemes/active.js';
 import { mmap_read_lock_killable, mmap_read_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { vmas_in_range } from './vma_ops.js';
+import { fully_mapped, vmas_in_range } from './vma_ops.js';
 
 function zap(mm: number, start: number, end: number): void {
   const n = zap_pte_range(atomic_read(mm + MM.pgd), start, end);
@@ -35,19 +35,13 @@ export function do_madvise_dontneed(mm: number, start: number, pages: number): n
   }
   if (mmap_read_lock_killable(mm) !== 0) return EINTR;
   const vmas = vmas_in_range(mm, start, end);
-  let ok = vmas.length > 0;
   for (const v of vmas) {
     const s = Math.max(start, atomic_read(v + VMA.vm_start));
     const e = Math.min(end, atomic_read(v + VMA.vm_end));
     zap(mm, s, e);
   }
   // The kernel reports -ENOMEM for a range with unmapped holes (after zapping what is mapped).
-  let at = start;
-  for (const v of vmas) {
-    if (atomic_read(v + VMA.vm_start) > at) ok = false;
-    at = atomic_read(v + VMA.vm_end);
-  }
-  if (at < end) ok = false;
+  const ok = fully_mapped(vmas, start, end);
   mmap_read_unlock(mm);
   return ok ? 0 : ENOMEM;
 }

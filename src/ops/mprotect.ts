@@ -15,17 +15,7 @@ import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { split_edges, TASK_SIZE_PAGES, vmas_free, vmas_in_range } from './vma_ops.js';
-
-/** True if [start, end) is covered by VMAs without a hole. */
-function fully_mapped(vmas: readonly number[], start: number, end: number): boolean {
-  let at = start;
-  for (const v of vmas) {
-    if (atomic_read(v + VMA.vm_start) > at) return false;
-    at = atomic_read(v + VMA.vm_end);
-  }
-  return at >= end;
-}
+import { fully_mapped, split_edges, TASK_SIZE_PAGES, vmas_free, vmas_in_range } from './vma_ops.js';
 
 export function do_mprotect(mm: number, start: number, pages: number, prot: number): number {
   const bad = check_range(start, pages);

@@ -19,6 +19,16 @@ import { MM, VMA } from '../shm/layout/index.js';
 /** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
 export { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
 
+/** True if [start, end) is covered by VMAs without a hole. */
+export function fully_mapped(vmas: readonly number[], start: number, end: number): boolean {
+  let at = start;
+  for (const v of vmas) {
+    if (atomic_read(v + VMA.vm_start) > at) return false;
+    at = atomic_read(v + VMA.vm_end);
+  }
+  return at >= end;
+}
+
 /** The VMAs overlapping [start, end), in address order (read under the mmap lock). */
 export function vmas_in_range(mm: number, start: number, end: number): number[] {
   const out: number[] = [];
