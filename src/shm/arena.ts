@@ -4,6 +4,7 @@
 
 import { LayoutError, SlabExhausted } from '../errors.js';
 import { atomic_fetch_add, atomic_read, atomic_set, attach_words } from '../sched/atomics.js';
+import { set_injected_bugs } from '../sched/bugs.js';
 import {
   alignUp,
   configureLayout,
@@ -25,9 +26,11 @@ export interface ArenaConfig {
   readonly maxTasks: number;
   /** pad hot words to their own cache line (true for benchmarks, false for size figures) */
   readonly padding: boolean;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 runs the fixed code */
+  readonly bugs: number;
 }
 
-export const DEFAULT_ARENA: ArenaConfig = { sizeMiB: 64, maxTasks: 64, padding: true };
+export const DEFAULT_ARENA: ArenaConfig = { sizeMiB: 64, maxTasks: 64, padding: true, bugs: 0 };
 
 /** The most memory one buffer may take (a SharedArrayBuffer is indexed by Int32 words). */
 export const MAX_ARENA_MIB = 8192;
@@ -69,11 +72,13 @@ export function createArena(config: Partial<ArenaConfig> = {}): Arena {
   w[HEADER.task_base] = taskBase;
   w[HEADER.task_words] = taskWords;
   w[HEADER.bump] = alignUp(end, LINE_WORDS);
+  w[HEADER.bugs] = cfg.bugs;
   for (let t = 0; t < cfg.maxTasks; t++) {
     w[taskBase + t * taskWords + TASK.id] = t;
     w[taskBase + t * taskWords + TASK.cpu] = -1;
   }
   attach_words(w);
+  set_injected_bugs(cfg.bugs);
   return { sab, words: w };
 }
 
@@ -110,6 +115,7 @@ export function attachArena(sab: SharedArrayBuffer): Arena {
       `attach: buffer layout fingerprint ${fp >>> 0} differs from this build's ${layoutFingerprint() >>> 0}; rebuild (npm run build)`,
     );
   }
+  set_injected_bugs(atomic_read(HEADER.bugs));
   return { sab, words: w };
 }
 

@@ -51,6 +51,8 @@ export const HEADER = defineStruct('header', {
    * when a worker fails; checked by every bounded wait loop.
    */
   abort: { words: 1, hot: true },
+  /** the bug catalogue's injected mask (src/sched/bugs.ts BUG.*); 0 runs the fixed code */
+  bugs: 1,
   /** root pointers, indexed by ROOT.* */
   roots: 16,
 });
