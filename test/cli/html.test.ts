@@ -1,35 +1,11 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { launchBrowser } from '../../bench/browser.js';
 import { renderHtml } from '../../src/harness/html.js';
 import { fixtureReport } from './report-fixture.js';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-
-function dumpDom(file: string): Promise<string> {
-  const profile = mkdtempSync(join(tmpdir(), 'faultline-chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    `--user-data-dir=${profile}`,
-    '--dump-dom',
-    pathToFileURL(file).href,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(CHROMIUM!, args, { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`chromium failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 describe('HTML report', () => {
   const html = renderHtml(fixtureReport(), (p) => `the ${p} preset`);
@@ -44,14 +20,18 @@ describe('HTML report', () => {
   });
 
   it('renders its charts in headless Chromium', async () => {
-    expect(
-      CHROMIUM,
-      'chromium is missing: apt-get update && apt-get install -y chromium',
-    ).toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'faultline-html-'));
     const file = join(dir, 'report.html');
     writeFileSync(file, html);
-    const dom = await dumpDom(file);
+    const { browser } = await launchBrowser();
+    let dom: string;
+    try {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      dom = await page.content();
+    } finally {
+      await browser.close();
+    }
     // Two presets, two charts each; the script marks the body when it drew them.
     expect(dom).toMatch(/<body[^>]*data-charts-drawn="4"/);
     // Throughput: one line per scheme per preset, and the linear-scaling reference.
