@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EINTR } from '../../src/errors.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
+import { BUG } from '../../src/sched/bugs.js';
 import { CNT } from '../../src/sched/counters.js';
 import { kill_task, sum_counter } from '../../src/sched/task.js';
 import { task_ptr } from '../../src/shm/arena.js';
@@ -30,6 +31,7 @@ import {
   queueInOrder,
   scenario,
   setup,
+  sleep,
   until,
   W,
   WAITERS,
@@ -184,6 +186,33 @@ describe('rwsem with real waiters', () => {
       rwsem_check_invariants(f.sem);
       atomic_set(f.release, 1);
       up_read(f.sem);
+    })) as HoldResult[];
+    expect(res).toEqual([
+      { ret: EINTR, ticket: -1 },
+      { ret: 0, ticket: 0 },
+    ]);
+    expect(countOf(f.sem)).toBe(0);
+  });
+
+  it('rwsem-killed-no-wake: a killed first waiter that leaves without waking strands the reader behind it', async () => {
+    const f = setup(8, BUG.RWSEM_KILLED_NO_WAKE);
+    down_read(f.sem);
+    const res = (await scenario(f, holders(f, ['write_killable', 'read']), async () => {
+      await queueInOrder(f, 2);
+      kill_task(task_ptr(1));
+      await until(() => queue(f.sem).length === 1, 'the killed writer left');
+      // Nothing keeps task 2 out (task 0 only reads), but nobody tells it: it sleeps on with
+      // WAITERS set, and every new reader now queues behind it too.
+      await sleep(50);
+      expect(queue(f.sem)).toEqual(['r2']);
+      expect(countOf(f.sem)).toBe(BIAS | WAITERS);
+      expect(atomic_read(f.got)).toBe(0);
+      expect(down_read_trylock(f.sem)).toBe(false);
+      rwsem_check_invariants(f.sem);
+      // Only the next unlock rescues it.
+      up_read(f.sem);
+      await until(() => atomic_read(f.got) === 1, 'the reader holds the lock');
+      atomic_set(f.release, 1);
     })) as HoldResult[];
     expect(res).toEqual([
       { ret: EINTR, ticket: -1 },
