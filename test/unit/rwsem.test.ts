@@ -4,7 +4,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { InvariantViolation, LockStateError } from '../../src/errors.js';
-import { atomic_fetch_or, atomic_read, atomic_set } from '../../src/sched/atomics.js';
+import {
+  atomic_fetch_add,
+  atomic_fetch_or,
+  atomic_read,
+  atomic_set,
+} from '../../src/sched/atomics.js';
 import { BUG } from '../../src/sched/bugs.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
@@ -25,12 +30,13 @@ import {
   down_write_killable,
   down_write_trylock,
   downgrade_write,
-  RWSEM_WAIT_TIMEOUT_MS,
   rwsem_assert_held,
   rwsem_assert_held_write,
   rwsem_check_invariants,
   rwsem_is_contended,
   rwsem_is_locked,
+  rwsem_try_write_lock_unqueued,
+  rwsem_wait_list,
   up_read,
   up_write,
 } from '../../src/sync/rwsem.js';
@@ -38,12 +44,24 @@ import {
   RWSEM_WAKE_ANY,
   rwsem_add_waiter,
   rwsem_del_wake_waiter,
+  rwsem_jiffies,
   rwsem_mark_wake,
   rwsem_try_write_lock,
   rwsem_waiter_of,
 } from '../../src/sync/rwsem_wait.js';
 import { spin_lock, spin_unlock } from '../../src/sync/spinlock.js';
-import { BIAS, countOf, HANDOFF, queue, setup, sleep, W, WAITERS } from '../helpers/rwsem.js';
+import { BIAS, countOf, HANDOFF, queue, setup, W, WAITERS } from '../helpers/rwsem.js';
+
+/**
+ * Set every queued waiter's handoff deadline: `timedOut` puts it in the past (as if it had waited
+ * RWSEM_WAIT_TIMEOUT_MS), otherwise a minute ahead, so a slow machine cannot time it out early.
+ */
+function setDeadlines(sem: number, timedOut: boolean): void {
+  const t = (rwsem_jiffies() + (timedOut ? -1 : 60_000)) | 0;
+  for (const w of rwsem_wait_list(sem)) {
+    atomic_set(rwsem_waiter_of(task_ptr(w.task)) + RWSEM_WAITER.timeout, t);
+  }
+}
 
 describe('rwsem on one task', () => {
   it('fast paths, trylocks, downgrade and the assertions', () => {
@@ -130,7 +148,7 @@ describe('rwsem on one task', () => {
 describe('rwsem handoff (one thread scripting three tasks)', () => {
   /** Queue tasks as writers behind whatever task 0 holds (rwsem_down_write_slowpath's part). */
   function queueWriters(sem: number, ids: readonly number[]): number[] {
-    return ids.map((id) => {
+    const ws = ids.map((id) => {
       const w = rwsem_waiter_of(task_ptr(id));
       task_attach(id);
       spin_lock(sem + RWSEM.wait_lock);
@@ -139,6 +157,8 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
       spin_unlock(sem + RWSEM.wait_lock);
       return w;
     });
+    setDeadlines(sem, false);
+    return ws;
   }
   const tryAs = (sem: number, id: number): boolean => {
     task_attach(id);
@@ -148,7 +168,7 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     return got;
   };
 
-  it('any timed-out waiter sets HANDOFF, recorded on the first, and only the first takes the lock', async () => {
+  it('any timed-out waiter sets HANDOFF, recorded on the first, and only the first takes the lock', () => {
     const { sem } = setup();
     down_read(sem); // task 0 holds a read lock
     queueWriters(sem, [1, 2]);
@@ -156,7 +176,7 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     expect(tryAs(sem, 2)).toBe(false);
     expect(tryAs(sem, 1)).toBe(false);
     expect(countOf(sem)).toBe(BIAS | WAITERS);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
+    setDeadlines(sem, true);
     // Timed out and second in line: task 2 may request the handoff, for task 1 (the kernel's
     // rwsem_try_write_lock: "a waiter (first or not) can set the handoff bit").
     expect(tryAs(sem, 2)).toBe(false);
@@ -190,11 +210,11 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     rwsem_check_invariants(sem);
   });
 
-  it('a HANDOFF left behind by a killed first waiter does not hold back the others', async () => {
+  it('a HANDOFF left behind by a killed first waiter does not hold back the others', () => {
     const { sem } = setup();
     down_read(sem);
     const [w1] = queueWriters(sem, [1, 2, 3]);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
+    setDeadlines(sem, true);
     expect(tryAs(sem, 1)).toBe(false);
     expect(queue(sem)).toEqual(['w1!', 'w2', 'w3']);
     // Task 1 is killed: its out_nolock path (the list stays non-empty, so HANDOFF stays).
@@ -220,11 +240,11 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     rwsem_check_invariants(sem);
   });
 
-  it('rwsem-no-handoff: a timed-out waiter never sets HANDOFF', async () => {
+  it('rwsem-no-handoff: a timed-out waiter never sets HANDOFF', () => {
     const { sem } = setup(8, BUG.RWSEM_NO_HANDOFF);
     down_read(sem);
     queueWriters(sem, [1, 2]);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
+    setDeadlines(sem, true);
     expect(tryAs(sem, 1)).toBe(false);
     expect(tryAs(sem, 2)).toBe(false);
     expect(countOf(sem)).toBe(BIAS | WAITERS);
@@ -239,7 +259,60 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     expect(countOf(sem)).toBe(0);
   });
 
-  it('a reader at the head requests the handoff when writers keep the lock', async () => {
+  // A stream of spinning writers against one queued reader, one step at a time: each round the
+  // holder releases, a spinning writer takes the free lock before the holder's rwsem_wake runs,
+  // and rwsem_mark_wake finds a writer in. Only the reader handoff ends it.
+  for (const bugs of [0, BUG.RWSEM_NO_HANDOFF]) {
+    it(`${bugs === 0 ? 'reader handoff stops lock stealing' : 'rwsem-no-handoff: spinning writers starve a queued reader'}`, () => {
+      const { sem } = setup(8, bugs);
+      const r1 = rwsem_waiter_of(task_ptr(1));
+      task_attach(2);
+      down_write(sem);
+      task_attach(1);
+      spin_lock(sem + RWSEM.wait_lock);
+      rwsem_add_waiter(sem, r1, RWSEM_WAITING_FOR_READ);
+      atomic_fetch_or(sem + RWSEM.count, WAITERS);
+      spin_unlock(sem + RWSEM.wait_lock);
+      setDeadlines(sem, true);
+      let stolen = 0;
+      let holder = 2;
+      for (let round = 0; round < 6 && atomic_read(r1 + RWSEM_WAITER.task) !== 0; round++) {
+        task_attach(holder);
+        atomic_fetch_add(sem + RWSEM.count, -W); // up_write's RELEASE
+        holder = holder === 2 ? 3 : 2;
+        task_attach(holder);
+        if (rwsem_try_write_lock_unqueued(sem)) stolen++; // a spinner on another CPU
+        task_attach(0);
+        spin_lock(sem + RWSEM.wait_lock); // the releaser's rwsem_wake()
+        rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
+        spin_unlock(sem + RWSEM.wait_lock);
+        rwsem_check_invariants(sem);
+      }
+      if (bugs === 0) {
+        // Round 1: stolen, and the waker sets HANDOFF for the timed-out reader. Round 2: the
+        // spinner finds HANDOFF and backs off; the reader is granted.
+        expect(stolen).toBe(1);
+        expect(atomic_read(r1 + RWSEM_WAITER.task)).toBe(0);
+        expect(countOf(sem)).toBe(BIAS);
+        task_attach(1);
+        up_read(sem);
+      } else {
+        expect(stolen).toBe(6);
+        expect(queue(sem)).toEqual(['r1']);
+        expect(countOf(sem)).toBe(W | WAITERS);
+        task_attach(holder);
+        up_write(sem); // grants the reader at last: nobody stole this time
+        expect(atomic_read(r1 + RWSEM_WAITER.task)).toBe(0);
+        task_attach(1);
+        up_read(sem);
+      }
+      task_attach(0);
+      expect(countOf(sem)).toBe(0);
+      rwsem_check_invariants(sem);
+    });
+  }
+
+  it('a reader at the head requests the handoff when writers keep the lock', () => {
     const { sem } = setup();
     const r1 = rwsem_waiter_of(task_ptr(1));
     down_write(sem); // task 0 writes
@@ -254,9 +327,10 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
       rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
       spin_unlock(sem + RWSEM.wait_lock);
     };
+    setDeadlines(sem, false);
     wake(); // a writer holds it: back off, too early for a handoff
     expect(countOf(sem)).toBe(W | WAITERS);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
+    setDeadlines(sem, true);
     wake();
     expect(countOf(sem)).toBe(W | WAITERS | HANDOFF);
     expect(queue(sem)).toEqual(['r1!']);
