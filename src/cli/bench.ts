@@ -51,6 +51,7 @@ const OPTIONS = {
   json: { type: 'string' },
   html: { type: 'string' },
   instrumentation: { type: 'string' },
+  'rwsem-spin': { type: 'string' },
   repeat: { type: 'string' },
   pin: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
@@ -93,6 +94,10 @@ ${optionsHelp([
   ],
   ['--workload FILE', 'run a workload from a JSON file (see README: fields and defaults)'],
   ['--instrumentation M', 'off (default), on (assertions + tracing), or on,off (prints the ratio)'],
+  [
+    '--rwsem-spin M',
+    "rw_semaphore writers spin on a running owner before queueing: on (default, the kernel's), off, or on,off (both, interleaved)",
+  ],
   ['--pin', 'pin each worker thread to a core (taskset); reports where each ran'],
   ['--json FILE', 'write the report as JSON'],
   ['--html FILE', 'write a self-contained HTML report with charts'],
@@ -137,6 +142,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const spinArg = v['rwsem-spin'] ?? 'on';
+  const rwsemSpin = parseList('--rwsem-spin', spinArg, 'on, off or on,off').map((s) => {
+    if (s !== 'on' && s !== 'off') {
+      throw new UsageError(`--rwsem-spin ${shownArg(spinArg)}: allowed: on, off or on,off`);
+    }
+    return s;
+  });
   const workloads: WorkloadSpec[] = [];
   if (v.preset !== undefined || v.workload === undefined) {
     const names =
@@ -166,6 +178,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       warmupMs,
       pin: v.pin === true,
       instrumentation: [...new Set(instrumentation)],
+      rwsemSpin: [...new Set(rwsemSpin)],
       progress: v['no-progress'] !== true,
       repeat,
     },

@@ -27,6 +27,11 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /**
+   * rw_semaphore optimistic spinning (default ['on'], the kernel's CONFIG_RWSEM_SPIN_ON_OWNER);
+   * ['on', 'off'] runs every configuration both ways, interleaved.
+   */
+  readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
   readonly progress: boolean;
   /** no progress from a worker for this long aborts the run (default 10 s) */
   readonly watchdogMs?: number;
@@ -62,9 +67,13 @@ export interface PlannedRun {
   readonly srcuFree: SrcuFree | null;
   readonly threads: number;
   readonly instrumentation: 'on' | 'off';
+  readonly rwsemSpin: 'on' | 'off';
 }
 
-/** Every run, in the order they go: workload, instrumentation, threads, scheme, variant. */
+/**
+ * Every run, in the order they go: workload, instrumentation, threads, scheme, variant, rwsem
+ * spinning.
+ */
 export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string[] } {
   const runs: PlannedRun[] = [];
   const skipped: string[] = [];
@@ -82,7 +91,8 @@ export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string
           const variants: Array<SrcuFree | null> =
             scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
           for (const srcuFree of variants)
-            runs.push({ spec, scheme, srcuFree, threads, instrumentation });
+            for (const rwsemSpin of o.rwsemSpin ?? ['on'])
+              runs.push({ spec, scheme, srcuFree, threads, instrumentation, rwsemSpin });
         }
       }
     }
@@ -103,7 +113,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   try {
     for (let rep = 0; rep < reps; rep++)
       for (const [i, r] of runs.entries()) {
-        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree })} ${r.threads} thr${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
+        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
         progress.start(rep * runs.length + i, label);
         const setup = setupRun({
           spec: r.spec,
@@ -112,6 +122,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           threads: r.threads,
           instrumentation: r.instrumentation === 'on',
           faulterBudget: o.opsPerFaulter ?? 0,
+          rwsemSpin: r.rwsemSpin === 'on',
         });
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
@@ -143,6 +154,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               scheme: r.scheme,
               srcuFree: r.srcuFree,
               instrumentation: r.instrumentation,
+              rwsemSpin: r.rwsemSpin,
               threads: r.threads,
               writers: writerCount(r.spec),
             },
@@ -166,6 +178,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       warmupMs: o.warmupMs,
       pin: o.pin,
       instrumentation: o.instrumentation,
+      rwsemSpin: o.rwsemSpin ?? ['on'],
       repeat: reps,
       timing: TIMING,
     },

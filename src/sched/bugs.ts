@@ -131,16 +131,16 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'rwsem-no-handoff',
     bit: BUG.RWSEM_NO_HANDOFF,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
     story:
-      'rwsem without HANDOFF (before the 2019-2020 handoff work): a stream of readers starves a waiting writer',
+      'rwsem without HANDOFF (before the 2019 handoff work, v5.3): neither a timed-out writer nor the waker of a timed-out first reader sets it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter',
   },
   {
     name: 'rwsem-killed-no-wake',
     bit: BUG.RWSEM_KILLED_NO_WAKE,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_del_wake_waiter',
     story:
-      '2022 out_nolock fix: a killed first waiter that leaves without waking the waiters behind it strands them',
+      '2022 out_nolock fix: a killed first waiter leaves without rwsem_mark_wake, so a reader behind it that could run (the lock is only read-held) sleeps on until the next unlock',
   },
   {
     name: 'mmap-write-uninterruptible',

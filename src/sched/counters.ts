@@ -74,6 +74,11 @@ export const CNT = {
   PTE_PAGE_FREE: 53,
   /** pte_offset_map_lock found its pte page replaced after taking the ptl, and retried */
   PTL_RETRY: 54,
+  // rwsem optimistic spinning (60..)
+  /** a writer that could spin gave up spinning and queued (the kernel's rwsem_opt_fail) */
+  RWSEM_OPT_FAIL: 60,
+  /** a writer spun on a reader-owned lock past its time limit and set NONSPINNABLE */
+  RWSEM_OPT_NOSPIN: 61,
 } as const;
 
 export type CounterName = keyof typeof CNT;

@@ -24,6 +24,7 @@ import {
   SIGKILL_PENDING,
   TASK,
   TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
 } from '../shm/layout/index.js';
 import {
   atomic_cmpxchg,
@@ -257,7 +258,16 @@ export function tick(): void {
  * notifies it). Models a fault that waits for I/O while it holds its lock.
  */
 export function sleep_us(us: number): void {
+  // Off the CPU meanwhile, as io_schedule() is: a writer spinning on us as the lock owner
+  // (owner_on_cpu) stops and queues.
+  atomic_set(cur + TASK.state, TASK_UNINTERRUPTIBLE);
   atomic_wait(cur + TASK.fence, atomic_read(cur + TASK.fence), us / 1000);
+  atomic_set(cur + TASK.state, TASK_RUNNING);
+}
+
+/** owner_on_cpu(): whether task `t` (a slot pointer) is running, not asleep in a wait. */
+export function task_on_cpu(t: number): boolean {
+  return atomic_read(t + TASK.state) === TASK_RUNNING;
 }
 
 /** Busy-wait about `ns` nanoseconds (a fault that computes while it holds its lock). */

@@ -28,6 +28,8 @@ export interface SetupOptions {
   readonly instrumentation: boolean;
   /** op budget per faulter (0: run for a duration) */
   readonly faulterBudget?: number;
+  /** rw_semaphore writers spin before queueing (default true, as the kernel) */
+  readonly rwsemSpin?: boolean;
 }
 
 /** Pages the faulters have mapped (and may have present) at once. */
@@ -124,6 +126,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     ptePages: shape.ptePages,
     padding: true,
     assertions: o.instrumentation,
+    rwsemSpin: o.rwsemSpin ?? true,
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];

@@ -51,6 +51,8 @@ export interface WorldConfig {
   readonly padding: boolean;
   /** live assertions and shadow counters (tests, stress); off for benchmarks */
   readonly assertions: boolean;
+  /** rw_semaphore writers spin on the owner before queueing (the kernel's default) */
+  readonly rwsemSpin: boolean;
   /** srcu_spf's munmap: queue call_srcu (default) or wait synchronize_srcu */
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
   /** page-table pages (512 PTEs each); default: enough for the frames, spread out */
@@ -65,6 +67,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   maxTasks: 64,
   padding: true,
   assertions: true,
+  rwsemSpin: true,
   srcuFree: 'call_srcu',
 };
 
@@ -137,7 +140,12 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   configureLayout({ padding: cfg.padding });
   const bytes = worldWords(cfg) * WORD_BYTES;
   const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4;
-  const arena = createArena({ sizeMiB, maxTasks: cfg.maxTasks, padding: cfg.padding });
+  const arena = createArena({
+    sizeMiB,
+    maxTasks: cfg.maxTasks,
+    padding: cfg.padding,
+    rwsemSpin: cfg.rwsemSpin,
+  });
   task_attach(0);
   rcu_init();
   refcount_warn_init();

@@ -53,6 +53,7 @@ describe('faultline --help', () => {
       '--html',
       '--no-progress',
       '--instrumentation',
+      '--rwsem-spin',
     ]) {
       expect(b.stdout).toContain(f);
     }
@@ -105,6 +106,7 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
         /--schemes: unknown scheme "big_lock"; allowed: mmap_lock, vma_rwsem, vma_refcnt, srcu_spf/,
       ),
       bad(['--instrumentation', 'maybe'], /--instrumentation maybe: allowed: on, off or on,off/),
+      bad(['--rwsem-spin', 'fast'], /--rwsem-spin fast: allowed: on, off or on,off/),
       bad(
         ['--json', '/nonexistent-dir/r.json'],
         /--json \/nonexistent-dir\/r\.json: directory \/nonexistent-dir does not exist/,
