@@ -14,6 +14,7 @@ import { renderHtml } from './harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from './harness/report.js';
 import { RunFailure } from './harness/runner.js';
 import { renderTable } from './harness/table.js';
+import { RCU_FLAVORS, type RcuFlavor } from './sync/rcu.js';
 import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS, type PresetName } from './workload/presets.js';
 import { checkFits } from './workload/setup.js';
 import { parseWorkload, type WorkloadSpec } from './workload/spec.js';
@@ -76,6 +77,8 @@ options:
                           run (1..${MAX_REPEAT}; default 1): for shared or noisy machines
   --workload FILE         run a workload from a JSON file (see README: fields and defaults)
   --instrumentation M     off (default), on (assertions + tracing), or on,off (prints the ratio)
+  --rcu F                 qsbr (default: read sections cost no atomic), memb (liburcu's), or
+                          qsbr,memb (both, and the ratio)
   --pin                   pin each worker thread to a core (taskset); reports where each ran
   --json FILE             write the report as JSON
   --html FILE             write a self-contained HTML report with charts
@@ -140,6 +143,7 @@ const VALUE_FLAGS = [
   '--json',
   '--html',
   '--instrumentation',
+  '--rcu',
   '--repeat',
 ];
 const BOOL_FLAGS = ['--pin', '--no-progress', '--help', '-h'];
@@ -225,6 +229,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const rcuArg = values.get('--rcu') ?? 'qsbr';
+  const rcu = list('--rcu', rcuArg, 'qsbr, memb or qsbr,memb').map((s) => {
+    if (!(RCU_FLAVORS as readonly string[]).includes(s)) {
+      throw new UsageError(`--rcu ${rcuArg}: allowed: qsbr, memb or qsbr,memb`);
+    }
+    return s as RcuFlavor;
+  });
   const workloads: WorkloadSpec[] = [];
   if (values.has('--preset') || !values.has('--workload')) {
     const names = values.has('--preset')
@@ -260,6 +271,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
         : DEFAULT_WARMUP_MS,
       pin: bools.has('--pin'),
       instrumentation: [...new Set(instrumentation)],
+      rcu: [...new Set(rcu)],
       progress: !bools.has('--no-progress'),
       repeat,
     },

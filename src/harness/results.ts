@@ -52,6 +52,8 @@ export interface BenchConfig {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /** the RCU flavours run (absent in older reports: memb) */
+  readonly rcu?: readonly string[];
   /** runs of each configuration; each result is the median one (absent in older reports) */
   readonly repeat?: number;
   /** how latencies were timed, and what the timer costs */
@@ -73,6 +75,8 @@ export interface RunLabels {
   /** how srcu_spf freed VMAs in this run; null for other schemes */
   readonly srcuFree: string | null;
   readonly instrumentation: 'on' | 'off';
+  /** the RCU flavour: qsbr or memb (absent in older reports: memb) */
+  readonly rcu?: string;
   /** faulting workers */
   readonly threads: number;
   /** writer workers (maps readers included) */

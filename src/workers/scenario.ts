@@ -4,6 +4,7 @@
 import { atomic_fetch_add, atomic_read, atomic_wait, cpu_relax } from '../sched/atomics.js';
 import { check_abort, task_attach } from '../sched/task.js';
 import { attachArena } from '../shm/arena.js';
+import { rcu_thread_exit } from '../sync/rcu.js';
 
 export interface ScenarioTask {
   readonly sab: SharedArrayBuffer;
@@ -39,5 +40,11 @@ export default async function runScenario(task: ScenarioTask): Promise<unknown> 
   if (task.barrier !== undefined && task.parties !== undefined) {
     start_barrier(task.barrier, task.parties);
   }
-  return await (f as (a: unknown) => unknown)(task.args);
+  try {
+    return await (f as (a: unknown) => unknown)(task.args);
+  } finally {
+    // A body that went online (qsbr) or threw inside a read section must not hold up the grace
+    // periods of the tasks still running, nor of the next body this thread runs.
+    rcu_thread_exit();
+  }
 }

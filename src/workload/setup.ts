@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.js';
 import { MMAP_MIN_PAGE, PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import type { RcuFlavor } from '../sync/rcu.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
@@ -22,6 +23,8 @@ export interface SetupOptions {
   readonly spec: WorkloadSpec;
   readonly scheme: SchemeName;
   readonly srcuFree: SrcuFree;
+  /** the RCU flavour (default qsbr) */
+  readonly rcu?: RcuFlavor;
   /** faulting workers */
   readonly threads: number;
   /** assertions and tracing on */
@@ -117,6 +120,7 @@ export function setupRun(o: SetupOptions): RunSetup {
   const { sab } = world_create({
     scheme: o.scheme,
     srcuFree: o.srcuFree,
+    rcu: o.rcu ?? 'qsbr',
     maxTasks,
     maxMms: 4,
     maxVmas: shape.maxVmas,
