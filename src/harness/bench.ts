@@ -111,6 +111,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const [i, r] of runs.entries()) {
         const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree })} ${r.threads} thr rcu ${r.rcu}${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
         progress.start(rep * runs.length + i, label);
+        const tSetup = performance.now();
         const setup = setupRun({
           spec: r.spec,
           scheme: r.scheme,
@@ -120,6 +121,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           instrumentation: r.instrumentation === 'on',
           faulterBudget: o.opsPerFaulter ?? 0,
         });
+        const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
         const out = await runWorkers({
@@ -143,8 +145,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         }
         const counters: Record<string, number> = {};
         for (const name of COUNTER_NAMES) counters[name] = sum_counter(CNT[name], setup.maxTasks);
-        perRun[i]!.push(
-          summarizeRun(
+        perRun[i]!.push({
+          ...summarizeRun(
             {
               preset: r.spec.name,
               scheme: r.scheme,
@@ -157,7 +159,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             out,
             counters,
           ),
-        );
+          setup: { worldMs, poolMs: out.startNs / 1e6, bufferBytes: setup.sab.byteLength },
+        });
       }
   } finally {
     progress.done();

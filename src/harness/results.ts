@@ -38,6 +38,15 @@ export interface BenchResult extends RunLabels {
   /** per-task counters summed over all tasks (src/sched/counters.ts names) */
   readonly counters: Readonly<Record<string, number>>;
   readonly placement: readonly Placement[];
+  /**
+   * The run's set-up, before its measurement: the buffer and world (with the workload's VMAs),
+   * the worker pool up to the start gate, and the shared buffer's size.
+   */
+  readonly setup?: {
+    readonly worldMs: number;
+    readonly poolMs: number;
+    readonly bufferBytes: number;
+  };
   /** with --repeat: every repeat's throughput; this result is the median repeat's */
   readonly repeats?: { readonly faultsPerSec: number[]; readonly writerOpsPerSec: number[] };
 }

@@ -93,6 +93,13 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
     out.push(
       `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${(report.config.repeat ?? 1) > 1 ? `, median of ${report.config.repeat} interleaved runs` : ''}`,
     );
+    const setups = g.flatMap((r) => (r.setup === undefined ? [] : [r.setup]));
+    if (setups.length > 0) {
+      const max = (f: (s: (typeof setups)[number]) => number): number => Math.max(...setups.map(f));
+      out.push(
+        `  set-up (slowest run): world ${max((s) => s.worldMs).toFixed(0)} ms, worker pool ${max((s) => s.poolMs).toFixed(0)} ms; shared buffer ${(max((s) => s.bufferBytes) / (1 << 20)).toFixed(0)} MiB`,
+      );
+    }
     const base = g.find((r) => r.scheme === 'mmap_lock');
     const hasWriters = g.some((r) => r.writerOpsPerSec > 0);
     const hasMaps = g.some((r) => r.mapsReadsPerSec > 0);
