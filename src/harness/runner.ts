@@ -72,6 +72,8 @@ export interface RunOutcome {
   readonly workers: readonly WorkerOutcome[];
   /** wall time from the gate opening until every worker returned, in ns */
   readonly wallNs: number;
+  /** wall time from creating the worker pool until every worker waited at the gate, in ns */
+  readonly startNs: number;
   /** one line if pinning failed anywhere, else null */
   readonly pinWarning: string | null;
 }
@@ -119,6 +121,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     slot: run_worker_ptr(run, i),
   }));
 
+  const tPool = performance.now();
   const pool = new Piscina({
     filename: workerModule('bench'),
     minThreads: n,
@@ -169,6 +172,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   let report: RunFailure | null = null;
   let t0 = performance.now();
   let wallNs = 0;
+  let startNs = 0;
   try {
     // The start barrier: wait for every worker to arrive, then open the gate.
     const startBy = t0 + startTimeoutMs;
@@ -186,6 +190,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     const warmupMs = req.warmupMs ?? 0;
     if (warmupMs <= 0) atomic_set(run + RUN.measure, 1);
     t0 = performance.now();
+    startNs = (t0 - tPool) * 1e6;
     atomic_set(run + RUN.go, 1); // RELEASE: pairs with the ACQUIRE in waitAtBarrier()
     atomic_notify(run + RUN.go, n);
     let measuring = warmupMs <= 0;
@@ -256,7 +261,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
         : new RunFailure('run aborted without a worker error', 'Abort');
   }
   if (report !== null) throw report;
-  return collect(req, results, wallNs);
+  return collect(req, results, wallNs, startNs);
 }
 
 function firstStackLines(stack: string): string {
@@ -271,6 +276,7 @@ function collect(
   req: RunRequest,
   results: ReadonlyArray<BenchTaskResult | undefined>,
   wallNs: number,
+  startNs: number,
 ): RunOutcome {
   const workers: WorkerOutcome[] = [];
   let pinWarning: string | null = null;
@@ -291,5 +297,5 @@ function collect(
       lastCpu: r.lastCpu,
     });
   });
-  return { workers, wallNs, pinWarning };
+  return { workers, wallNs, startNs, pinWarning };
 }

@@ -33,7 +33,7 @@ import {
   WORD_BYTES,
 } from '../shm/layout/index.js';
 import { kmem_cache_create } from '../shm/slab.js';
-import { rcu_init } from '../sync/rcu.js';
+import { type RcuFlavor, rcu_init } from '../sync/rcu.js';
 import { refcount_warn_init } from '../sync/refcount.js';
 import { init_srcu_struct } from '../sync/srcu.js';
 
@@ -55,8 +55,12 @@ export interface WorldConfig {
   readonly rwsemSpin: boolean;
   /** srcu_spf's munmap: queue call_srcu (default) or wait synchronize_srcu */
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
+  /** the RCU flavour (src/sync/rcu.ts): qsbr, as the kernel's, or liburcu's memb */
+  readonly rcu: RcuFlavor;
   /** page-table pages (512 PTEs each); default: enough for the frames, spread out */
   readonly ptePages?: number;
+  /** room for the caller's own structures (a bench's lookup trees), MiB */
+  readonly extraMiB?: number;
 }
 
 export const DEFAULT_WORLD: WorldConfig = {
@@ -69,6 +73,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   assertions: true,
   rwsemSpin: true,
   srcuFree: 'call_srcu',
+  rcu: 'qsbr',
 };
 
 /** The limits a user may set (the CLI names them in its errors). */
@@ -139,7 +144,7 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   // Lay out once to learn the struct sizes for this padding setting, then size the buffer.
   configureLayout({ padding: cfg.padding });
   const bytes = worldWords(cfg) * WORD_BYTES;
-  const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4;
+  const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4 + (cfg.extraMiB ?? 0);
   const arena = createArena({
     sizeMiB,
     maxTasks: cfg.maxTasks,
@@ -147,7 +152,7 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
     rwsemSpin: cfg.rwsemSpin,
   });
   task_attach(0);
-  rcu_init();
+  rcu_init({ flavor: cfg.rcu, debug: cfg.assertions });
   refcount_warn_init();
   const srcu = init_srcu_struct();
   const s = scheme_by_id(scheme_id(cfg.scheme));
