@@ -1,13 +1,24 @@
 // Run real worker threads on one shared buffer, with a watchdog: if the workers are not done
-// within the bound, every task is told to abort, and the test fails with each task's last
-// events instead of hanging.
+// within the bound (20 s by default, well inside vitest's 60 s), every task is told to abort,
+// and the test fails with the lock state and each task's last events instead of hanging.
+// Every run also asserts that no wait lost a wake-up (src/sched/task.ts: wake_overdue): a
+// threaded test that passes with a lost wake-up would hide a hang the kernel would have.
 
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { describeLockState } from '../../src/harness/lockdump.js';
 import { event_name } from '../../src/sched/events.js';
-import { abort_all, clear_abort, read_ring } from '../../src/sched/task.js';
+import {
+  abort_all,
+  clear_abort,
+  describe_lost_wakeups,
+  type LostWakeup,
+  lost_wakeups,
+  read_ring,
+  reset_lost_wakeups,
+} from '../../src/sched/task.js';
 import { arena_alloc } from '../../src/shm/arena.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,17 +38,32 @@ export interface ThreadSpec {
   readonly args?: unknown;
 }
 
+export interface RunThreadsOptions {
+  /**
+   * Called with the lost wake-ups of the run instead of failing on them: only for a test that
+   * breaks a wake-up on purpose and asserts they are counted.
+   */
+  readonly onLostWakeups?: (lost: readonly LostWakeup[]) => void;
+}
+
+/** The watchdog's default bound: well inside vitest's 60 s test timeout. */
+export const THREADS_TIMEOUT_MS = 20_000;
+
 /**
  * Start one worker per spec, all at once, each running `fn` of module `rel` as its task.
- * Resolves with their results in order. Rejects with the flight recorders if they take longer
- * than timeoutMs (the run is aborted, not abandoned).
+ * Resolves with their results in order. Rejects with the lock state and the flight recorders
+ * if they take longer than timeoutMs (the run is aborted, not abandoned), and rejects if any
+ * task lost a wake-up (unless opts.onLostWakeups takes them).
  */
 export async function runThreads(
   sab: SharedArrayBuffer,
   rel: string,
   specs: readonly ThreadSpec[],
-  timeoutMs = 30_000,
+  timeoutMs = THREADS_TIMEOUT_MS,
+  opts: RunThreadsOptions = {},
 ): Promise<unknown[]> {
+  const nTasks = Math.max(0, ...specs.map((s) => s.taskId)) + 1;
+  reset_lost_wakeups(nTasks);
   const pool = new Piscina({
     filename: scenarioWorker(),
     minThreads: specs.length,
@@ -50,9 +76,12 @@ export async function runThreads(
   const barrier = arena_alloc(1, 16, 'start barrier');
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
+  let lockState = '';
   const watchdog = new Promise<void>((resolveWd) => {
     timer = setTimeout(() => {
       timedOut = true;
+      // The snapshot comes before the abort: unwinding changes what it shows.
+      lockState = describeLockState(specs.map((s) => s.taskId));
       abort_all();
       resolveWd();
     }, timeoutMs);
@@ -88,12 +117,22 @@ export async function runThreads(
           return `  task ${s.taskId} ${s.fn}: ${ring}`;
         })
         .join('\n');
-      throw new Error(`workers did not finish within ${timeoutMs} ms; last events:\n${dump}`);
+      throw new Error(
+        `watchdog: workers did not finish within ${timeoutMs} ms; run aborted\n${lockState}\nlast events:\n${dump}`,
+      );
     }
     // Report the root cause, not the aborts it caused in the others.
     const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     const root = failed.find((r) => !String(r.reason).includes('HarnessAbort')) ?? failed[0];
     if (root !== undefined) throw root.reason;
+    const ids = new Set(specs.map((s) => s.taskId));
+    const lost = lost_wakeups(nTasks).filter((l) => ids.has(l.taskId));
+    if (opts.onLostWakeups !== undefined) opts.onLostWakeups(lost);
+    else if (lost.length > 0) {
+      throw new Error(
+        `lost wake-ups (each a hang in the kernel):\n${describe_lost_wakeups(lost)}\n${describeLockState(specs.map((s) => s.taskId))}`,
+      );
+    }
     return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   } finally {
     if (timer !== undefined) clearTimeout(timer);

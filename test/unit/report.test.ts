@@ -23,6 +23,7 @@ describe('summarizeRun', () => {
     const out: RunOutcome = {
       wallNs: 1e9,
       pinWarning: null,
+      lostWakeups: [],
       workers: [
         {
           index: 0,
