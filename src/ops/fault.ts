@@ -11,7 +11,7 @@
 // The optional fault cost (spin / sleep) is spent after the frame is zeroed and before the PTE is
 // installed: while the fault holds its VMA lock, SRCU section or mmap read lock.
 
-import { EINTR } from '../errors.js';
+import { EINTR, InvariantViolation } from '../errors.js';
 import { alloc_frame, free_frame, zero_frame } from '../mm/frames.js';
 import { mm_globals } from '../mm/globals.js';
 import {
@@ -121,7 +121,17 @@ export function handle_mm_fault(mm: number, vma: number, addr: number, flags: nu
     const S = scheme();
     // A speculative fault (srcu_spf) holds no lock: its fields may change under it, and its
     // validation under the page-table lock is what catches that.
-    if ((flags & FAULT_FLAG_VMA_LOCK) === 0 || S.perVmaReadLock) vma_check_csum(vma);
+    if ((flags & FAULT_FLAG_VMA_LOCK) === 0 || S.perVmaReadLock) {
+      vma_check_csum(vma);
+      // KERNEL.md §7.5: the VMA a fault holds contains the address.
+      const start = atomic_read(vma + VMA.vm_start);
+      const end = atomic_read(vma + VMA.vm_end);
+      if (addr < start || addr >= end) {
+        throw new InvariantViolation(
+          `handle_mm_fault: address ${addr} is outside the VMA it holds, vma ${vma} [${start}, ${end})`,
+        );
+      }
+    }
     if ((flags & FAULT_FLAG_VMA_LOCK) !== 0) S.vma_assert_locked(vma);
   }
   return do_anonymous_page(mm, vma, addr, flags);

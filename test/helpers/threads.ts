@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { describeLockState } from '../../src/harness/lockdump.js';
+import { atomic_read } from '../../src/sched/atomics.js';
 import { event_name } from '../../src/sched/events.js';
 import {
   abort_all,
@@ -46,8 +47,10 @@ export interface RunThreadsOptions {
   readonly onLostWakeups?: (lost: readonly LostWakeup[]) => void;
 }
 
-/** The watchdog's default bound: well inside vitest's 60 s test timeout. */
+/** The watchdog's default bound, from the start barrier on: well inside vitest's 60 s. */
 export const THREADS_TIMEOUT_MS = 20_000;
+/** How long the threads may take to reach the start barrier. */
+const START_TIMEOUT_MS = 20_000;
 
 /**
  * Start one worker per spec, all at once, each running `fn` of module `rel` as its task.
@@ -77,14 +80,26 @@ export async function runThreads(
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   let lockState = '';
+  let settled = false;
+  const fire = (resolveWd: () => void): void => {
+    timedOut = true;
+    // The snapshot comes before the abort: unwinding changes what it shows.
+    lockState = describeLockState(specs.map((s) => s.taskId));
+    abort_all();
+    resolveWd();
+  };
+  // The bound counts from the start barrier, so that starting the threads on a loaded machine
+  // does not eat it; starting itself gets its own bound.
   const watchdog = new Promise<void>((resolveWd) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      // The snapshot comes before the abort: unwinding changes what it shows.
-      lockState = describeLockState(specs.map((s) => s.taskId));
-      abort_all();
-      resolveWd();
-    }, timeoutMs);
+    const startBy = Date.now() + START_TIMEOUT_MS;
+    const poll = (): void => {
+      if (settled) return;
+      if (atomic_read(barrier) >= specs.length)
+        timer = setTimeout(() => fire(resolveWd), timeoutMs);
+      else if (Date.now() > startBy) fire(resolveWd);
+      else timer = setTimeout(poll, 5);
+    };
+    poll();
   });
   try {
     // The first worker to fail stops the others: they may be waiting for what it held.
@@ -106,7 +121,8 @@ export async function runThreads(
     );
     const all = Promise.allSettled(runs);
     await Promise.race([all, watchdog]);
-    const settled = await all;
+    const results = await all;
+    settled = true;
     if (timedOut) {
       const dump = specs
         .map((s) => {
@@ -118,12 +134,16 @@ export async function runThreads(
         })
         .join('\n');
       throw new Error(
-        `watchdog: workers did not finish within ${timeoutMs} ms; run aborted\n${lockState}\nlast events:\n${dump}`,
+        `watchdog: workers did not finish within ${timeoutMs} ms of starting; run aborted\n${lockState}\nlast events:\n${dump}`,
       );
     }
     // Report the root cause, not the aborts it caused in the others.
-    const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-    const root = failed.find((r) => !String(r.reason).includes('HarnessAbort')) ?? failed[0];
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    // An error's class name may not survive the trip from a worker; its message does.
+    const aborted = (e: unknown): boolean =>
+      /HarnessAbort|run aborted by the harness/.test(String(e)) ||
+      (e instanceof Error && e.name === 'HarnessAbort');
+    const root = failed.find((r) => !aborted(r.reason)) ?? failed[0];
     if (root !== undefined) throw root.reason;
     const ids = new Set(specs.map((s) => s.taskId));
     const lost = lost_wakeups(nTasks).filter((l) => ids.has(l.taskId));
@@ -133,8 +153,9 @@ export async function runThreads(
         `lost wake-ups (each a hang in the kernel):\n${describe_lost_wakeups(lost)}\n${describeLockState(specs.map((s) => s.taskId))}`,
       );
     }
-    return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   } finally {
+    settled = true;
     if (timer !== undefined) clearTimeout(timer);
     clear_abort();
     await pool.destroy();
