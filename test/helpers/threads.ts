@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { describeLockState } from '../../src/harness/lockdump.js';
+import { workerModule } from '../../src/harness/paths.js';
 import { atomic_read } from '../../src/sched/atomics.js';
 import { event_name } from '../../src/sched/events.js';
 import {
@@ -30,8 +31,6 @@ export function distModule(rel: string): string {
   if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build (npm test does)`);
   return pathToFileURL(f).href;
 }
-
-const scenarioWorker = (): string => distModule('src/workers/scenario');
 
 export interface ThreadSpec {
   readonly taskId: number;
@@ -68,7 +67,7 @@ export async function runThreads(
   const nTasks = Math.max(0, ...specs.map((s) => s.taskId)) + 1;
   reset_lost_wakeups(nTasks);
   const pool = new Piscina({
-    filename: scenarioWorker(),
+    filename: workerModule('scenario'),
     minThreads: specs.length,
     maxThreads: specs.length,
     idleTimeout: 1000,
