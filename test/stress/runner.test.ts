@@ -6,7 +6,16 @@ import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena, get_root, task_ptr } from '../../src/shm/arena.js';
-import { ROOT, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../../src/shm/layout/index.js';
+import {
+  LINE_WORDS,
+  ROOT,
+  RUN,
+  RUN_WORKER,
+  RWSEM,
+  run_worker_ptr,
+  TASK,
+} from '../../src/shm/layout/index.js';
+import { init_rwsem } from '../../src/sync/rwsem.js';
 import type { WorkerPlan } from '../../src/workload/job.js';
 import type { FaulterArgs, WriterArgs } from '../../src/workload/jobs.js';
 import { PRESETS } from '../../src/workload/presets.js';
@@ -154,6 +163,32 @@ describe('runner', () => {
     expect(f.message).toMatch(/worker 0 \(task 1, adder, \d+ ops\)/);
     expect(f.message).toMatch(/worker 1 \(task 2, adder/);
     expect(f.message).toMatch(/worker 2 \(task 3, stuck, 0 ops\):.*COMPLETION_WAIT/);
+  });
+
+  it("the watchdog's report shows the lock state: a writer queued behind a reader", async () => {
+    const { sab, words } = setup(8);
+    const sem = arena_alloc(RWSEM.SIZE, LINE_WORDS);
+    init_rwsem(sem);
+    const workers: WorkerPlan[] = [
+      { taskId: 1, role: 'read-holder', args: { words, sem }, budget: 0 },
+      { taskId: 2, role: 'stuck-writer', args: { words, sem }, budget: 0 },
+    ];
+    const err = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers,
+      durationMs: 20_000,
+      watchdogMs: 300,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailure);
+    const m = (err as RunFailure).message;
+    expect(m).toMatch(/^watchdog: no progress from worker 1 \(task 2\)/);
+    expect(m).toMatch(/task 2: uninterruptible; waits in RWSEM_DOWN_WRITE_SLOW on word \d+/);
+    expect(m).toMatch(
+      new RegExp(
+        `rwsem at ${sem}: count 0x[0-9a-f]+ \\[WAITERS (HANDOFF )?readers=1\\], owner task 1 \\(reader-owned hint\\), queue \\[task 2 W`,
+      ),
+    );
   });
 
   it('set-up keeps the faulters VMAs apart: a guard hole after each, so mprotect never merges them', () => {
