@@ -19,6 +19,7 @@ import {
   TASK_RUNNING,
   TASK_UNINTERRUPTIBLE,
   VMA,
+  WAIT_SITE_NAMES,
 } from '../shm/layout/index.js';
 import { rwsem_describe } from '../sync/rwsem.js';
 
@@ -81,6 +82,14 @@ export function describeLockState(taskIds?: readonly number[], events = 8): stri
     }
     const killed =
       (atomic_read(t + TASK.signal) & SIGKILL_PENDING) !== 0 ? ', SIGKILL pending' : '';
+    let lost = 0;
+    for (let site = 1; site < WAIT_SITE_NAMES.length; site++) {
+      lost += atomic_read(t + TASK.lost_wake + site);
+    }
+    if (lost > 0) {
+      const site = WAIT_SITE_NAMES[atomic_read(t + TASK.lost_wake_site)] ?? '?';
+      what += `; ${lost} lost wake-up${lost === 1 ? '' : 's'}, the last in ${site} on word ${atomic_read(t + TASK.lost_wake_addr)}`;
+    }
     const ring = read_ring(id)
       .slice(-events)
       .map((e) => `${event_name(e.event)}(${e.a},${e.b})`)

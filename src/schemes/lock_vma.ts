@@ -36,11 +36,13 @@ export function lock_vma_under_rcu(S: Scheme, mm: number, addr: number): number 
     }
     if (got === 0) break;
     // The VMA may have been split, shrunk or moved between the lookup and the lock: the range
-    // is checked again under the lock (the broken variant trusts the lookup).
+    // is checked again under the lock (the broken variant trusts the lookup; its switch is
+    // tested only on a miss, so the fixed path pays nothing for it).
     if (
       atomic_read_once(vma + VMA.vm_mm) !== mm ||
-      (!bug_on(BUG.NO_RANGE_RECHECK) &&
-        (addr < atomic_read_once(vma + VMA.vm_start) || addr >= atomic_read_once(vma + VMA.vm_end)))
+      ((addr < atomic_read_once(vma + VMA.vm_start) ||
+        addr >= atomic_read_once(vma + VMA.vm_end)) &&
+        !bug_on(BUG.NO_RANGE_RECHECK))
     ) {
       S.vma_end_read(vma);
       break;

@@ -118,9 +118,10 @@ function vma_start_read(mm: number, vma: number): number {
 
   // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all(). A writer that
   // write-locked the VMA between the early check and our increment is seen here.
+  // (The switch is tested only on a match, so the fixed path pays nothing for it.)
   if (
-    !bug_on(BUG.NO_SEQ_RECHECK) &&
-    atomic_read_once(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)
+    atomic_read_once(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq) &&
+    !bug_on(BUG.NO_SEQ_RECHECK)
   ) {
     vma_refcount_put(vma);
     return 0;

@@ -43,6 +43,7 @@ describe('runner', () => {
       workers: plans(6, 'adder', { words }, 3000),
       durationMs: 0,
     });
+    expect(out.lostWakeups).toEqual([]);
     expect(out.workers.map((w) => w.ops)).toEqual([3000, 3000, 3000, 3000, 3000, 3000]);
     // Odd steps took the spinlock, even steps added atomically: 1500 of each per worker.
     expect(atomic_read(words + 1)).toBe(9000);
@@ -76,6 +77,7 @@ describe('runner', () => {
       pin: true,
       cores: 2,
     });
+    expect(out.lostWakeups).toEqual([]);
     const total = out.workers.reduce((s, w) => s + w.ops, 0);
     expect(total).toBeGreaterThan(0);
     expect(atomic_read(words + 1) + atomic_read(words + 2)).toBe(total);
@@ -102,6 +104,7 @@ describe('runner', () => {
       durationMs: 0,
       warmupMs: 100,
     });
+    expect(out.lostWakeups).toEqual([]);
     expect(out.workers.map((w) => w.ops)).toEqual([2000, 2000, 2000, 2000]);
     for (const w of out.workers) {
       expect(w.histograms[0]!.count + w.histograms[1]!.count).toBe(2000);
