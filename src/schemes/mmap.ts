@@ -9,6 +9,7 @@
 // Lock order (written once, here): mmap_lock → VMA lock → page-table lock. Never block on the
 // mmap lock while holding a VMA read lock.
 
+import { BUG, bug_on } from '../sched/bugs.js';
 import { EV } from '../sched/events.js';
 import { trace } from '../sched/task.js';
 import { MM } from '../shm/layout/index.js';
@@ -63,6 +64,12 @@ export function mmap_write_lock(mm: number): void {
 
 /** 0, or EINTR; mm_lock_seq is bumped only on success. */
 export function mmap_write_lock_killable(mm: number): number {
+  if (bug_on(BUG.MMAP_WRITE_UNINTERRUPTIBLE)) {
+    // Before 2016 the writers of munmap/mmap/mprotect took down_write(): a fatal signal does
+    // not get them out of the queue.
+    mmap_write_lock(mm);
+    return 0;
+  }
   const ret = down_write_killable(mm + MM.mmap_lock);
   if (ret !== 0) return ret;
   mm_lock_seqcount_begin(mm);

@@ -43,9 +43,16 @@ import {
   set_current_state,
   set_waiting,
   trace,
+  wake_overdue,
   wake_up_process,
 } from '../sched/task.js';
-import { RCUWAIT, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../shm/layout/index.js';
+import {
+  RCUWAIT,
+  TASK_KILLABLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  WAIT_SITE,
+} from '../shm/layout/index.js';
 
 /** The longest one sleep lasts before the waiter re-checks its condition and the abort flag. */
 export const RCUWAIT_SLICE_MS = 20;
@@ -101,7 +108,9 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
         set_waiting(EV.RCUWAIT_WAIT, w);
       }
       count(CNT.RCUWAIT_SLEEP);
-      schedule_timeout(RCUWAIT_SLICE_MS);
+      // A slice that times out with the condition already true: whoever made it true owed us
+      // a wake-up (the (A)/(B) pair guarantees it saw us published). See wake_overdue().
+      if (!schedule_timeout(RCUWAIT_SLICE_MS) && cond()) wake_overdue(WAIT_SITE.RCUWAIT, w);
     }
   } finally {
     // finish_rcuwait(): unpublish, then run.

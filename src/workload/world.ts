@@ -61,6 +61,8 @@ export interface WorldConfig {
   readonly ptePages?: number;
   /** room for the caller's own structures (a bench's lookup trees), MiB */
   readonly extraMiB?: number;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 or absent runs the fixed code */
+  readonly bugs?: number;
 }
 
 export const DEFAULT_WORLD: WorldConfig = {
@@ -150,6 +152,7 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
     maxTasks: cfg.maxTasks,
     padding: cfg.padding,
     rwsemSpin: cfg.rwsemSpin,
+    bugs: cfg.bugs ?? 0,
   });
   task_attach(0);
   rcu_init({ flavor: cfg.rcu, debug: cfg.assertions });
