@@ -9,7 +9,9 @@
 // Lock order (written once, here): mmap_lock → VMA lock → page-table lock. Never block on the
 // mmap lock while holding a VMA read lock.
 
+import { sched_point } from '../sched/atomics.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { trace } from '../sched/task.js';
 import { MM } from '../shm/layout/index.js';
 import {
@@ -59,6 +61,7 @@ export function mmap_write_lock(mm: number): void {
   down_write(mm + MM.mmap_lock);
   mm_lock_seqcount_begin(mm);
   trace(EV.MMAP_WRITE_LOCK, mm, 0);
+  sched_point(SP.MMAP_WRITE_LOCKED);
 }
 
 /** 0, or EINTR; mm_lock_seq is bumped only on success. */
@@ -67,6 +70,7 @@ export function mmap_write_lock_killable(mm: number): number {
   if (ret !== 0) return ret;
   mm_lock_seqcount_begin(mm);
   trace(EV.MMAP_WRITE_LOCK, mm, 1);
+  sched_point(SP.MMAP_WRITE_LOCKED);
   return 0;
 }
 

@@ -61,11 +61,13 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   smp_mb,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { check_abort, count, current, current_id, set_waiting, trace } from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root, task_ptr } from '../shm/arena.js';
 import {
@@ -145,6 +147,7 @@ export function rcu_read_lock(): void {
     const snap = atomic_read_once(rsp + RCU_STATE.gp_ctr);
     atomic_xchg(s, snap);
     trace(EV.RCU_READ_LOCK, snap, 0);
+    sched_point(SP.RCU_SECTION);
   } else {
     if ((tmp & RCU_NEST_MASK) === RCU_NEST_MASK) {
       throw new LockStateError(`rcu_read_lock nested deeper than ${RCU_NEST_MASK}`);
