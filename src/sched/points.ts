@@ -25,6 +25,8 @@ export const SP = {
   MMAP_WRITE_LOCKED: 9,
   /** vma_refcount_put / vma_end_read: the reference is dropped, the wake-up not yet sent */
   PUT_BEFORE_WAKE: 10,
+  /** vma_start_read: the early sequence check passed, the reference not yet taken */
+  BEFORE_REF_INC: 11,
 } as const;
 
 export type PointName = keyof typeof SP;

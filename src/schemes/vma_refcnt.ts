@@ -102,7 +102,7 @@ function vma_start_read(mm: number, vma: number): number {
   // Early pessimistic check, two plain loads as in the kernel: stale values can only give a
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
-
+  sched_point(SP.BEFORE_REF_INC);
   const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
   if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;

@@ -46,6 +46,7 @@ let assertions = false;
 function vma_start_read_rwsem(mm: number, vma: number): number {
   // Early pessimistic check; a false "locked" is harmless.
   if (atomic_read(vma + VMA.vm_lock_seq) === atomic_read(mm + MM.mm_lock_seq)) return 0;
+  sched_point(SP.BEFORE_REF_INC);
   // trylock: never sleep on a VMA lock in the fault path; fails while a writer holds or waits.
   if (!down_read_trylock(vma + VMA.vm_lock)) return 0;
   sched_point(SP.AFTER_REF_INC);

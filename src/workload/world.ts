@@ -55,6 +55,8 @@ export interface WorldConfig {
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
   /** page-table pages (512 PTEs each); default: enough for the frames, spread out */
   readonly ptePages?: number;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); default 0: the fixed code */
+  readonly bugs?: number;
 }
 
 export const DEFAULT_WORLD: WorldConfig = {
@@ -137,7 +139,12 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   configureLayout({ padding: cfg.padding });
   const bytes = worldWords(cfg) * WORD_BYTES;
   const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4;
-  const arena = createArena({ sizeMiB, maxTasks: cfg.maxTasks, padding: cfg.padding });
+  const arena = createArena({
+    sizeMiB,
+    maxTasks: cfg.maxTasks,
+    padding: cfg.padding,
+    bugs: cfg.bugs ?? 0,
+  });
   task_attach(0);
   rcu_init();
   refcount_warn_init();

@@ -1,0 +1,83 @@
+// Each catalogue entry's default stress run: the scheme and workload it breaks in, and the chaos
+// aimed at its window. `faultline stress --inject-bug NAME` uses these unless the user names a
+// scheme, workload or chaos level. Kept here rather than in src/sched/bugs.ts: they describe how
+// the harness hunts a bug, not the bug. test/stress/stress_bugs.test.ts checks every entry of
+// BUGS has one.
+
+import type { PointName } from '../../sched/points.js';
+import type { SchemeName } from '../../schemes/index.js';
+import type { ChaosLevel } from './chaos.js';
+
+export interface BugDefault {
+  readonly scheme: SchemeName;
+  /** a stress preset name (see STRESS_PRESETS) */
+  readonly preset: string;
+  readonly chaos: ChaosLevel;
+  /** delay probabilities at the points of this bug's window */
+  readonly points: Readonly<Partial<Record<PointName, number>>>;
+  /** kills and spurious wake-ups per second (0: none) */
+  readonly killRate: number;
+  readonly threads: number;
+}
+
+const refcnt = (points: BugDefault['points'], killRate = 0): BugDefault => ({
+  scheme: 'vma_refcnt',
+  preset: 'mixed',
+  chaos: 'heavy',
+  points,
+  killRate,
+  threads: 3,
+});
+
+export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
+  'detach-no-wait': refcnt({ AFTER_REF_INC: 0.3, WRITE_BEFORE_DETACH: 0.3 }),
+  'detach-before-write-lock': refcnt({ BEFORE_REF_INC: 0.2, WRITE_BEFORE_DETACH: 0.3 }),
+  'no-mm-recheck': refcnt({ BEFORE_REF_INC: 0.2, LOOKUP_TO_LOCK: 0.1 }),
+  'no-seq-recheck': refcnt({ BEFORE_REF_INC: 0.2, AFTER_REF_INC: 0.1 }),
+  'put-no-mmgrab': refcnt({ AFTER_REF_INC: 0.2, PUT_BEFORE_WAKE: 0.3 }, 400),
+  'rcuwait-check-before-publish': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
+  'rcuwait-plain-ordering': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
+  'rwsem-no-handoff': {
+    scheme: 'mmap_lock',
+    preset: 'io-fault',
+    chaos: 'light',
+    points: {},
+    killRate: 0,
+    threads: 4,
+  },
+  'rwsem-killed-no-wake': {
+    scheme: 'mmap_lock',
+    preset: 'mixed',
+    chaos: 'heavy',
+    points: { MMAP_WRITE_LOCKED: 0.05, FAULT_LOCKED: 0.05 },
+    killRate: 1000,
+    threads: 3,
+  },
+  'mmap-write-uninterruptible': {
+    scheme: 'mmap_lock',
+    preset: 'mixed',
+    chaos: 'heavy',
+    points: { FAULT_LOCKED: 0.05 },
+    killRate: 0,
+    threads: 3,
+  },
+  'srcu-skip-first-index': {
+    scheme: 'srcu_spf',
+    preset: 'mixed',
+    chaos: 'heavy',
+    points: { SRCU_SECTION: 0.2, FAULT_LOCKED: 0.1 },
+    killRate: 0,
+    threads: 3,
+  },
+  'index-free-no-rcu': refcnt({ RCU_SECTION: 0.1, LOOKUP_TO_LOCK: 0.1 }),
+  'no-range-recheck': refcnt({ BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
+  'maps-no-gap-check': refcnt({ LOOKUP_TO_LOCK: 0.2 }),
+  'refcount-unlimited': refcnt({ BEFORE_REF_INC: 0.2, WRITE_EXCLUDED: 0.2 }),
+};
+
+/** The default for a bug with no entry (a catalogue entry added later): the mixed run. */
+export const FALLBACK_DEFAULT: BugDefault = refcnt({});
+
+export function bugDefault(name: string): BugDefault {
+  return BUG_DEFAULTS[name] ?? FALLBACK_DEFAULT;
+}
