@@ -248,7 +248,15 @@ async function runScheme(
     }
   }
   for (let i = 0; i < exiters && i + 1 < STRESS_MM_SLOTS; i++) {
-    const a: StressExiterArgs = { ...common, slot: i + 1, vmas: 4, pages: 8, steps: 6 };
+    const a: StressExiterArgs = {
+      ...common,
+      slot: i + 1,
+      vmas: 4,
+      pages: 8,
+      steps: 6,
+      mainMm: mm,
+      targets,
+    };
     add('exiter', a);
   }
   for (let i = 0; i < hogs; i++) {
@@ -384,7 +392,8 @@ async function runScheme(
   }
   const ops: Record<string, number> = {};
   let opsTotal = 0;
-  if (outcome !== null) {
+  if (outcome === null) opsTotal = opsNow();
+  else {
     for (const w of outcome.workers) {
       w.kinds.forEach((k, i) => {
         const c = w.histograms[i]?.count ?? 0;

@@ -45,7 +45,8 @@ import {
 } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import { get_root, task_ptr } from '../../shm/arena.js';
-import { ROOT, STRESS, TASK, TASK_KILLABLE } from '../../shm/layout/index.js';
+import { ROOT, RUN, STRESS, TASK, TASK_KILLABLE } from '../../shm/layout/index.js';
+import { rcu_read_lock_held } from '../../sync/rcu.js';
 import type { Job, JobInit } from '../../workload/job.js';
 import type { PageRange } from '../../workload/jobs.js';
 import { thinkTime } from '../../workload/loop.js';
@@ -85,6 +86,13 @@ export interface StressExiterArgs extends StressCommon {
   readonly pages: number;
   /** churn steps per life before exit_mmap */
   readonly steps: number;
+  /**
+   * The main mm and the faulters' VMAs in it: each churn step also splits and merges one of
+   * them (mprotect there and back), so VMA slots freed in one mm are allocated in the other
+   * from this task's slab cache — type-safe reuse across mms while faulters look them up.
+   */
+  readonly mainMm: number;
+  readonly targets: readonly PageRange[];
 }
 
 export interface StressHogArgs extends StressCommon {
@@ -143,7 +151,9 @@ export function createJob(init: JobInit): Job {
     finish(): void {
       pause_leave(stress);
       inner.finish?.();
-      scheme().barrier();
+      // After a failure this task may have unwound out of an RCU section, and the run's first
+      // error must stay the one reported: run the deferred frees only on a clean exit.
+      if (atomic_read(init.run + RUN.failed) === 0 && !rcu_read_lock_held()) scheme().barrier();
     },
   };
 }
@@ -332,6 +342,17 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
         return 0;
       }
       if (steps++ < a.steps) {
+        const t = a.targets[Math.floor(rand() * a.targets.length)];
+        if (t !== undefined && t.pages >= 3) {
+          const at = t.start + 1 + Math.floor(rand() * (t.pages - 2));
+          const len = 1 + Math.floor(rand() * (t.start + t.pages - at - 1));
+          for (const prot of [PROT_READ, RW]) {
+            const r = do_mprotect(a.mainMm, at, len, prot);
+            if (r === EINTR) killed('mprotect', r);
+            else if (r !== 0) throw new Error(`exiter: mprotect at ${at} returned ${r}`);
+          }
+          flush_signals();
+        }
         const i = Math.floor(rand() * starts.length);
         for (let p = 0; p < a.pages; p += 3) {
           const f = handle_user_fault(mm, starts[i]! + p, true);
