@@ -27,6 +27,8 @@ export const SP = {
   PUT_BEFORE_WAKE: 10,
   /** vma_start_read: the early sequence check passed, the reference not yet taken */
   BEFORE_REF_INC: 11,
+  /** vma_start_write done: the writer holds the VMA write-locked (its write section) */
+  WRITE_LOCKED: 12,
 } as const;
 
 export type PointName = keyof typeof SP;

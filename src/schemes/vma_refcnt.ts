@@ -174,6 +174,7 @@ function vma_start_write_state(vma: number, state: number): number {
   }
   if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   trace(EV.VMA_START_WRITE, vma, seq);
+  sched_point(SP.WRITE_LOCKED);
   return 0;
 }
 

@@ -73,6 +73,7 @@ function vma_start_write_rwsem(vma: number, killable: boolean): number {
   if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   up_write(vma + VMA.vm_lock);
   trace(EV.VMA_START_WRITE, vma, seq);
+  sched_point(SP.WRITE_LOCKED);
   return 0;
 }
 

@@ -23,7 +23,7 @@ export interface BugDefault {
 const refcnt = (points: BugDefault['points'], killRate = 0): BugDefault => ({
   scheme: 'vma_refcnt',
   preset: 'mixed',
-  chaos: 'heavy',
+  chaos: 'light',
   points,
   killRate,
   threads: 3,
@@ -33,7 +33,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   'detach-no-wait': refcnt({ AFTER_REF_INC: 0.3, WRITE_BEFORE_DETACH: 0.3 }),
   'detach-before-write-lock': refcnt({ BEFORE_REF_INC: 0.2, WRITE_BEFORE_DETACH: 0.3 }),
   'no-mm-recheck': refcnt({ BEFORE_REF_INC: 0.2, LOOKUP_TO_LOCK: 0.1 }),
-  'no-seq-recheck': refcnt({ BEFORE_REF_INC: 0.2, AFTER_REF_INC: 0.1 }),
+  'no-seq-recheck': refcnt({ BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
   'put-no-mmgrab': refcnt({ AFTER_REF_INC: 0.2, PUT_BEFORE_WAKE: 0.3 }, 400),
   'rcuwait-check-before-publish': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
   'rcuwait-plain-ordering': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
@@ -72,7 +72,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   'index-free-no-rcu': refcnt({ RCU_SECTION: 0.1, LOOKUP_TO_LOCK: 0.1 }),
   'no-range-recheck': refcnt({ BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
   'maps-no-gap-check': refcnt({ LOOKUP_TO_LOCK: 0.2 }),
-  'refcount-unlimited': refcnt({ BEFORE_REF_INC: 0.2, WRITE_EXCLUDED: 0.2 }),
+  'refcount-unlimited': refcnt({ BEFORE_REF_INC: 0.2, WRITE_EXCLUDED: 0.2, WRITE_LOCKED: 0.2 }),
 };
 
 /** The default for a bug with no entry (a catalogue entry added later): the mixed run. */

@@ -37,6 +37,7 @@ const WINDOWS: readonly PointName[] = [
   'BEFORE_RANGE_CHECK',
   'LOOKUP_TO_LOCK',
   'WRITE_EXCLUDED',
+  'WRITE_LOCKED',
   'WRITE_BEFORE_DETACH',
   'PUT_BEFORE_WAKE',
 ];
