@@ -2,8 +2,14 @@
 // failure), JSON (every counter, every violation with each task's last events), JUnit XML (one
 // testcase per scheme × check) and a self-contained HTML page.
 
+import { BUGS } from '../../sched/bugs.js';
 import { CHECK_NAMES, CHECKS } from './checker.js';
 import type { SchemeResult, StressReport, Violation } from './engine.js';
+
+/** One line per catalogue entry: its name, then its story (scripts split at the first space). */
+export function listBugs(): string {
+  return `${BUGS.map((b) => `${b.name} ${b.story}`).join('\n')}\n`;
+}
 
 const CHAOS_COUNTERS = ['CHAOS_DELAY', 'CHAOS_KILL', 'CHAOS_SPURIOUS_WAKE', 'CHAOS_KILL_EINTR'];
 
