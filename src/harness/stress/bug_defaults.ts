@@ -7,6 +7,7 @@
 import type { PointName } from '../../sched/points.js';
 import type { SchemeName } from '../../schemes/index.js';
 import type { ChaosLevel } from './chaos.js';
+import type { CheckName } from './checker.js';
 
 export interface BugDefault {
   readonly scheme: SchemeName;
@@ -18,25 +19,55 @@ export interface BugDefault {
   /** kills and spurious wake-ups per second (0: none) */
   readonly killRate: number;
   readonly threads: number;
+  /** the checks expected to catch it (the first violation is filed under one of them) */
+  readonly caughtBy: readonly CheckName[];
 }
 
-const refcnt = (points: BugDefault['points'], killRate = 0): BugDefault => ({
+const refcnt = (
+  caughtBy: readonly CheckName[],
+  points: BugDefault['points'],
+  killRate = 0,
+): BugDefault => ({
   scheme: 'vma_refcnt',
   preset: 'mixed',
   chaos: 'light',
   points,
   killRate,
   threads: 3,
+  caughtBy,
 });
 
+/** What a use of a freed or reused VMA trips first. */
+const UAF: readonly CheckName[] = [
+  'use-after-free',
+  'refcount-range',
+  'torn-read',
+  'exclusion',
+  'fault-coverage',
+  'quiescent-refcount',
+  'quiescent-index',
+];
+
 export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
-  'detach-no-wait': refcnt({ AFTER_REF_INC: 0.3, WRITE_BEFORE_DETACH: 0.3 }),
-  'detach-before-write-lock': refcnt({ BEFORE_REF_INC: 0.2, WRITE_BEFORE_DETACH: 0.3 }),
-  'no-mm-recheck': refcnt({ BEFORE_REF_INC: 0.2, LOOKUP_TO_LOCK: 0.1 }),
-  'no-seq-recheck': refcnt({ BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
-  'put-no-mmgrab': refcnt({ AFTER_REF_INC: 0.2, PUT_BEFORE_WAKE: 0.3 }, 400),
-  'rcuwait-check-before-publish': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
-  'rcuwait-plain-ordering': refcnt({ FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1 }),
+  'detach-no-wait': refcnt(UAF, { AFTER_REF_INC: 0.3, WRITE_BEFORE_DETACH: 0.3 }),
+  'detach-before-write-lock': refcnt([...UAF, 'lock-state'], {
+    BEFORE_REF_INC: 0.2,
+    WRITE_BEFORE_DETACH: 0.3,
+  }),
+  'no-mm-recheck': refcnt(['fault-coverage', 'exclusion', 'torn-read', 'use-after-free'], {
+    BEFORE_REF_INC: 0.2,
+    LOOKUP_TO_LOCK: 0.1,
+  }),
+  'no-seq-recheck': refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
+  'put-no-mmgrab': refcnt(['use-after-free'], { AFTER_REF_INC: 0.2, PUT_BEFORE_WAKE: 0.3 }, 400),
+  'rcuwait-check-before-publish': refcnt(['lost-wakeup', 'hang'], {
+    FAULT_LOCKED: 0.05,
+    PUT_BEFORE_WAKE: 0.1,
+  }),
+  'rcuwait-plain-ordering': refcnt(['lost-wakeup', 'hang'], {
+    FAULT_LOCKED: 0.05,
+    PUT_BEFORE_WAKE: 0.1,
+  }),
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -44,6 +75,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: {},
     killRate: 0,
     threads: 4,
+    caughtBy: ['hang'],
   },
   'rwsem-killed-no-wake': {
     scheme: 'mmap_lock',
@@ -52,6 +84,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: { MMAP_WRITE_LOCKED: 0.05, FAULT_LOCKED: 0.05 },
     killRate: 1000,
     threads: 3,
+    caughtBy: ['lost-wakeup', 'hang'],
   },
   'mmap-write-uninterruptible': {
     scheme: 'mmap_lock',
@@ -60,6 +93,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: { FAULT_LOCKED: 0.05 },
     killRate: 0,
     threads: 3,
+    caughtBy: ['hang'],
   },
   'srcu-skip-first-index': {
     scheme: 'srcu_spf',
@@ -68,15 +102,23 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: { SRCU_SECTION: 0.2, FAULT_LOCKED: 0.1 },
     killRate: 0,
     threads: 3,
+    caughtBy: UAF,
   },
-  'index-free-no-rcu': refcnt({ RCU_SECTION: 0.1, LOOKUP_TO_LOCK: 0.1 }),
-  'no-range-recheck': refcnt({ BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
-  'maps-no-gap-check': refcnt({ LOOKUP_TO_LOCK: 0.2 }),
-  'refcount-unlimited': refcnt({ BEFORE_REF_INC: 0.2, WRITE_EXCLUDED: 0.2, WRITE_LOCKED: 0.2 }),
+  'index-free-no-rcu': refcnt(['use-after-free', 'quiescent-index', 'other'], {
+    RCU_SECTION: 0.1,
+    LOOKUP_TO_LOCK: 0.1,
+  }),
+  'no-range-recheck': refcnt(['fault-coverage'], { BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
+  'maps-no-gap-check': refcnt(['maps-gap'], { LOOKUP_TO_LOCK: 0.2 }),
+  'refcount-unlimited': refcnt(['exclusion', 'refcount-range'], {
+    BEFORE_REF_INC: 0.2,
+    WRITE_EXCLUDED: 0.2,
+    WRITE_LOCKED: 0.2,
+  }),
 };
 
 /** The default for a bug with no entry (a catalogue entry added later): the mixed run. */
-export const FALLBACK_DEFAULT: BugDefault = refcnt({});
+export const FALLBACK_DEFAULT: BugDefault = refcnt([], {});
 
 export function bugDefault(name: string): BugDefault {
   return BUG_DEFAULTS[name] ?? FALLBACK_DEFAULT;
