@@ -49,8 +49,12 @@ const UAF: readonly CheckName[] = [
 ];
 
 export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
-  'detach-no-wait': refcnt(UAF, { AFTER_REF_INC: 0.3, WRITE_BEFORE_DETACH: 0.3 }),
-  'detach-before-write-lock': refcnt([...UAF, 'lock-state'], {
+  'detach-no-wait': refcnt(UAF, {
+    BEFORE_REF_INC: 0.3,
+    AFTER_REF_INC: 0.3,
+    WRITE_BEFORE_DETACH: 0.3,
+  }),
+  'detach-before-write-lock': refcnt([...UAF, 'write-lock', 'lock-state'], {
     BEFORE_REF_INC: 0.2,
     WRITE_BEFORE_DETACH: 0.3,
   }),

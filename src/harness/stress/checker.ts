@@ -29,6 +29,7 @@ export const CHECKS = {
   'torn-read': 'no torn VMA read: checksums hold (§7.9)',
   'refcount-range': 'reference counts stay in their legal ranges, no refcount warning (§7.2)',
   'seq-parity': 'mm_lock_seq odd exactly while the mmap write lock is held (§7.4)',
+  'write-lock': 'VMA fields, attach and detach change only under the VMA write lock (§7.4)',
   'use-after-free': 'no use of a freed or poisoned object; a woken mm is alive (§7.3, §7.6)',
   'maps-gap': 'a /proc/pid/maps walk shows no false gap (§6.7)',
   'quiescent-index': 'at rest: index ⇔ VMAs, map_count (§7.4)',
@@ -48,7 +49,8 @@ export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
 const RULES: ReadonlyArray<[RegExp, CheckName]> = [
   [/false gap/, 'maps-gap'],
   [/read lock succeeded while a writer|write-locked with \d+ readers inside/, 'exclusion'],
-  [/not covered or not allowed/, 'fault-coverage'],
+  [/not covered or not allowed|outside the VMA/, 'fault-coverage'],
+  [/not write-locked|without the write lock|write lock/, 'write-lock'],
   [/torn VMA read/, 'torn-read'],
   [/mm_lock_seq/, 'seq-parity'],
   [/legal range|refcount warning|saturat|underflow|overflow/i, 'refcount-range'],

@@ -207,6 +207,16 @@ async function runScheme(
     if (got !== r.start)
       throw new FaultlineError(`stress set-up: mmap at ${r.start} returned ${got}`);
   }
+  // One churn zone per writer, after the faulters' VMAs: 4× its mapping, on its own pte pages.
+  let zoneAt = p1.base + (privCount + shape.sharedCount) * p1.stride;
+  const zones: PageRange[] = [];
+  for (const g of spec.writers) {
+    for (let i = 0; i < g.count; i++) {
+      const pages = 4 * g.pages;
+      zones.push({ start: zoneAt, pages });
+      zoneAt += placement(pages).stride;
+    }
+  }
   let chaos = chaosConfig(o.chaos);
   if (o.points !== undefined) chaos = withPoints(chaos, o.points);
   const common: StressCommon = { chaos, seed: o.seed };
@@ -230,13 +240,17 @@ async function runScheme(
       regions,
       writeFraction: spec.writeFraction,
       faultCost: spec.faultCost,
+      zones,
+      zoneFraction: 0.2,
     };
     add('faulter', a, o.opsPerFaulter);
   }
   const targets = [...priv, ...shared];
   for (const g of spec.writers) {
     for (let i = 0; i < g.count; i++) {
+      const zone = zones[plans.length - o.threads]!;
       const a: StressWriterArgs = {
+        zone,
         ...common,
         mm,
         ops: g.ops,

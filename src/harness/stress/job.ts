@@ -68,6 +68,12 @@ export interface StressFaulterArgs extends StressCommon {
   readonly regions: readonly PageRange[];
   readonly writeFraction: number;
   readonly faultCost: FaultCost;
+  /**
+   * The writers' churn zones: about one fault in `zoneFraction` goes to a random page there,
+   * where a writer maps and unmaps (0, or SIGSEGV when nothing is mapped: both are fine).
+   */
+  readonly zones: readonly PageRange[];
+  readonly zoneFraction: number;
 }
 
 export interface StressWriterArgs extends StressCommon {
@@ -77,6 +83,8 @@ export interface StressWriterArgs extends StressCommon {
   readonly pages: number;
   /** the faulters' VMAs: mprotect and madvise act on them; maps must always show them whole */
   readonly targets: readonly PageRange[];
+  /** where this writer's mmap/munmap churn happens (faulters fault there too) */
+  readonly zone: PageRange;
 }
 
 export interface StressExiterArgs extends StressCommon {
@@ -187,6 +195,16 @@ function faulter(a: StressFaulterArgs, rand: () => number): Job {
   return {
     kinds: ['fault', 'madvise'],
     step(): number {
+      if (a.zones.length > 0 && rand() < a.zoneFraction) {
+        const z = a.zones[Math.floor(rand() * a.zones.length)]!;
+        const addr = z.start + Math.floor(rand() * z.pages);
+        const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+        if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
+        else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+          throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+        }
+        return 0;
+      }
       if (next < total) {
         const addr = order[next++]!;
         const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
@@ -264,7 +282,8 @@ function writer(a: StressWriterArgs, run: number, rand: () => number): Job {
       if (picks.length === 0 || a.targets.length === 0) return 3;
       switch (pick()) {
         case 'mmapMunmap': {
-          const r = do_mmap(a.mm, 0, a.pages, RW);
+          const at = a.zone.start + Math.floor(rand() * (a.zone.pages - a.pages + 1));
+          const r = do_mmap(a.mm, at, a.pages, RW);
           if (r === EINTR) {
             killed('mmap', r);
             return 0;
