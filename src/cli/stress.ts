@@ -253,6 +253,7 @@ export function parseStressArgs(
         killRate,
         bugs: bug !== null ? [bug] : [],
         ...(points !== undefined ? { points } : {}),
+        ...(d?.maxSleepUs !== undefined && chaos !== 'off' ? { maxSleepUs: d.maxSleepUs } : {}),
       },
       rerun: (s) => ['faultline stress', ...fixed, `--seed ${s}`, ...tail].join(' '),
       json: v.json ?? null,

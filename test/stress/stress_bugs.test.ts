@@ -32,6 +32,7 @@ describe('the bug catalogue in stress', () => {
       seed: 11,
       chaos: d.chaos,
       points: d.points,
+      ...(d.maxSleepUs !== undefined ? { maxSleepUs: d.maxSleepUs } : {}),
       killRate: d.killRate,
       bugs: [name],
       commandLine: `faultline stress --inject-bug ${name}`,

@@ -19,6 +19,8 @@ export interface BugDefault {
   /** kills and spurious wake-ups per second (0: none) */
   readonly killRate: number;
   readonly threads: number;
+  /** the longest chaos sleep, µs (default: the level's) */
+  readonly maxSleepUs?: number;
   /** the checks expected to catch it (the first violation is filed under one of them) */
   readonly caughtBy: readonly CheckName[];
 }
@@ -49,11 +51,12 @@ const UAF: readonly CheckName[] = [
 ];
 
 export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
-  'detach-no-wait': refcnt(UAF, {
-    BEFORE_REF_INC: 0.3,
-    AFTER_REF_INC: 0.3,
-    WRITE_BEFORE_DETACH: 0.3,
-  }),
+  // The reader must still hold its reference when the detacher frees the VMA: long sleeps
+  // after the increment, short ones before the detach.
+  'detach-no-wait': {
+    ...refcnt(UAF, { BEFORE_REF_INC: 0.3, AFTER_REF_INC: 0.5, WRITE_LOCKED: 0.2 }),
+    maxSleepUs: 4000,
+  },
   'detach-before-write-lock': refcnt([...UAF, 'write-lock', 'lock-state'], {
     BEFORE_REF_INC: 0.2,
     WRITE_BEFORE_DETACH: 0.3,

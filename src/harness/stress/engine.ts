@@ -55,6 +55,8 @@ export interface StressOptions {
   readonly chaos: ChaosLevel;
   /** delay probabilities to set on top of the level (a bug's targeted chaos) */
   readonly points?: ChaosConfig['points'];
+  /** the longest chaos sleep, µs (default: the chaos level's) */
+  readonly maxSleepUs?: number;
   /** kills and spurious wake-ups per second (0: no killer) */
   readonly killRate: number;
   /** catalogue names to inject (at most one from the CLI) */
@@ -145,6 +147,8 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   }
   let chaos = chaosConfig(o.chaos);
   if (o.points !== undefined) chaos = withPoints(chaos, o.points);
+  if (o.maxSleepUs !== undefined && chaos.level !== 'off')
+    chaos = { ...chaos, maxSleepUs: o.maxSleepUs };
   return {
     seed: o.seed,
     commandLine: o.commandLine,
@@ -219,6 +223,8 @@ async function runScheme(
   }
   let chaos = chaosConfig(o.chaos);
   if (o.points !== undefined) chaos = withPoints(chaos, o.points);
+  if (o.maxSleepUs !== undefined && chaos.level !== 'off')
+    chaos = { ...chaos, maxSleepUs: o.maxSleepUs };
   const common: StressCommon = { chaos, seed: o.seed };
   const plans: WorkerPlan[] = [];
   const add = (role: string, args: StressCommon, budget = 0): void => {
