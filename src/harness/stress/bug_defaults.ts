@@ -66,7 +66,17 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     LOOKUP_TO_LOCK: 0.1,
   }),
   'no-seq-recheck': refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
-  'put-no-mmgrab': refcnt(['use-after-free'], { AFTER_REF_INC: 0.2, PUT_BEFORE_WAKE: 0.3 }, 400),
+  // A reader's lookup must outlive the slot's free and its reuse by an exiting mm, whose
+  // exit_mmap waits for that reader and is woken spuriously while the reader is between its
+  // put and its wake-up.
+  'put-no-mmgrab': {
+    ...refcnt(
+      ['use-after-free'],
+      { LOOKUP_TO_LOCK: 0.2, BEFORE_REF_INC: 0.3, PUT_BEFORE_WAKE: 0.5 },
+      2000,
+    ),
+    maxSleepUs: 4000,
+  },
   'rcuwait-check-before-publish': refcnt(['lost-wakeup', 'hang'], {
     FAULT_LOCKED: 0.05,
     PUT_BEFORE_WAKE: 0.1,

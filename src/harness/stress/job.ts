@@ -45,7 +45,14 @@ import {
 } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import { get_root, task_ptr } from '../../shm/arena.js';
-import { ROOT, RUN, STRESS, TASK, TASK_KILLABLE } from '../../shm/layout/index.js';
+import {
+  ROOT,
+  RUN,
+  STRESS,
+  TASK,
+  TASK_KILLABLE,
+  TASK_UNINTERRUPTIBLE,
+} from '../../shm/layout/index.js';
 import { rcu_read_lock_held } from '../../sync/rcu.js';
 import type { Job, JobInit } from '../../workload/job.js';
 import type { PageRange } from '../../workload/jobs.js';
@@ -413,16 +420,32 @@ function killer(a: StressKillerArgs, run: number, rand: () => number): Job {
   return {
     kinds: ['kill', 'wake'],
     step(): number {
-      if (a.targets.length === 0) return 1;
-      const t = task_ptr(a.targets[Math.floor(rand() * a.targets.length)]!);
-      if (t === me) return 1;
-      if (atomic_read(t + TASK.state) === TASK_KILLABLE) {
-        kill_task(t);
-        count(CNT.CHAOS_KILL);
-        return 0;
+      // Look for a sleeper, from a random place: a task in a killable wait gets SIGKILL, one
+      // in an uninterruptible wait a spurious wake-up; when nobody sleeps, a random task gets
+      // a wake-up token it will find at its next sleep.
+      const n = a.targets.length;
+      if (n === 0) return 1;
+      const from = Math.floor(rand() * n);
+      for (let i = 0; i < n; i++) {
+        const t = task_ptr(a.targets[(from + i) % n]!);
+        if (t === me) continue;
+        const state = atomic_read(t + TASK.state);
+        if (state === TASK_KILLABLE) {
+          kill_task(t);
+          count(CNT.CHAOS_KILL);
+          return 0;
+        }
+        if (state === TASK_UNINTERRUPTIBLE) {
+          unpark(t);
+          count(CNT.CHAOS_SPURIOUS_WAKE);
+          return 1;
+        }
       }
-      unpark(t);
-      count(CNT.CHAOS_SPURIOUS_WAKE);
+      const t = task_ptr(a.targets[from]!);
+      if (t !== me) {
+        unpark(t);
+        count(CNT.CHAOS_SPURIOUS_WAKE);
+      }
       return 1;
     },
     between(): void {
