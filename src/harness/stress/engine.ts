@@ -129,10 +129,13 @@ export interface StressReport {
   readonly ok: boolean;
 }
 
-/** The per-task counter that bounded waits bump on a lost wake-up, once it exists. */
-function lostWakeupCounter(): number {
-  const k = COUNTER_NAMES.find((n) => /LOST_WAKE/.test(n));
-  return k === undefined ? -1 : CNT[k];
+/**
+ * The per-task counters that bounded waits bump on a lost wake-up (LOST_WAKEUP, and any
+ * per-primitive one such as RCUWAIT_LOST): a wait slice that expired with its condition true
+ * and no wake-up in flight. Found by name, so a wait site that starts counting is covered.
+ */
+function lostWakeupCounters(): number[] {
+  return COUNTER_NAMES.filter((n) => /(^|_)LOST(_|$)|LOST_WAKE/.test(n)).map((n) => CNT[n]);
 }
 
 /** Pause generations are global to the thread: workers compare with what they served last. */
@@ -400,8 +403,7 @@ async function runScheme(
   const n = plans.length + 1;
   const counters: Record<string, number> = {};
   for (const c of COUNTER_NAMES) counters[c] = sum_counter(CNT[c], n);
-  const lw = lostWakeupCounter();
-  const lostWakeups = lw >= 0 ? sum_counter(lw, n) : 0;
+  const lostWakeups = lostWakeupCounters().reduce((s, c) => s + sum_counter(c, n), 0);
   if (lostWakeups > 0 && violations.length === 0) {
     record(
       'LostWakeup',
