@@ -77,7 +77,7 @@ describe('faultline stress: the command line', () => {
       '--schemes',
       'vma_refcnt',
       '--duration',
-      '1500ms',
+      '1s',
       '--seed',
       '5',
       '--no-progress',

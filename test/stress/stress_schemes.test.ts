@@ -30,7 +30,7 @@ describe.each(SCHEMES)('stress %s, fixed code', (scheme) => {
       schemes: [scheme],
       workload: MIXED,
       threads: 3,
-      durationMs: 2500,
+      durationMs: 2000,
       opsPerFaulter: 0,
       seed: 8,
       chaos: 'light',
