@@ -59,6 +59,15 @@ export const CNT = {
   MAPS_READS: 39,
   MAPS_VMAS_REPORTED: 40,
   WRITER_EINTR: 41,
+  // stress chaos (src/harness/stress) (42..45)
+  /** a chaos delay (spin, yield or sleep) was injected at a schedule point */
+  CHAOS_DELAY: 42,
+  /** the killer sent SIGKILL to a task */
+  CHAOS_KILL: 43,
+  /** the killer woke a task for no reason (a spurious wake-up every wait loop must survive) */
+  CHAOS_SPURIOUS_WAKE: 44,
+  /** an operation returned -EINTR (or VM_FAULT_RETRY) because its task was killed */
+  CHAOS_KILL_EINTR: 45,
   // slab, frames, page tables (48..55)
   /** a per-task object cache refilled from the global free list */
   SLAB_REFILL: 48,

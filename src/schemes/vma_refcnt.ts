@@ -20,10 +20,11 @@
 import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
-import { atomic_read, atomic_read_once, atomic_set } from '../sched/atomics.js';
+import { atomic_read, atomic_read_once, atomic_set, sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { count, set_wait_object, trace } from '../sched/task.js';
 import { MM, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
@@ -62,6 +63,13 @@ function is_vma_writer_only(cnt: number): boolean {
 
 let assertions = false;
 
+/** KERNEL.md §7.2: vm_refcnt ∈ {0} ∪ [1, LIMIT] ∪ [OFFSET, OFFSET + LIMIT]. */
+export function vm_refcnt_legal(c: number): boolean {
+  return (
+    c >= 0 && (c <= VMA_REF_LIMIT || (c >= VMA_LOCK_OFFSET && c - VMA_LOCK_OFFSET <= VMA_REF_LIMIT))
+  );
+}
+
 /**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
  * VMA may be freed and reused at once.
@@ -72,6 +80,12 @@ function vma_refcount_put(vma: number): void {
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
   const now = (old - 1) | 0;
   trace(EV.VMA_END_READ, vma, now);
+  if (assertions && !vm_refcnt_legal(now)) {
+    throw new InvariantViolation(
+      `vma_refcount_put: vma ${vma} vm_refcnt now 0x${(now >>> 0).toString(16)}, outside its legal ranges`,
+    );
+  }
+  sched_point(SP.PUT_BEFORE_WAKE);
   if (now !== 0 && is_vma_writer_only(now)) {
     if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm');
     rcuwait_wake_up(mm + MM.vma_writer_wait);
@@ -89,11 +103,12 @@ function vma_start_read(mm: number, vma: number): number {
   // Early pessimistic check, two plain loads as in the kernel: stale values can only give a
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
-
+  sched_point(SP.BEFORE_REF_INC);
   const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
   if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;
   }
+  sched_point(SP.AFTER_REF_INC);
 
   // The slot may have been freed and reused by another mm between lookup and increment. Our
   // reference may be what a writer in THAT mm waits for, and that mm may be freed as soon as
@@ -165,12 +180,14 @@ function vma_start_write_state(vma: number, state: number): number {
   const locked = vma_enter_locked(vma, false, state);
   if (typeof locked === 'number') return locked; // EINTR: vm_lock_seq untouched
   // Readers are excluded (or the VMA is detached): vm_lock_seq may change.
+  sched_point(SP.WRITE_EXCLUDED);
   atomic_set(vma + VMA.vm_lock_seq, seq);
   if (locked && vma_exit_locked(vma)) {
     throw new InvariantViolation(`vma_start_write: vma ${vma} detached while write-locking it`);
   }
   if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   trace(EV.VMA_START_WRITE, vma, seq);
+  sched_point(SP.WRITE_LOCKED);
   return 0;
 }
 

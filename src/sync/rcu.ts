@@ -90,12 +90,14 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   set_sleep_hooks,
   smp_mb,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import {
   check_abort,
   count,
@@ -253,13 +255,17 @@ export function rcu_read_lock(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
   if (qsbr) {
     // No shared access at all while online: the quiescent states tell the grace period.
-    if (nest++ === 0 && !online) rcu_transient_lock();
+    if (nest++ === 0) {
+      if (!online) rcu_transient_lock();
+      sched_point(SP.RCU_SECTION);
+    }
     return;
   }
   const s = slot;
   const tmp = plain_read(s); // only this task writes its slot
   if ((tmp & RCU_NEST_MASK) === 0) {
     rcu_transient_lock();
+    sched_point(SP.RCU_SECTION);
   } else {
     if ((tmp & RCU_NEST_MASK) === RCU_NEST_MASK) {
       throw new LockStateError(`rcu_read_lock nested deeper than ${RCU_NEST_MASK}`);

@@ -42,11 +42,13 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   smp_mb,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { check_abort, count, current_id, lost_wakeup, set_waiting, trace } from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root } from '../shm/arena.js';
 import {
@@ -119,6 +121,7 @@ export function srcu_read_lock(ssp: number): number {
   // Full barrier B: the increment before the section's accesses.
   atomic_fetch_add(my_data(ssp) + srcu_lock_count_off(idx), 1);
   trace(EV.SRCU_READ_LOCK, ssp, idx);
+  sched_point(SP.SRCU_SECTION);
   return idx;
 }
 

@@ -9,6 +9,7 @@ export * from './rcu.js';
 export * from './run.js';
 export * from './rwsem.js';
 export * from './slab.js';
+export * from './stress.js';
 export * from './struct.js';
 export * from './sync.js';
 export * from './task.js';
