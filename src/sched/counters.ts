@@ -44,6 +44,11 @@ export const CNT = {
   SEQCOUNT_READ_WAIT: 25,
   /** rcuwait_wait_event() went to sleep (its condition was false) */
   RCUWAIT_SLEEP: 26,
+  /**
+   * an rcuwait waiter's sleep ended by its time bound (no wake-up) and the condition held: the
+   * wake-up was lost (BUG.RCUWAIT_CHECK_BEFORE_PUBLISH shows it)
+   */
+  RCUWAIT_LOST: 29,
   /** a completion waiter went to sleep */
   COMPLETION_SLEEP: 27,
   /** spin_lock() found the lock held and took the slow path */
