@@ -8,6 +8,8 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { exploreMain } from './cli/explore.js';
+import { raceMain } from './cli/race.js';
 import { UsageError } from './errors.js';
 import { type BenchOptions, runBench } from './harness/bench.js';
 import { renderHtml } from './harness/html.js';
@@ -48,9 +50,9 @@ usage: faultline [COMMAND] [OPTIONS]
 commands:
   bench     every locking scheme side by side on workloads (the default command)
   stress    later work, not implemented yet
-  race      later work, not implemented yet
+  race      the mailing-list races as deterministic scripts, fixed and broken (--list)
   litmus    later work, not implemented yet
-  explore   later work, not implemented yet
+  explore   every interleaving of a small scenario within a preemption bound, or PCT
   help      this text
 
 faultline COMMAND --help tells more. Exit codes: 0 ok, 1 a run failed, 2 bad input.
@@ -312,6 +314,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (first === 'bench') return await bench(rest);
+    if (first === 'race') return await raceMain(rest);
+    if (first === 'explore') return await exploreMain(rest);
     const later = LATER[first]!;
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(

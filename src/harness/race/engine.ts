@@ -370,7 +370,13 @@ export class ControlledRun {
       steps,
       preemptions: ctl_load(ctl + CTL.preemptions),
     };
-    const verdict = this.scenario.check(this.env, view);
+    const verdict: Verdict =
+      view.outcome === 'diverged'
+        ? {
+            ok: false,
+            text: `the schedule diverged at step ${ctl_load(ctl + CTL.outcome_step) + 1}: the task it names cannot run there`,
+          }
+        : this.scenario.check(this.env, view);
     return {
       ...view,
       record,

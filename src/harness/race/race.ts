@@ -3,7 +3,6 @@
 // show its bug. A script is deterministic: the same schedule gives the same steps every run.
 
 import { UsageError } from '../../errors.js';
-import { compiledModule } from '../paths.js';
 import { ControlledRun, type Execution, variantMask } from './engine.js';
 import type { RaceScript } from './scenario.js';
 import { renderTimeline } from './timeline.js';
@@ -44,14 +43,14 @@ export function compileSchedule(
   });
 }
 
-/** Run one script in the given variants on one set of task threads. */
+/** Run one script in the given variants on one set of task threads (`module`: its file URL). */
 export async function runRace(
   script: RaceScript,
-  rel: string,
+  module: string,
   variants: readonly Variant[],
   repeat = 1,
 ): Promise<RaceResult[]> {
-  const run = await ControlledRun.open(script, compiledModule(rel));
+  const run = await ControlledRun.open(script, module);
   try {
     const segments = compileSchedule(run, script);
     const out: RaceResult[] = [];
