@@ -119,7 +119,7 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.RCUWAIT_CHECK_BEFORE_PUBLISH,
     where: 'src/sync/rcuwait.ts: rcuwait_wait_event',
     story:
-      'an rcuwait waiter that checks its condition before publishing itself misses the wake-up sent in between: a lost wake-up (a hung task)',
+      'an rcuwait waiter that checks its condition before publishing itself in w.task misses a wake-up sent in between (the waker loads NULL): the waiter sleeps with the condition true, a hung task (counted as RCUWAIT_LOST; a deadlock under the controlled scheduler)',
   },
   {
     name: 'rcuwait-plain-ordering',
@@ -152,9 +152,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'srcu-skip-first-index',
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
-    where: 'src/sync/srcu.ts',
+    where: 'src/sync/srcu.ts: srcu_gp_step',
     story:
-      'an SRCU grace period that flips and waits for one index only: readers of the other index are not waited for',
+      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees',
   },
   {
     name: 'index-free-no-rcu',
