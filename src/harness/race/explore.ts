@@ -30,6 +30,8 @@ export interface ExploreOptions {
   readonly depth: number;
   /** the bug mask of the variant explored */
   readonly bugs: number;
+  /** stop at the first failing execution (DFS: still one with the fewest preemptions) */
+  readonly stopAtFailure?: boolean;
   /** called after each execution (progress) */
   readonly onExecution?: (n: number) => void;
 }
@@ -115,17 +117,28 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
     buckets[0]!.push([]);
     let k = 0;
     for (; k <= K && executions < opts.maxExecutions; k++) {
-      const stack = buckets[k]!;
+      // Prefixes queued by cheaper executions run in the order they were queued (earliest
+      // parent, earliest branch point first); those this bucket queues itself run depth first.
+      const stack = buckets[k]!.reverse();
       while (stack.length > 0 && executions < opts.maxExecutions) {
         const prefix = stack.pop()!;
         const e = await run.run(opts.bugs, { mode: 'default', prefix });
         note(e);
         if (e.outcome === 'diverged') continue; // cannot happen with a deterministic scenario
-        for (const [p, cost] of alternatives(e, prefix.length)) {
-          if (k + cost <= K) buckets[k + cost]!.push(p);
+        // Same-bucket children go on the stack latest first, so the earliest branch point is
+        // popped first (depth first); costlier ones queue in natural order for their bucket.
+        const alts = alternatives(e, prefix.length);
+        for (const [p, cost] of alts) if (cost > 0 && k + cost <= K) buckets[k + cost]!.push(p);
+        for (let j = alts.length - 1; j >= 0; j--) {
+          const [p, cost] = alts[j]!;
+          if (cost === 0) stack.push(p);
         }
+        if (opts.stopAtFailure === true && firstFailure !== null) break;
       }
       if (stack.length > 0) break;
+    }
+    if (opts.stopAtFailure === true && firstFailure !== null) {
+      return result(false);
     }
     exhausted = buckets.every((b) => b.length === 0);
   } else {
@@ -149,13 +162,17 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
       note(await run.run(opts.bugs, program));
     }
   }
-  return {
-    executions,
-    exhausted,
-    outcomes: [...outcomes.values()].sort((a, b) => b.count - a.count),
-    failures,
-    firstFailure,
-    elapsedMs: performance.now() - t0,
-    maxSteps,
-  };
+  return result(exhausted);
+
+  function result(exhaustedSearch: boolean): ExploreResult {
+    return {
+      executions,
+      exhausted: exhaustedSearch,
+      outcomes: [...outcomes.values()].sort((a, b) => b.count - a.count),
+      failures,
+      firstFailure,
+      elapsedMs: performance.now() - t0,
+      maxSteps,
+    };
+  }
 }
