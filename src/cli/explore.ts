@@ -3,13 +3,13 @@
 // interleaving of a small scenario within a preemption bound (or random PCT schedules), on
 // real threads under the controlled scheduler.
 
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { ControlledRun, type Execution, variantMask } from '../harness/race/engine.js';
-import { explore } from '../harness/race/explore.js';
+import { explore as exploreSearch } from '../harness/race/explore.js';
 import type { RaceScript } from '../harness/race/scenario.js';
 import { decodeSchedule } from '../harness/race/schedule.js';
 import { renderTimeline } from '../harness/race/timeline.js';
+import { type Command, parseFlags } from './common.js';
 import { checkWritable, loadScript, parseIntFlag, writeReport } from './race_common.js';
 
 export const EXPLORE_HELP = `usage: faultline explore NAME [--variant fixed|broken] [--preemptions K] [--max-executions N]
@@ -40,15 +40,21 @@ function show(script: RaceScript, run: ControlledRun, e: Execution): void {
   );
 }
 
-export async function exploreMain(argv: readonly string[]): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parse(argv));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}; see faultline explore --help`);
-  }
-  if (values.help === true) {
+const OPTIONS = {
+  variant: { type: 'string' },
+  preemptions: { type: 'string' },
+  'max-executions': { type: 'string' },
+  strategy: { type: 'string' },
+  seed: { type: 'string' },
+  depth: { type: 'string' },
+  replay: { type: 'string' },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function exploreMain(argv: readonly string[]): Promise<number> {
+  const { help, values, positionals } = parseFlags('explore', argv, OPTIONS, 1);
+  if (help) {
     process.stdout.write(EXPLORE_HELP);
     return 0;
   }
@@ -100,7 +106,7 @@ export async function exploreMain(argv: readonly string[]): Promise<number> {
           if (n % 500 === 0) process.stderr.write(`\r${n} executions`);
         }
       : undefined;
-    const r = await explore(run, {
+    const r = await exploreSearch(run, {
       strategy,
       preemptions: K,
       maxExecutions,
@@ -165,21 +171,8 @@ export async function exploreMain(argv: readonly string[]): Promise<number> {
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      variant: { type: 'string' },
-      preemptions: { type: 'string' },
-      'max-executions': { type: 'string' },
-      strategy: { type: 'string' },
-      seed: { type: 'string' },
-      depth: { type: 'string' },
-      replay: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
+export const explore: Command = {
+  name: 'explore',
+  summary: 'every interleaving of a small scenario within a preemption bound, or PCT',
+  run: exploreMain,
+};

@@ -1,10 +1,10 @@
 // `faultline race NAME [--variant fixed|broken|both] [--list] [--all] [--repeat N] [--json F]
 // [--junit F]`: replay a race argued on the mailing list, step by step, on real threads.
 
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { type RaceResult, runRace, type Variant } from '../harness/race/race.js';
 import { RACE_SCRIPTS } from '../harness/race/registry.js';
+import { type Command, parseFlags } from './common.js';
 import {
   checkWritable,
   loadScript,
@@ -52,16 +52,19 @@ export function junit(results: readonly RaceResult[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="faultline race" tests="${results.length}" failures="${fails}">\n${cases.join('\n')}\n</testsuite>\n`;
 }
 
-export async function raceMain(argv: readonly string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}; see faultline race --help`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
+const OPTIONS = {
+  variant: { type: 'string' },
+  list: { type: 'boolean' },
+  all: { type: 'boolean' },
+  repeat: { type: 'string' },
+  json: { type: 'string' },
+  junit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function raceMain(argv: readonly string[]): Promise<number> {
+  const { help, values, positionals } = parseFlags('race', argv, OPTIONS, 1);
+  if (help) {
     process.stdout.write(RACE_HELP);
     return 0;
   }
@@ -128,19 +131,8 @@ export async function raceMain(argv: readonly string[]): Promise<number> {
   return pass === results.length ? 0 : 1;
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      variant: { type: 'string' },
-      list: { type: 'boolean' },
-      all: { type: 'boolean' },
-      repeat: { type: 'string' },
-      json: { type: 'string' },
-      junit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
+export const race: Command = {
+  name: 'race',
+  summary: 'the mailing-list races as deterministic scripts, fixed and broken (--list)',
+  run: raceMain,
+};

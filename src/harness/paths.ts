@@ -10,11 +10,24 @@ const fromSources = here.endsWith('.ts');
 /** The package root: two levels above src/harness, three above dist/src/harness. */
 const root = resolve(dirname(here), fromSources ? '../..' : '../../..');
 
-/** The file URL of the compiled module `rel` (e.g. 'src/workers/bench'). */
+/** The file URL of the compiled module `rel` (e.g. 'src/workload/jobs'). */
 export function compiledModule(rel: string): string {
   const f = join(root, 'dist', `${rel}.js`);
   if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build`);
   return pathToFileURL(f).href;
+}
+
+/**
+ * The worker modules, top-level `workers/` in the package: piscina task modules (bench,
+ * scenario) and the controlled scheduler's task thread (controlled, a plain worker_threads
+ * entry). This is the one place that knows where they are: src/ never imports them.
+ */
+export const WORKER_MODULES = ['bench', 'scenario', 'controlled'] as const;
+export type WorkerModule = (typeof WORKER_MODULES)[number];
+
+/** The file URL of the compiled worker module `name` (dist/workers/NAME.js). */
+export function workerModule(name: WorkerModule): string {
+  return compiledModule(`workers/${name}`);
 }
 
 export function packageRoot(): string {

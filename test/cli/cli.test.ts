@@ -60,12 +60,47 @@ describe('faultline --help', () => {
   });
 
   it('later commands say so in one line and exit 2; their --help exits 0', async () => {
-    for (const c of ['stress', 'race', 'litmus', 'explore']) {
+    for (const c of ['stress', 'litmus']) {
       await bad([c], new RegExp(`^faultline: faultline ${c} is not implemented yet`));
       const h = await run([c, '--help']);
       expect(h.code).toBe(0);
       expect(h.stdout).toMatch(/not implemented yet/);
     }
+  });
+});
+
+describe('faultline race and explore', () => {
+  it('--list names each script and its source; a script runs both variants, exit 0', async () => {
+    const l = await run(['race', '--list']);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toMatch(/^rcuwait-lost-wakeup +\S/m);
+    const r = await run(['race', 'rcuwait-lost-wakeup']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/outcome: deadlock; lost wake-up/);
+    expect(r.stdout).toMatch(/2 of 2 verdicts as expected/);
+  });
+  it("explore finds the broken variant's bug (exit 1) and --replay repeats it", async () => {
+    const e = await run(['explore', 'rcuwait-lost-wakeup']);
+    expect(e.code).toBe(1);
+    const s = /first failing schedule \(1 preemption\): (\S+)/.exec(e.stdout)?.[1];
+    expect(s).toBeDefined();
+    const r = await run(['explore', 'rcuwait-lost-wakeup', '--replay', s!]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/outcome: deadlock/);
+  });
+  it('bad input exits 2 with one line', async () => {
+    await Promise.all([
+      bad(['race', 'nope'], /unknown race script 'nope': allowed rcuwait-lost-wakeup/),
+      bad(
+        ['race', 'rcuwait-lost-wakeup', '--variant', 'x'],
+        /--variant x: allowed fixed, broken or both/,
+      ),
+      bad(
+        ['explore', 'rcuwait-lost-wakeup', '--preemptions', '11'],
+        /--preemptions 11: allowed an integer 0\.\.10/,
+      ),
+      bad(['explore', 'rcuwait-lost-wakeup', '--replay', '1x0'], /bad schedule part '1x0'/),
+    ]);
   });
 });
 
@@ -80,7 +115,18 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       bad(['--threads', '0'], /--threads: "0" is not allowed; allowed: integers 1\.\.256/),
       bad(['--threads', '1,x'], /--threads: "x" is not allowed/),
       bad(['--threads', '1,,2'], /--threads "1,,2": empty item/),
-      bad(['--duration', '5'], /--duration 5: allowed: a time like 2s or 500ms, from 50ms to 600s/),
+      bad(
+        ['--duration', '0.01'],
+        /--duration 0\.01: allowed: a time like 2s, 500ms or 2 \(seconds\), from 50ms to 600s/,
+      ),
+      bad(['--duration', '601'], /--duration 601: allowed: a time like/),
+      bad(['--pin=yes'], /^faultline: --pin=yes: --pin takes no value; allowed: --pin alone$/),
+      bad(['--threads', '--json', 'x'], /--threads needs a value/),
+      bad(
+        ['--preset', `pft,${'x'.repeat(100_000)}`],
+        /^faultline: --preset: unknown preset "x{70}/,
+      ),
+      bad(['--threads', '1\n2'], /^faultline: --threads: "1\\n2" is not allowed/),
       bad(['--duration', '10ms'], /--duration 10ms: allowed/),
       bad(['--warmup', 'soon'], /--warmup soon: allowed/),
       bad(['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/),
@@ -139,6 +185,16 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
     await bad(
       ['--workload', big, '--threads', '1,2'],
       /^faultline: workload big at 2 threads maps 131072 faulter pages; allowed: at most 65536 \(lower vmas\.count or vmas\.pages\)$/,
+    );
+  });
+
+  it('a workload nested 400000 deep (the JSON parses, describing it would not): one line', async () => {
+    // Before the echo was bounded, this ended in a RangeError stack trace and exit 1.
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"writers": ${'['.repeat(400_000)}${']'.repeat(400_000)}}`);
+    await bad(
+      ['--workload', deep],
+      /^faultline: deep\.json\.writers\[0\]: \[\[\[\[…\]\]\]\] is not allowed; allowed: an object with fields count, ops, thinkUs, pages$/,
     );
   });
 

@@ -47,7 +47,7 @@ import {
   ROOT,
 } from '../../shm/layout/index.js';
 import { world_create } from '../../workload/world.js';
-import { compiledModule } from '../paths.js';
+import { workerModule } from '../paths.js';
 import type { ExecOutcome, ExecView, Scenario, ScenarioEnv, TaskEnd, Verdict } from './scenario.js';
 import { encodeSchedule } from './schedule.js';
 
@@ -172,7 +172,7 @@ export class ControlledRun {
     const labels = new Map<string, number>();
     const { known_labels, sched_label } = await import('../../sched/labels.js');
     for (const l of known_labels()) labels.set(l, sched_label(l));
-    const workerFile = new URL(compiledModule('src/harness/race/worker'));
+    const workerFile = new URL(workerModule('controlled'));
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < nr; i++) {

@@ -1,18 +1,19 @@
-// The thread of one task of a controlled run (src/harness/race/engine.ts). It attaches to the
-// world, loads the scenario, and then runs its task's body once per execution: it waits for
-// the next generation, joins the execution (the controlled scheduler's hook), runs the body,
-// leaves, and counts itself finished. A body's error goes to the harness as a message.
+// The thread of one task of a controlled run (src/harness/race/engine.ts): a plain
+// worker_threads entry, not a piscina task. It attaches to the world, loads the scenario, and
+// then runs its task's body once per execution: it waits for the next generation, joins the
+// execution (the controlled scheduler's hook), runs the body, leaves, and counts itself
+// finished. A body's error goes to the harness as a message.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { HarnessAbort } from '../../errors.js';
-import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../../sched/atomics.js';
-import { set_injected_bugs } from '../../sched/bugs.js';
-import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../../sched/control.js';
-import { task_attach } from '../../sched/task.js';
-import { attachArena } from '../../shm/arena.js';
-import { CTL, HEADER } from '../../shm/layout/index.js';
-import { world_attach, world_bind } from '../../workload/world.js';
-import type { Scenario, ScenarioEnv } from './scenario.js';
+import { HarnessAbort } from '../src/errors.js';
+import type { Scenario, ScenarioEnv } from '../src/harness/race/scenario.js';
+import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../src/sched/atomics.js';
+import { set_injected_bugs } from '../src/sched/bugs.js';
+import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/control.js';
+import { task_attach } from '../src/sched/task.js';
+import { attachArena } from '../src/shm/arena.js';
+import { CTL, HEADER } from '../src/shm/layout/index.js';
+import { world_attach, world_bind } from '../src/workload/world.js';
 
 interface TaskData {
   readonly sab: SharedArrayBuffer;
