@@ -54,6 +54,8 @@ export const BUG = {
   MAPS_NO_GAP_CHECK: 1 << 13,
   /** refcount_inc_not_zero without the limit: a reader enters past VMA_LOCK_OFFSET */
   REFCOUNT_UNLIMITED: 1 << 14,
+  /** srcu_spf: a speculative fault that installs its PTE without validating its snapshot */
+  SPF_NO_VALIDATION: 1 << 15,
 } as const;
 
 export type BugName =
@@ -71,7 +73,8 @@ export type BugName =
   | 'index-free-no-rcu'
   | 'no-range-recheck'
   | 'maps-no-gap-check'
-  | 'refcount-unlimited';
+  | 'refcount-unlimited'
+  | 'spf-no-validation';
 
 /**
  * The catalogue, in the order `--list-bugs` prints it. `where` and `story` are filled in by
@@ -183,6 +186,13 @@ export const BUGS: readonly BugInfo[] = [
     where: 'src/schemes/vma_refcnt.ts: vma_start_read',
     story:
       'refcount_inc_not_zero without the limit: a reader enters after the writer added VMA_LOCK_OFFSET',
+  },
+  {
+    name: 'spf-no-validation',
+    bit: BUG.SPF_NO_VALIDATION,
+    where: 'src/schemes/srcu_spf.ts: vma_fault_still_valid',
+    story:
+      '2020 "Splitting the mmap_sem" (speculative faults under SRCU): without re-checking the VMA\'s seqcount under the page-table lock, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
   },
 ];
 

@@ -53,16 +53,16 @@ import { encodeSchedule } from './schedule.js';
 
 /** How the next task is chosen after the forced prefix. */
 export type Program =
-  | { readonly mode: 'default'; readonly prefix?: readonly number[] }
+  | { readonly mode: 'default'; readonly prefix?: ArrayLike<number> }
   | {
       readonly mode: 'script';
-      readonly prefix?: readonly number[];
+      readonly prefix?: ArrayLike<number>;
       /** [ctl index, label id (0: until it blocks or ends)] */
       readonly segments: ReadonlyArray<readonly [number, number]>;
     }
   | {
       readonly mode: 'pct';
-      readonly prefix?: readonly number[];
+      readonly prefix?: ArrayLike<number>;
       /** one priority per task, all ≥ changes.length */
       readonly priorities: readonly number[];
       /** steps at which the running task's priority drops */
@@ -211,7 +211,13 @@ export class ControlledRun {
       throw e;
     }
     for (const w of workers) w.removeAllListeners('exit');
-    return new ControlledRun(scenario, env, ctl, snapshot, snapBump, workers, labels);
+    const run = new ControlledRun(scenario, env, ctl, snapshot, snapBump, workers, labels);
+    // Warm-up: the first call of a path may fill a thread's lookup caches (a root pointer, a
+    // slab's view), loads that later executions skip. One discarded execution of each variant
+    // makes every execution the caller sees take the same steps for the same choices.
+    await run.run(0, { mode: 'default' });
+    await run.run(bug_mask(scenario.bugs), { mode: 'default' });
+    return run;
   }
 
   /** The id of a label a script names; throws a UsageError listing the known ones if unknown. */
@@ -255,7 +261,7 @@ export class ControlledRun {
     ctl_store(ctl + CTL.segment, 0);
     ctl_store(ctl + CTL.nr_segments, 0);
     ctl_store(ctl + CTL.nr_pct_changes, 0);
-    const prefix = program.prefix ?? [];
+    const prefix: ArrayLike<number> = program.prefix ?? [];
     if (prefix.length > CTL_MAX_STEPS)
       throw new UsageError(`schedule of ${prefix.length} steps: at most ${CTL_MAX_STEPS}`);
     ctl_store(ctl + CTL.prefix_len, prefix.length);

@@ -55,17 +55,18 @@ export interface ExploreResult {
 }
 
 /** The prefixes an execution opens: [prefix, extra preemptions] per alternative. */
-function alternatives(exec: Execution, from: number): Array<[number[], number]> {
-  const out: Array<[number[], number]> = [];
-  const choices = exec.record.map((s) => s.task);
+function alternatives(exec: Execution, from: number): Array<[Uint8Array, number]> {
+  const out: Array<[Uint8Array, number]> = [];
+  const choices = Uint8Array.from(exec.record, (s) => s.task);
   for (let i = from; i < exec.record.length; i++) {
     const s = exec.record[i]!;
     if (s.self >= 0 && s.selfRunnable && s.selfKind === SP_NAMED) continue;
     for (let a = 0; a < 8; a++) {
       if (a === s.task || (s.enabled & (1 << a)) === 0) continue;
       const cost = s.self >= 0 && s.selfRunnable && a !== s.self && s.selfKind !== SP_YIELD ? 1 : 0;
-      const p = choices.slice(0, i);
-      p.push(a);
+      const p = new Uint8Array(i + 1);
+      p.set(choices.subarray(0, i));
+      p[i] = a;
       out.push([p, cost]);
     }
   }
@@ -83,6 +84,8 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+const EMPTY = new Uint8Array(0);
 
 export async function explore(run: ControlledRun, opts: ExploreOptions): Promise<ExploreResult> {
   if (!Number.isInteger(opts.preemptions) || opts.preemptions < 0 || opts.preemptions > 10) {
@@ -113,34 +116,33 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
   let exhausted = false;
   if (opts.strategy === 'dfs') {
     const K = opts.preemptions;
-    const buckets: number[][][] = Array.from({ length: K + 1 }, () => []);
-    buckets[0]!.push([]);
-    let k = 0;
-    for (; k <= K && executions < opts.maxExecutions; k++) {
-      // Prefixes queued by cheaper executions run in the order they were queued (earliest
-      // parent, earliest branch point first); those this bucket queues itself run depth first.
-      const stack = buckets[k]!.reverse();
-      while (stack.length > 0 && executions < opts.maxExecutions) {
-        const prefix = stack.pop()!;
+    // One FIFO queue per preemption count, emptied in increasing order: within a bucket the
+    // earliest parent and the earliest branch point run first (breadth first), which reaches
+    // a bug that needs an early preemption long before a depth-first order would.
+    const buckets: Uint8Array[][] = Array.from({ length: K + 1 }, () => []);
+    buckets[0]!.push(new Uint8Array(0));
+    let stopped = false;
+    for (let k = 0; k <= K && !stopped; k++) {
+      const q = buckets[k]!;
+      let head = 0;
+      while (head < q.length) {
+        if (executions >= opts.maxExecutions) {
+          stopped = true;
+          break;
+        }
+        const prefix = q[head]!;
+        q[head++] = EMPTY; // the queue keeps only what is still to run
         const e = await run.run(opts.bugs, { mode: 'default', prefix });
         note(e);
         if (e.outcome === 'diverged') continue; // cannot happen with a deterministic scenario
-        // Same-bucket children go on the stack latest first, so the earliest branch point is
-        // popped first (depth first); costlier ones queue in natural order for their bucket.
-        const alts = alternatives(e, prefix.length);
-        for (const [p, cost] of alts) if (cost > 0 && k + cost <= K) buckets[k + cost]!.push(p);
-        for (let j = alts.length - 1; j >= 0; j--) {
-          const [p, cost] = alts[j]!;
-          if (cost === 0) stack.push(p);
+        for (const [p, cost] of alternatives(e, prefix.length)) {
+          if (k + cost <= K) buckets[k + cost]!.push(p);
         }
-        if (opts.stopAtFailure === true && firstFailure !== null) break;
+        if (opts.stopAtFailure === true && firstFailure !== null) return result(false);
       }
-      if (stack.length > 0) break;
+      if (!stopped) q.length = 0;
     }
-    if (opts.stopAtFailure === true && firstFailure !== null) {
-      return result(false);
-    }
-    exhausted = buckets.every((b) => b.length === 0);
+    exhausted = !stopped && buckets.every((b) => b.length === 0);
   } else {
     const rand = prng(opts.seed);
     const nr = run.nrTasks;

@@ -4,6 +4,7 @@
 
 import type { RaceScript } from './scenario.js';
 import rcuwaitLostWakeup from './scripts/rcuwait_lost_wakeup.js';
+import spfMunmap from './scripts/spf_munmap.js';
 import srcuLateReader from './scripts/srcu_late_reader.js';
 
 export interface ScriptEntry {
@@ -17,6 +18,7 @@ const dir = 'src/harness/race/scripts';
 export const RACE_SCRIPTS: readonly ScriptEntry[] = [
   { script: rcuwaitLostWakeup, rel: `${dir}/rcuwait_lost_wakeup` },
   { script: srcuLateReader, rel: `${dir}/srcu_late_reader` },
+  { script: spfMunmap, rel: `${dir}/spf_munmap` },
 ];
 
 export function script_by_name(name: string): ScriptEntry | null {
