@@ -54,6 +54,8 @@ export const BUG = {
   MAPS_NO_GAP_CHECK: 1 << 13,
   /** refcount_inc_not_zero without the limit: a reader enters past VMA_LOCK_OFFSET */
   REFCOUNT_UNLIMITED: 1 << 14,
+  /** srcu_spf: a speculative fault that installs its PTE without validating its snapshot */
+  SPF_NO_VALIDATION: 1 << 15,
 } as const;
 
 export type BugName =
@@ -71,7 +73,8 @@ export type BugName =
   | 'index-free-no-rcu'
   | 'no-range-recheck'
   | 'maps-no-gap-check'
-  | 'refcount-unlimited';
+  | 'refcount-unlimited'
+  | 'spf-no-validation';
 
 /**
  * The catalogue, in the order `--list-bugs` prints it. `where` and `story` are filled in by
@@ -119,7 +122,7 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.RCUWAIT_CHECK_BEFORE_PUBLISH,
     where: 'src/sync/rcuwait.ts: rcuwait_wait_event',
     story:
-      'an rcuwait waiter that checks its condition before publishing itself misses the wake-up sent in between: a lost wake-up (a hung task)',
+      'an rcuwait waiter that checks its condition before publishing itself in w.task misses a wake-up sent in between (the waker loads NULL): the waiter sleeps with the condition true, a hung task (counted as a lost wake-up; a deadlock under the controlled scheduler)',
   },
   {
     name: 'rcuwait-plain-ordering',
@@ -152,9 +155,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'srcu-skip-first-index',
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
-    where: 'src/sync/srcu.ts',
+    where: 'src/sync/srcu.ts: srcu_gp_step',
     story:
-      'an SRCU grace period that flips and waits for one index only: readers of the other index are not waited for',
+      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees',
   },
   {
     name: 'index-free-no-rcu',
@@ -183,6 +186,13 @@ export const BUGS: readonly BugInfo[] = [
     where: 'src/schemes/vma_refcnt.ts: vma_start_read',
     story:
       'refcount_inc_not_zero without the limit: a reader enters after the writer added VMA_LOCK_OFFSET',
+  },
+  {
+    name: 'spf-no-validation',
+    bit: BUG.SPF_NO_VALIDATION,
+    where: 'src/schemes/srcu_spf.ts: vma_fault_still_valid',
+    story:
+      '2020 "Splitting the mmap_sem" (speculative faults under SRCU): without re-checking the VMA\'s seqcount under the page-table lock, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
   },
 ];
 

@@ -32,9 +32,17 @@
 // task, which every sleeper tolerates.
 
 import { EINTR, LockStateError } from '../errors.js';
-import { atomic_cmpxchg, atomic_read, atomic_set, atomic_xchg } from '../sched/atomics.js';
+import {
+  atomic_cmpxchg,
+  atomic_read,
+  atomic_set,
+  atomic_xchg,
+  sched_point,
+} from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import {
   count,
   current,
@@ -53,6 +61,11 @@ import {
   TASK_UNINTERRUPTIBLE,
   WAIT_SITE,
 } from '../shm/layout/index.js';
+
+/** Schedule points a race script can stop at. */
+const SP_PUBLISHED = sched_label('rcuwait_wait_event:published');
+const SP_CHECKED = sched_label('rcuwait_wait_event:checked');
+const SP_WAKE_LOADED = sched_label('rcuwait_wake_up:loaded');
 
 /** The longest one sleep lasts before the waiter re-checks its condition and the abort flag. */
 export const RCUWAIT_SLICE_MS = 20;
@@ -83,12 +96,28 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
   }
   const p = w + RCUWAIT.task;
   const me = current();
+  // BUG.RCUWAIT_CHECK_BEFORE_PUBLISH: the broken order checks the condition first, then
+  // publishes itself and sleeps without checking again. A wake-up sent between the check and
+  // the publication finds w.task NULL and is lost: the waiter sleeps although the condition
+  // holds (here until a slice ends, then counted as a lost wake-up by wake_overdue(); under the controlled scheduler,
+  // for ever: a deadlock).
+  let skipCheck = false;
+  if (bug_on(BUG.RCUWAIT_CHECK_BEFORE_PUBLISH)) {
+    set_current_state(state);
+    if (cond()) {
+      set_current_state(TASK_RUNNING);
+      return 0;
+    }
+    sched_point(SP_CHECKED);
+    skipCheck = true;
+  }
   // prepare_to_rcuwait(): publish ourselves (rcu_assign_pointer).
   const prev = atomic_xchg(p, me);
   if (prev !== 0 && prev !== me) {
     atomic_cmpxchg(p, me, prev);
     throw new LockStateError(`rcuwait at ${w}: task ${prev} already waits; one waiter at a time`);
   }
+  sched_point(SP_PUBLISHED);
   let ret = 0;
   let slept = false;
   try {
@@ -96,7 +125,11 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
       // (A) full barrier: the store of w.task above is ordered before the load of the
       // condition below. Pairs with (B) in rcuwait_wake_up().
       set_current_state(state);
-      if (cond()) break;
+      if (!skipCheck) {
+        if (cond()) break;
+        sched_point(SP_CHECKED);
+      }
+      skipCheck = false;
       // signal_pending_state(): only a fatal signal interrupts a killable wait.
       if (state === TASK_KILLABLE && fatal_signal_pending()) {
         ret = EINTR;
@@ -133,6 +166,7 @@ export function rcuwait_wake_up(w: number): boolean {
   // (B) full barrier: the caller's store of the condition is ordered before this load of
   // w.task (both are sequentially consistent). Pairs with (A) in rcuwait_wait_event().
   const t = atomic_read(w + RCUWAIT.task);
+  sched_point(SP_WAKE_LOADED);
   if (t === 0) return false;
   trace(EV.RCUWAIT_WAKE, w, t);
   wake_up_process(t);
