@@ -21,6 +21,7 @@ import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
 import { atomic_read, atomic_read_once, atomic_set } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
@@ -31,6 +32,7 @@ import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/rcuwait.js';
 import {
   __refcount_dec_and_test,
   __refcount_inc_not_zero_limited_acquire,
+  REFCOUNT_MAX,
   refcount_add_not_zero,
   refcount_dec_and_test,
   refcount_inc_limited_ok,
@@ -62,6 +64,29 @@ function is_vma_writer_only(cnt: number): boolean {
 let assertions = false;
 
 /**
+ * The limit a reader's increment respects: VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader
+ * gets in while a writer has the offset added. The broken variant REFCOUNT_UNLIMITED drops it
+ * (any count but 0 and INT_MAX admits a reader).
+ */
+function vma_read_limit(): number {
+  return bug_on(BUG.REFCOUNT_UNLIMITED) ? REFCOUNT_MAX : VMA_REF_LIMIT;
+}
+
+/**
+ * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with
+ * VMA_REF_LIMIT. Returns the count it saw; the reference was taken iff vma_refcount_got(old).
+ * ACQUIRE on success (the checks that follow stay after it).
+ */
+export function __vma_refcount_get(vma: number): number {
+  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, vma_read_limit());
+}
+
+/** Whether __vma_refcount_get() took a reference, given the count it returned. */
+export function vma_refcount_got(old: number): boolean {
+  return refcount_inc_limited_ok(old, vma_read_limit());
+}
+
+/**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
  * VMA may be freed and reused at once.
  */
@@ -89,8 +114,8 @@ function vma_start_read(mm: number, vma: number): number {
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
 
-  const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-  if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
+  const old = __vma_refcount_get(vma);
+  if (!vma_refcount_got(old)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;
   }
 
@@ -192,8 +217,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_start_read_locked(vma: number): boolean {
-    const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-    const ok = refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+    const ok = vma_refcount_got(__vma_refcount_get(vma));
     if (ok && assertions) shadow_reader_enter(vma);
     return ok;
   },
