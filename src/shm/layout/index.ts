@@ -3,6 +3,7 @@
 // after it (configureLayout places structs in declaration order).
 
 export * from './header.js';
+export * from './litmus.js';
 export * from './mm.js';
 export * from './pgtable.js';
 export * from './rcu.js';
