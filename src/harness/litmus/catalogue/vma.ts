@@ -104,4 +104,5 @@ function detach(bugs: LitmusSpec['bugs']): LitmusTest {
   });
 }
 
-export const VMA_TESTS: readonly LitmusTest[] = [detach(undefined), detach(['refcount-unlimited'])];
+// The broken variant detach-no-wait (issue 8b) joins here once it is in src/sched/bugs.ts's code.
+export const VMA_TESTS: readonly LitmusTest[] = [detach(undefined)];
