@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgs } from '../src/cli.js';
+import { parseBenchArgs } from '../src/cli/bench.js';
 import { UsageError } from '../src/errors.js';
 import { runBench } from '../src/harness/bench.js';
 import { renderHtml } from '../src/harness/html.js';

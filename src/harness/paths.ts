@@ -10,11 +10,23 @@ const fromSources = here.endsWith('.ts');
 /** The package root: two levels above src/harness, three above dist/src/harness. */
 const root = resolve(dirname(here), fromSources ? '../..' : '../../..');
 
-/** The file URL of the compiled module `rel` (e.g. 'src/workers/bench'). */
+/** The file URL of the compiled module `rel` (e.g. 'src/workload/jobs'). */
 export function compiledModule(rel: string): string {
   const f = join(root, 'dist', `${rel}.js`);
   if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build`);
   return pathToFileURL(f).href;
+}
+
+/**
+ * The piscina task modules, top-level `workers/` in the package. This is the one place that
+ * knows where they are: src/ never imports them, it hands piscina this path.
+ */
+export const WORKER_MODULES = ['bench', 'scenario'] as const;
+export type WorkerModule = (typeof WORKER_MODULES)[number];
+
+/** The file URL of the compiled worker module `name` (dist/workers/NAME.js). */
+export function workerModule(name: WorkerModule): string {
+  return compiledModule(`workers/${name}`);
 }
 
 export function packageRoot(): string {

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { shownArg, UsageError } from '../errors.js';
 import type { BenchReport } from './results.js';
 
 export function writeFileAtomic(file: string, text: string): void {
@@ -30,20 +30,21 @@ export function writeFileAtomic(file: string, text: string): void {
 export function checkOutputPath(flag: string, file: string): void {
   if (file === '') throw new UsageError(`${flag}: empty file name; allowed: a file path`);
   const dir = dirname(resolve(file));
+  const [f, d] = [shownArg(file), shownArg(dir)];
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError(
-      `${flag} ${file}: directory ${dir} does not exist; allowed: a file in an existing directory`,
+      `${flag} ${f}: directory ${d} does not exist; allowed: a file in an existing directory`,
     );
   }
   if (existsSync(file) && statSync(file).isDirectory()) {
-    throw new UsageError(`${flag} ${file}: is a directory; allowed: a file path`);
+    throw new UsageError(`${flag} ${f}: is a directory; allowed: a file path`);
   }
   // Checked now, not after a long run: the report goes to a temporary file in that directory.
   try {
     accessSync(dir, constants.W_OK);
   } catch {
     throw new UsageError(
-      `${flag} ${file}: directory ${dir} is not writable; allowed: a file in a writable directory`,
+      `${flag} ${f}: directory ${d} is not writable; allowed: a file in a writable directory`,
     );
   }
 }

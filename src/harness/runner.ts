@@ -30,10 +30,10 @@ import {
   run_block_words,
   run_worker_ptr,
 } from '../shm/layout/index.js';
-import type { BenchTask, BenchTaskResult, WorkerMeasurement } from '../workers/bench.js';
 import type { WorkerPlan } from '../workload/job.js';
 import { stopRun } from '../workload/loop.js';
-import { compiledModule } from './paths.js';
+import { workerModule } from './paths.js';
+import type { BenchTask, BenchTaskResult, WorkerMeasurement } from './tasks.js';
 import { describeTask, describeWorkers, Watchdog, type WatchedWorker } from './watchdog.js';
 
 export interface RunRequest {
@@ -120,7 +120,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   }));
 
   const pool = new Piscina({
-    filename: compiledModule('src/workers/bench'),
+    filename: workerModule('bench'),
     minThreads: n,
     maxThreads: n,
     concurrentTasksPerWorker: 1,

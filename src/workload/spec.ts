@@ -3,7 +3,7 @@
 // only say what differs; an unknown field or a bad value is a UsageError that names the field
 // and what is allowed (the CLI prints it on one line and exits 2).
 
-import { UsageError } from '../errors.js';
+import { shownValue, UsageError } from '../errors.js';
 
 /** The work a fault does while it holds its lock (VMA lock, SRCU section or mmap_lock). */
 export type FaultCost =
@@ -91,9 +91,7 @@ export const LIMITS = {
 type Obj = Record<string, unknown>;
 
 function fail(path: string, got: unknown, allowed: string): never {
-  throw new UsageError(
-    `${path}: ${JSON.stringify(got) ?? String(got)} is not allowed; allowed: ${allowed}`,
-  );
+  throw new UsageError(`${path}: ${shownValue(got)} is not allowed; allowed: ${allowed}`);
 }
 
 function object(path: string, v: unknown, fields: readonly string[]): Obj {
@@ -102,7 +100,9 @@ function object(path: string, v: unknown, fields: readonly string[]): Obj {
   }
   for (const k of Object.keys(v)) {
     if (!fields.includes(k)) {
-      throw new UsageError(`${path}: unknown field "${k}"; allowed: ${fields.join(', ')}`);
+      throw new UsageError(
+        `${path}: unknown field ${shownValue(k)}; allowed: ${fields.join(', ')}`,
+      );
     }
   }
   return v as Obj;

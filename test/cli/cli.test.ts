@@ -80,7 +80,18 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
       bad(['--threads', '0'], /--threads: "0" is not allowed; allowed: integers 1\.\.256/),
       bad(['--threads', '1,x'], /--threads: "x" is not allowed/),
       bad(['--threads', '1,,2'], /--threads "1,,2": empty item/),
-      bad(['--duration', '5'], /--duration 5: allowed: a time like 2s or 500ms, from 50ms to 600s/),
+      bad(
+        ['--duration', '0.01'],
+        /--duration 0\.01: allowed: a time like 2s, 500ms or 2 \(seconds\), from 50ms to 600s/,
+      ),
+      bad(['--duration', '601'], /--duration 601: allowed: a time like/),
+      bad(['--pin=yes'], /^faultline: --pin=yes: --pin takes no value; allowed: --pin alone$/),
+      bad(['--threads', '--json', 'x'], /--threads needs a value/),
+      bad(
+        ['--preset', `pft,${'x'.repeat(100_000)}`],
+        /^faultline: --preset: unknown preset "x{70}/,
+      ),
+      bad(['--threads', '1\n2'], /^faultline: --threads: "1\\n2" is not allowed/),
       bad(['--duration', '10ms'], /--duration 10ms: allowed/),
       bad(['--warmup', 'soon'], /--warmup soon: allowed/),
       bad(['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/),
@@ -139,6 +150,16 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
     await bad(
       ['--workload', big, '--threads', '1,2'],
       /^faultline: workload big at 2 threads maps 131072 faulter pages; allowed: at most 65536 \(lower vmas\.count or vmas\.pages\)$/,
+    );
+  });
+
+  it('a workload nested 400000 deep (the JSON parses, describing it would not): one line', async () => {
+    // Before the echo was bounded, this ended in a RangeError stack trace and exit 1.
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"writers": ${'['.repeat(400_000)}${']'.repeat(400_000)}}`);
+    await bad(
+      ['--workload', deep],
+      /^faultline: deep\.json\.writers\[0\]: \[\[\[\[…\]\]\]\] is not allowed; allowed: an object with fields count, ops, thinkUs, pages$/,
     );
   });
 

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerModule } from '../../src/harness/paths.js';
 import { event_name } from '../../src/sched/events.js';
 import { abort_all, clear_abort, read_ring } from '../../src/sched/task.js';
 import { arena_alloc } from '../../src/shm/arena.js';
@@ -18,8 +19,6 @@ export function distModule(rel: string): string {
   if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build (npm test does)`);
   return pathToFileURL(f).href;
 }
-
-const scenarioWorker = (): string => distModule('src/workers/scenario');
 
 export interface ThreadSpec {
   readonly taskId: number;
@@ -39,7 +38,7 @@ export async function runThreads(
   timeoutMs = 30_000,
 ): Promise<unknown[]> {
   const pool = new Piscina({
-    filename: scenarioWorker(),
+    filename: workerModule('scenario'),
     minThreads: specs.length,
     maxThreads: specs.length,
     idleTimeout: 1000,

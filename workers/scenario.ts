@@ -1,22 +1,10 @@
 // A piscina task module for tests, litmus and race scripts: attach to the buffer, become task
 // `taskId`, run one exported function of a compiled scenario module, return its result.
 
-import { atomic_fetch_add, atomic_read, atomic_wait, cpu_relax } from '../sched/atomics.js';
-import { check_abort, task_attach } from '../sched/task.js';
-import { attachArena } from '../shm/arena.js';
-
-export interface ScenarioTask {
-  readonly sab: SharedArrayBuffer;
-  readonly taskId: number;
-  /** absolute path or file URL of a compiled module */
-  readonly module: string;
-  /** name of an exported function (args) => result | Promise<result> */
-  readonly fn: string;
-  readonly args: unknown;
-  /** a start barrier: a word every task of the run increments, then waits to reach `parties` */
-  readonly barrier?: number;
-  readonly parties?: number;
-}
+import type { ScenarioTask } from '../src/harness/tasks.js';
+import { atomic_fetch_add, atomic_read, atomic_wait, cpu_relax } from '../src/sched/atomics.js';
+import { check_abort, task_attach } from '../src/sched/task.js';
+import { attachArena } from '../src/shm/arena.js';
 
 /** Wait (bounded slices, abort-checked) until every party has arrived. */
 function start_barrier(p: number, parties: number): void {
