@@ -12,7 +12,7 @@ import { bug_mask } from '../../sched/bugs.js';
 import { abort_all, clear_abort, task_attach } from '../../sched/task.js';
 import { arena_alloc, createArena } from '../../shm/arena.js';
 import { LINE_WORDS, LITMUS_CTL } from '../../shm/layout/index.js';
-import { compiledModule } from '../paths.js';
+import { compiledModule, workerModule as workerFile } from '../paths.js';
 import type { ActorArgs, ActorResult } from './actor.js';
 import { classify, type Expect, type LitmusTest } from './define.js';
 import { workerModule } from './registry.js';
@@ -99,7 +99,7 @@ export async function runLitmus(test: LitmusTest, opts: LitmusOptions = {}): Pro
   atomic_set(ctl + LITMUS_CTL.go, 1);
 
   const pool = new Piscina({
-    filename: compiledModule('src/workers/scenario'),
+    filename: workerFile('scenario'),
     minThreads: nA,
     maxThreads: nA,
     idleTimeout: 1000,
@@ -183,6 +183,16 @@ function summarise(
   const rows: LitmusRow[] = [...counts.entries()]
     .map(([outcome, { o, n }]) => ({ outcome, count: n, ...classify(test, o) }))
     .sort((a, b) => b.count - a.count || a.outcome.localeCompare(b.outcome));
+  // Outcomes the table names exactly but that never showed up, as jcstress lists them: count 0.
+  for (const o of test.outcomes) {
+    const id = o.id
+      .split(',')
+      .map((f) => f.trim())
+      .join(', ');
+    if (!id.includes('*') && !counts.has(id)) {
+      rows.push({ outcome: id, count: 0, expect: o.expect, desc: o.desc });
+    }
+  }
   const rounds = results[0]?.rounds ?? 0;
   const iterations = rows.reduce((s, r) => s + r.count, 0);
   const forbidden = rows.filter((r) => r.expect === 'FORBIDDEN').reduce((s, r) => s + r.count, 0);
