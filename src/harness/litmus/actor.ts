@@ -91,18 +91,21 @@ const ARRIVALS = 0xffff;
 /** ... and an actor that is about to sleep there sets this bit, so the last arrival notifies. */
 const SLEEPER = 1 << 16;
 /**
- * Spins at a meeting point before sleeping (a few hundred µs). Collisions need the actors on CPUs
- * at the same time: on the loaded 2-core machine, sb.plain saw r0 = r1 = 0 in 0.1% of instances
- * with 2,000 spins, 1.6% with 20,000 and 5.7% with 100,000.
+ * Spins at phase 2 before sleeping (up to a few hundred µs): long enough for a peer that phase 1
+ * just woke to arrive. Collisions need the actors on CPUs at the same time: with a one-phase
+ * meeting, on the loaded 2-core machine, sb.plain saw r0 = r1 = 0 in 0.1% of instances with
+ * 2,000 spins, 1.6% with 20,000 and 5.7% with 100,000.
  */
-const SYNC_SPIN = 100_000;
+const MEET_SPIN = 100_000;
+/** Spins at phase 1 before sleeping: a peer may be descheduled; do not burn the CPU it needs. */
+const WAIT_SPIN = 2000;
 
 /**
  * Arrive at a meeting point and wait until `target` arrivals; true for the one that made it.
  * After a short spin a waiter sleeps (a futex-style flag: the last arrival notifies only if
  * someone sleeps), in 5 ms slices that check the abort flag.
  */
-function meet(p: number, target: number): boolean {
+function meet(p: number, target: number, spin: number): boolean {
   const old = atomic_fetch_add(p, 1);
   if ((old & ARRIVALS) + 1 >= target) {
     if ((old & SLEEPER) !== 0) {
@@ -111,7 +114,7 @@ function meet(p: number, target: number): boolean {
     }
     return true;
   }
-  for (let i = 0; i < SYNC_SPIN; i++) {
+  for (let i = 0; i < spin; i++) {
     if ((atomic_read(p) & ARRIVALS) >= target) return false;
     cpu_relax();
   }
@@ -132,8 +135,8 @@ function meet(p: number, target: number): boolean {
  * waits LEADER_DELAY, about one such transfer, so it does not run ahead of the others.
  */
 function instanceSync(p: number, nA: number): void {
-  meet(p, nA);
-  if (meet(p, 2 * nA)) for (let k = LEADER_DELAY; k > 0; k--) cpu_relax();
+  meet(p, nA, WAIT_SPIN);
+  if (meet(p, 2 * nA, MEET_SPIN)) for (let k = LEADER_DELAY; k > 0; k--) cpu_relax();
 }
 
 /**
