@@ -27,7 +27,7 @@ import {
 } from '../../sched/atomics.js';
 import { check_abort } from '../../sched/task.js';
 import { LITMUS_CTL } from '../../shm/layout/index.js';
-import { MAX_ACTORS } from './define.js';
+import { classify, type LitmusTest, MAX_ACTORS } from './define.js';
 import { findLitmus } from './registry.js';
 
 export interface ActorArgs {
@@ -52,6 +52,8 @@ export interface ActorArgs {
    * (litmus7's "user" barrier) before running it, so they collide on it far more often.
    */
   readonly sync: number;
+  /** stop after the round in which a FORBIDDEN or the hoped-for outcome first shows up */
+  readonly stopOnFirst: boolean;
 }
 
 export interface ActorResult {
@@ -147,6 +149,14 @@ function fieldBits(results: number): number {
   return Math.floor(30 / results);
 }
 
+/** Whether the outcome in result words r is one a stopOnFirst run stops on. */
+function stopsRun(test: LitmusTest, r: number): boolean {
+  const out: number[] = [];
+  for (let k = 0; k < test.results; k++) out.push(plain_read(r + k));
+  if (test.hopeToSee !== undefined && out.join(', ') === test.hopeToSee) return true;
+  return classify(test, out).expect === 'FORBIDDEN';
+}
+
 export async function runLitmusActor(a: ActorArgs): Promise<ActorResult> {
   const test = await findLitmus(a.module, a.name);
   const nA = test.actors.length;
@@ -161,6 +171,7 @@ export async function runLitmusActor(a: ActorArgs): Promise<ActorResult> {
   const other = new Map<string, number>();
   const bar = a.ctl + LITMUS_CTL.barrier;
   const go = a.ctl + LITMUS_CTL.go;
+  const seen = a.ctl + LITMUS_CTL.seen;
   const n = a.instances;
   const t0 = performance.now();
   let rounds = 0;
@@ -191,19 +202,27 @@ export async function runLitmusActor(a: ActorArgs): Promise<ActorResult> {
         key += v * mul;
         mul *= 2 ** bits;
       }
-      if (fits) numeric.set(key, (numeric.get(key) ?? 0) + 1);
-      else {
+      if (fits) {
+        const c = numeric.get(key);
+        numeric.set(key, (c ?? 0) + 1);
+        if (c === undefined && a.stopOnFirst && stopsRun(test, r)) atomic_set(seen, 1);
+      } else {
         const out: number[] = [];
         for (let k = 0; k < R; k++) out.push(plain_read(r + k));
         const sk = out.join(',');
-        other.set(sk, (other.get(sk) ?? 0) + 1);
+        const c = other.get(sk);
+        other.set(sk, (c ?? 0) + 1);
+        if (c === undefined && a.stopOnFirst && stopsRun(test, r)) atomic_set(seen, 1);
       }
       for (let k = 0; k < R; k++) plain_set(r + k, 0);
       if (a.sync !== 0) plain_set(a.sync + i, 0);
       if (init !== undefined) init(s, r);
     }
     if (a.actor === 0) {
-      const more = rounds < a.maxRounds && (a.timeMs === 0 || performance.now() - t0 < a.timeMs);
+      const more =
+        rounds < a.maxRounds &&
+        (a.timeMs === 0 || performance.now() - t0 < a.timeMs) &&
+        atomic_read(seen) === 0;
       atomic_set(a.ctl + LITMUS_CTL.rounds, rounds);
       atomic_set(go, more ? 1 : 0);
     }

@@ -26,6 +26,12 @@ export interface LitmusOptions {
   readonly sizeMiB?: number;
   /** the run is aborted if it has not finished after this long (default 120 s) */
   readonly watchdogMs?: number;
+  /**
+   * Stop after the round in which the first FORBIDDEN outcome (or the outcome the test hopes to
+   * see) shows up, instead of running every iteration: a broken variant then ends as soon as it
+   * has shown its bug. Default false.
+   */
+  readonly stopOnFirst?: boolean;
   /** meet on every instance before running it (default: the test's `sync`, else true; actor.ts) */
   readonly sync?: boolean;
 }
@@ -126,6 +132,7 @@ export async function runLitmus(test: LitmusTest, opts: LitmusOptions = {}): Pro
         maxRounds,
         timeMs: opts.timeMs ?? 0,
         sync,
+        stopOnFirst: opts.stopOnFirst === true,
       };
       return pool
         .run({

@@ -17,4 +17,10 @@ export const LITMUS_CTL = defineStruct('litmus_control', {
   go: { words: 1, hot: true },
   /** rounds run so far (written by actor 0) */
   rounds: 1,
+  /**
+   * Set to 1 by any actor whose tally met an outcome the run stops on (a FORBIDDEN one, or the
+   * one the test hopes to see) when the run was asked to stop at the first; actor 0 reads it when
+   * it decides on the next round.
+   */
+  seen: { words: 1, hot: true },
 });
