@@ -62,7 +62,7 @@ const seqcountPair: LitmusTest = defineLitmus({
       do {
         start = read_seqcount_begin(s + SEQ);
         a = atomic_read(s + A);
-        for (let k = 0; k < 4; k++) cpu_relax();
+        for (let k = 0; k < 64; k++) cpu_relax();
         b = atomic_read(s + B);
       } while (read_seqcount_retry(s + SEQ, start));
       set_result(r, a);
