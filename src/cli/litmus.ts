@@ -51,14 +51,15 @@ ${wrap(
   ACCEPTABLE, ACCEPTABLE_INTERESTING (marked *) or FORBIDDEN (marked !). NAME is a test (sb,
   rcuwait+rcuwait-plain-ordering) or a family (sb runs sb and sb.plain); alone, it runs the
   whole catalogue. A test named TEST+BUG is a broken variant with that catalogue bug switched
-  on: it passes only if its FORBIDDEN outcome shows up. Exit 0 when every test passed.`,
+  on: it passes only if its FORBIDDEN outcome shows up, and stops after the round in which it
+  first does. Exit 0 when every test passed.`,
 )}
 
 ${optionsHelp([
   ['--list', 'print the test names, one per line, and exit'],
   [
     '--iterations N',
-    `instances to run per test (1..${MAX_ITERATIONS}; default: each test's own, 2,000 to 200,000)`,
+    `instances to run per test (1..${MAX_ITERATIONS}; default: each test's own, 5,000 to 50,000)`,
   ],
   [
     '--time T',
@@ -153,6 +154,8 @@ export const litmus: Command = {
       const r = await runLitmus(t, {
         ...(args.iterations === null ? {} : { iterations: args.iterations }),
         timeMs: args.timeMs,
+        // A broken variant has made its point once its FORBIDDEN outcome shows.
+        stopOnFirst: t.bugs.length > 0,
       });
       progress.done();
       results.push(r);

@@ -64,26 +64,24 @@ function is_vma_writer_only(cnt: number): boolean {
 let assertions = false;
 
 /**
- * The limit a reader's increment respects: VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader
- * gets in while a writer has the offset added. The broken variant REFCOUNT_UNLIMITED drops it
- * (any count but 0 and INT_MAX admits a reader).
- */
-function vma_read_limit(): number {
-  return bug_on(BUG.REFCOUNT_UNLIMITED) ? REFCOUNT_MAX : VMA_REF_LIMIT;
-}
-
-/**
  * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with
- * VMA_REF_LIMIT. Returns the count it saw; the reference was taken iff vma_refcount_got(old).
- * ACQUIRE on success (the checks that follow stay after it).
+ * VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader gets in while a writer has the offset
+ * added. Returns the count it saw; the reference was taken iff vma_refcount_got(old). ACQUIRE on
+ * success (the checks that follow stay after it). The broken variant REFCOUNT_UNLIMITED drops the
+ * limit (any count but 0 and INT_MAX admits a reader). Each branch passes its limit as a
+ * constant, so the fixed path compiles as it did before the switch existed.
  */
 export function __vma_refcount_get(vma: number): number {
-  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, vma_read_limit());
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) {
+    return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, REFCOUNT_MAX);
+  }
+  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
 }
 
 /** Whether __vma_refcount_get() took a reference, given the count it returned. */
 export function vma_refcount_got(old: number): boolean {
-  return refcount_inc_limited_ok(old, vma_read_limit());
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) return refcount_inc_limited_ok(old, REFCOUNT_MAX);
+  return refcount_inc_limited_ok(old, VMA_REF_LIMIT);
 }
 
 /**

@@ -56,7 +56,7 @@ function sb(m: Mem): LitmusTest {
       m.store(s + X, 0);
       m.store(s + Y, 0);
     },
-    iterations: 200_000,
+    iterations: 20_000,
     ...(m === PLAIN ? { hopeToSee: '0, 0' } : {}),
   });
 }
@@ -92,7 +92,7 @@ function mp(m: Mem): LitmusTest {
       m.store(s + X, 0);
       m.store(s + Y, 0);
     },
-    iterations: 200_000,
+    iterations: 20_000,
   });
 }
 
@@ -127,7 +127,7 @@ function lb(m: Mem): LitmusTest {
       m.store(s + X, 0);
       m.store(s + Y, 0);
     },
-    iterations: 200_000,
+    iterations: 20_000,
   });
 }
 
@@ -162,7 +162,7 @@ function iriw(m: Mem): LitmusTest {
       m.store(s + X, 0);
       m.store(s + Y, 0);
     },
-    iterations: 100_000,
+    iterations: 10_000,
   });
 }
 
@@ -201,7 +201,7 @@ function w22(m: Mem): LitmusTest {
       m.store(s + X, 0);
       m.store(s + Y, 0);
     },
-    iterations: 200_000,
+    iterations: 20_000,
   });
 }
 
@@ -233,7 +233,7 @@ function corr(m: Mem): LitmusTest {
       },
     ],
     init: (s) => m.store(s + X, 0),
-    iterations: 200_000,
+    iterations: 20_000,
   });
 }
 

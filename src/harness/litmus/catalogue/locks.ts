@@ -78,7 +78,7 @@ const seqcountPair: LitmusTest = defineLitmus({
       desc: 'a torn pair accepted: the writer was inside and the retry did not catch it',
     },
   ],
-  iterations: 50_000,
+  iterations: 10_000,
 });
 
 // ---- rwsem: down_read_trylock against down_write -------------------------------------------
@@ -142,7 +142,7 @@ const trylockVsWrite: LitmusTest = defineLitmus({
       desc: 'the writer found the reader inside: read and write lock held at once',
     },
   ],
-  iterations: 50_000,
+  iterations: 10_000,
 });
 
 export const LOCK_TESTS: readonly LitmusTest[] = [seqcountPair, trylockVsWrite];

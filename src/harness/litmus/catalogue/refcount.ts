@@ -74,7 +74,7 @@ function limited(bugs: LitmusSpec['bugs']): LitmusTest {
         desc: 'a reader got in after the writer added VMA_LOCK_OFFSET: the writer believes it excluded every reader',
       },
     ],
-    iterations: 100_000,
+    iterations: 20_000,
   });
 }
 
@@ -113,7 +113,7 @@ const decVsInc: LitmusTest = defineLitmus({
       desc: 'resurrection: a reference taken on an object whose count reached 0 and was freed',
     },
   ],
-  iterations: 100_000,
+  iterations: 20_000,
 });
 
 export const REFCOUNT_TESTS: readonly LitmusTest[] = [

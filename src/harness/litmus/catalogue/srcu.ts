@@ -66,7 +66,7 @@ function srcuGp(bugs: LitmusSpec['bugs']): LitmusTest {
       },
     ],
     instances: 128,
-    iterations: 20_000,
+    iterations: 5_000,
   });
 }
 

@@ -100,7 +100,7 @@ function detach(bugs: LitmusSpec['bugs']): LitmusTest {
       },
     ],
     instances: 128,
-    iterations: 20_000,
+    iterations: 5_000,
   });
 }
 
