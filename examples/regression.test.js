@@ -28,6 +28,15 @@ describe('my regression tests, on faultline', () => {
     expect(r.iterations).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('runLitmus leaves my own buffer attached to this thread', async () => {
+    createArena({ sizeMiB: 4, maxTasks: 2 });
+    task_attach(0);
+    const w = arena_alloc(REFCOUNT.SIZE, LINE_WORDS);
+    refcount_set(w, 7);
+    await runLitmus(myHandoff, { iterations: 64 });
+    expect(refcount_read(w)).toBe(7);
+  });
+
   it('primitives on my own buffer, on worker threads: exact counts', async () => {
     const { sab } = createArena({ sizeMiB: 4, maxTasks: 4 });
     task_attach(0);

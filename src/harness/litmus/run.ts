@@ -7,10 +7,10 @@
 // that the test can see it. ACCEPTABLE_INTERESTING outcomes never fail a run.
 
 import { Piscina } from 'piscina';
-import { atomic_set } from '../../sched/atomics.js';
+import { atomic_set, words } from '../../sched/atomics.js';
 import { bug_mask } from '../../sched/bugs.js';
-import { abort_all, clear_abort, task_attach } from '../../sched/task.js';
-import { arena_alloc, createArena } from '../../shm/arena.js';
+import { abort_all, clear_abort, current_id, task_attach } from '../../sched/task.js';
+import { arena_alloc, attachArena, createArena } from '../../shm/arena.js';
 import { LINE_WORDS, LITMUS_CTL } from '../../shm/layout/index.js';
 import { compiledModule, workerModule as workerFile } from '../paths.js';
 import type { ActorArgs, ActorResult } from './actor.js';
@@ -70,8 +70,25 @@ function fmtOutcome(o: readonly number[]): string {
   return o.join(', ');
 }
 
-/** Run one litmus test on real worker threads. */
+/**
+ * Run one litmus test on real worker threads, in a buffer of its own. The calling thread is
+ * attached to that buffer while the test runs and re-attached to its own buffer (if it had one)
+ * afterwards, with that buffer's layout and bug mask.
+ */
 export async function runLitmus(test: LitmusTest, opts: LitmusOptions = {}): Promise<LitmusResult> {
+  const before = words();
+  const beforeTask = current_id();
+  try {
+    return await runInOwnArena(test, opts);
+  } finally {
+    if (before.buffer instanceof SharedArrayBuffer && before.length > 0) {
+      attachArena(before.buffer);
+      if (beforeTask >= 0) task_attach(beforeTask);
+    }
+  }
+}
+
+async function runInOwnArena(test: LitmusTest, opts: LitmusOptions): Promise<LitmusResult> {
   const iterations = opts.iterations ?? test.iterations;
   if (!Number.isInteger(iterations) || iterations < 1) {
     throw new RangeError(`iterations ${iterations}: allowed a whole number >= 1`);
