@@ -127,9 +127,10 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'rcuwait-plain-ordering',
     bit: BUG.RCUWAIT_PLAIN_ORDERING,
-    where: 'src/sync/rcuwait.ts',
+    where:
+      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish, __set_current_state) and rcuwait_wake_up (plain load)',
     story:
-      'rcuwait barriers (A)/(B) done with plain accesses: a plain store may pass a later plain load (store buffering on x86), so waiter and waker both miss',
+      'rcuwait barriers (A)/(B) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
   },
   {
     name: 'rwsem-no-handoff',
@@ -183,9 +184,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'refcount-unlimited',
     bit: BUG.REFCOUNT_UNLIMITED,
-    where: 'src/schemes/vma_refcnt.ts: vma_start_read',
+    where: 'src/schemes/vma_refcnt.ts: __vma_refcount_get (vma_start_read, vma_start_read_locked)',
     story:
-      'refcount_inc_not_zero without the limit: a reader enters after the writer added VMA_LOCK_OFFSET',
+      'the reader’s increment of vm_refcnt without VMA_REF_LIMIT: a reader gets in after a writer added VMA_LOCK_OFFSET, while the writer believes it excluded every reader (faultline litmus refcount-limited+refcount-unlimited)',
   },
   {
     name: 'spf-no-validation',

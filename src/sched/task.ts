@@ -150,6 +150,14 @@ export function set_current_state(state: number): void {
   atomic_set(cur + TASK.state, state);
 }
 
+/**
+ * __set_current_state(): the state store without the barrier. Only the broken variant
+ * RCUWAIT_PLAIN_ORDERING uses it (src/sync/rcuwait.ts); plain: only the owner writes its state.
+ */
+export function __set_current_state(state: number): void {
+  plain_set(cur + TASK.state, state);
+}
+
 /** Send SIGKILL to task `t` (a slot pointer) and wake it. */
 export function kill_task(t: number): void {
   atomic_fetch_or(t + TASK.signal, SIGKILL_PENDING);

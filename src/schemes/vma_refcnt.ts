@@ -33,6 +33,7 @@ import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/rcuwait.js';
 import {
   __refcount_dec_and_test,
   __refcount_inc_not_zero_limited_acquire,
+  REFCOUNT_MAX,
   refcount_add_not_zero,
   refcount_dec_and_test,
   refcount_inc_limited_ok,
@@ -71,6 +72,27 @@ export function vm_refcnt_legal(c: number): boolean {
 }
 
 /**
+ * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with
+ * VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader gets in while a writer has the offset
+ * added. Returns the count it saw; the reference was taken iff vma_refcount_got(old). ACQUIRE on
+ * success (the checks that follow stay after it). The broken variant REFCOUNT_UNLIMITED drops the
+ * limit (any count but 0 and INT_MAX admits a reader). Each branch passes its limit as a
+ * constant, so the fixed path compiles as it did before the switch existed.
+ */
+export function __vma_refcount_get(vma: number): number {
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) {
+    return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, REFCOUNT_MAX);
+  }
+  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
+}
+
+/** Whether __vma_refcount_get() took a reference, given the count it returned. */
+export function vma_refcount_got(old: number): boolean {
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) return refcount_inc_limited_ok(old, REFCOUNT_MAX);
+  return refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+}
+
+/**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
  * VMA may be freed and reused at once.
  */
@@ -104,8 +126,8 @@ function vma_start_read(mm: number, vma: number): number {
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
   sched_point(SP.BEFORE_REF_INC);
-  const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-  if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
+  const old = __vma_refcount_get(vma);
+  if (!vma_refcount_got(old)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;
   }
   sched_point(SP.AFTER_REF_INC);
@@ -222,8 +244,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_start_read_locked(vma: number): boolean {
-    const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-    const ok = refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+    const ok = vma_refcount_got(__vma_refcount_get(vma));
     if (ok && assertions) shadow_reader_enter(vma);
     return ok;
   },

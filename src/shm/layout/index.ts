@@ -4,6 +4,7 @@
 
 export * from './ctl.js';
 export * from './header.js';
+export * from './litmus.js';
 export * from './mm.js';
 export * from './pgtable.js';
 export * from './rcu.js';
