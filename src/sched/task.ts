@@ -203,6 +203,21 @@ export function wake_overdue(site: number, addr: number): boolean {
   return true;
 }
 
+/**
+ * The futex form of wake_overdue(): the waker's wake-up is a store to word p (away from
+ * `waiting`) and a notify. A slice timed out and the caller found its condition true: wait the
+ * grace for the word to change; if it does not, count a lost wake-up. Returns true if lost.
+ */
+export function futex_wake_overdue(site: number, p: number, waiting: number): boolean {
+  if (atomic_wait(p, waiting, LOST_WAKE_GRACE_MS) === 'timed-out') {
+    lost_wakeup(site, p);
+    return true;
+  }
+  count(CNT.LATE_WAKEUP);
+  trace(EV.LATE_WAKEUP, site, p);
+  return false;
+}
+
 /** One task's lost wake-ups at one site. */
 export interface LostWakeup {
   readonly taskId: number;
