@@ -175,8 +175,13 @@ export function flush_signals(t: number = cur): void {
 // that grace is a late one (LATE_WAKEUP); none is a lost wake-up (LOST_WAKEUP), counted per task
 // and per wait site in TASK.lost_wake. In the kernel the waiter would have slept for ever.
 
-/** How long a waiter whose slice timed out with its condition true waits for a late wake-up. */
-export const LOST_WAKE_GRACE_MS = 250;
+/**
+ * How long a waiter whose slice timed out with its condition true waits for a late wake-up.
+ * Generous: on an oversubscribed machine, or under a stress run's chaos delays, a waker can
+ * lose the CPU for tens of milliseconds between making the condition true and waking us; a
+ * false lost wake-up would fail a correct run. A real one costs the waiter this much, once.
+ */
+export const LOST_WAKE_GRACE_MS = 1000;
 
 /** Count a lost wake-up of the current task at `site` (WAIT_SITE) waiting on word `addr`. */
 export function lost_wakeup(site: number, addr: number): void {
