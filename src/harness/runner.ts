@@ -79,6 +79,8 @@ export interface RunOutcome {
   readonly workers: readonly WorkerOutcome[];
   /** wall time from the gate opening until every worker returned, in ns */
   readonly wallNs: number;
+  /** wall time from creating the worker pool until every worker waited at the gate, in ns */
+  readonly startNs: number;
   /** one line if pinning failed anywhere, else null */
   readonly pinWarning: string | null;
   /**
@@ -133,6 +135,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     slot: run_worker_ptr(run, i),
   }));
 
+  const tPool = performance.now();
   const pool = new Piscina({
     filename: workerModule('bench'),
     minThreads: n,
@@ -183,6 +186,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   let report: RunFailure | null = null;
   let t0 = performance.now();
   let wallNs = 0;
+  let startNs = 0;
   try {
     // The start barrier: wait for every worker to arrive, then open the gate.
     const startBy = t0 + startTimeoutMs;
@@ -200,6 +204,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     const warmupMs = req.warmupMs ?? 0;
     if (warmupMs <= 0) atomic_set(run + RUN.measure, 1);
     t0 = performance.now();
+    startNs = (t0 - tPool) * 1e6;
     atomic_set(run + RUN.go, 1); // RELEASE: pairs with the ACQUIRE in waitAtBarrier()
     atomic_notify(run + RUN.go, n);
     let measuring = warmupMs <= 0;
@@ -272,7 +277,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   if (report !== null) throw report;
   const ids = new Set(req.workers.map((w) => w.taskId));
   const lost = lost_wakeups(maxTaskId).filter((l) => ids.has(l.taskId));
-  return collect(req, results, wallNs, lost);
+  return collect(req, results, wallNs, startNs, lost);
 }
 
 function firstStackLines(stack: string): string {
@@ -287,6 +292,7 @@ function collect(
   req: RunRequest,
   results: ReadonlyArray<BenchTaskResult | undefined>,
   wallNs: number,
+  startNs: number,
   lostWakeups: readonly LostWakeup[],
 ): RunOutcome {
   const workers: WorkerOutcome[] = [];
@@ -308,5 +314,5 @@ function collect(
       lastCpu: r.lastCpu,
     });
   });
-  return { workers, wallNs, pinWarning, lostWakeups };
+  return { workers, wallNs, startNs, pinWarning, lostWakeups };
 }

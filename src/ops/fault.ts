@@ -24,9 +24,10 @@ import {
 } from '../mm/pgtable.js';
 import { VM_READ, VM_WRITE, vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { count, sleep_us, spin_ns, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import {
@@ -76,6 +77,22 @@ function access_error(vma: number, write: boolean): boolean {
 }
 
 /**
+ * KERNEL.md §7.5: the PTE about to be installed lies in a VMA of this mm that covers the address
+ * and allows the access. Under the VMA lock (or the mmap lock) these fields are stable, so a
+ * mismatch means the lock admitted a fault it should have refused (a missing re-check).
+ */
+function fault_assert_covered(mm: number, vma: number, addr: number, flags: number): void {
+  const vm = atomic_read(vma + VMA.vm_mm);
+  const s = atomic_read(vma + VMA.vm_start);
+  const e = atomic_read(vma + VMA.vm_end);
+  if (vm !== mm || addr < s || addr >= e || access_error(vma, (flags & FAULT_FLAG_WRITE) !== 0)) {
+    throw new InvariantViolation(
+      `fault at page ${addr} of mm ${mm} lands in vma ${vma} [${s}, ${e}) of mm ${vm} flags ${atomic_read(vma + VMA.vm_flags)}: not covered or not allowed`,
+    );
+  }
+}
+
+/**
  * do_anonymous_page(): install a zeroed frame at addr. With FAULT_FLAG_VMA_LOCK the scheme
  * validates under the page-table lock; on failure the handler drops the VMA lock itself and
  * returns RETRY.
@@ -103,6 +120,7 @@ function do_anonymous_page(mm: number, vma: number, addr: number, flags: number)
     scheme().vma_end_read(vma);
     return VM_FAULT_RETRY;
   }
+  if (!speculative && mm_globals().assertions) fault_assert_covered(mm, vma, addr, flags);
   if (pte_none(ptep_get(ptep))) {
     const writable = (atomic_read(vma + VMA.vm_flags) & VM_WRITE) !== 0;
     set_pte_at(ptep, mk_pte(pfn, writable));
@@ -134,6 +152,7 @@ export function handle_mm_fault(mm: number, vma: number, addr: number, flags: nu
     }
     if ((flags & FAULT_FLAG_VMA_LOCK) !== 0) S.vma_assert_locked(vma);
   }
+  sched_point(SP.FAULT_LOCKED);
   return do_anonymous_page(mm, vma, addr, flags);
 }
 

@@ -16,7 +16,7 @@ export {
 } from './fault.js';
 export { do_madvise_dontneed } from './madvise.js';
 export { type MapsLine, read_maps } from './maps.js';
-export { do_mmap } from './mmap.js';
+export { do_mmap, mmap_region_many } from './mmap.js';
 export { do_mprotect } from './mprotect.js';
 export { do_munmap, inject_munmap_gather_failure } from './munmap.js';
 export {

@@ -9,9 +9,11 @@
 
 import { EINTR, ENOMEM } from '../errors.js';
 import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
+import { sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { count, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import {
@@ -77,6 +79,7 @@ export function do_munmap(mm: number, start: number, pages: number): number {
       mmap_write_unlock(mm);
       return ENOMEM;
     }
+    sched_point(SP.WRITE_BEFORE_DETACH);
     if (!bug_on(BUG.DETACH_BEFORE_WRITE_LOCK)) S.vma_mark_detached(vma);
     detached.push(vma);
   }

@@ -54,6 +54,8 @@ export const BUG = {
   MAPS_NO_GAP_CHECK: 1 << 13,
   /** refcount_inc_not_zero without the limit: a reader enters past VMA_LOCK_OFFSET */
   REFCOUNT_UNLIMITED: 1 << 14,
+  /** srcu_spf: a speculative fault that installs its PTE without validating its snapshot */
+  SPF_NO_VALIDATION: 1 << 15,
 } as const;
 
 export type BugName =
@@ -71,7 +73,8 @@ export type BugName =
   | 'index-free-no-rcu'
   | 'no-range-recheck'
   | 'maps-no-gap-check'
-  | 'refcount-unlimited';
+  | 'refcount-unlimited'
+  | 'spf-no-validation';
 
 /**
  * The catalogue, in the order `--list-bugs` prints it. `where` and `story` are filled in by
@@ -119,28 +122,29 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.RCUWAIT_CHECK_BEFORE_PUBLISH,
     where: 'src/sync/rcuwait.ts: rcuwait_wait_event',
     story:
-      'an rcuwait waiter that checks its condition before publishing itself misses the wake-up sent in between: a lost wake-up (a hung task)',
+      'an rcuwait waiter that checks its condition before publishing itself in w.task misses a wake-up sent in between (the waker loads NULL): the waiter sleeps with the condition true, a hung task (counted as a lost wake-up; a deadlock under the controlled scheduler)',
   },
   {
     name: 'rcuwait-plain-ordering',
     bit: BUG.RCUWAIT_PLAIN_ORDERING,
-    where: 'src/sync/rcuwait.ts',
+    where:
+      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish, __set_current_state) and rcuwait_wake_up (plain load)',
     story:
-      'rcuwait barriers (A)/(B) done with plain accesses: a plain store may pass a later plain load (store buffering on x86), so waiter and waker both miss',
+      'rcuwait barriers (A)/(B) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
   },
   {
     name: 'rwsem-no-handoff',
     bit: BUG.RWSEM_NO_HANDOFF,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
     story:
-      'rwsem without HANDOFF (before the 2019-2020 handoff work): a stream of readers starves a waiting writer',
+      'rwsem without HANDOFF (before the 2019 handoff work, v5.3): neither a timed-out writer nor the waker of a timed-out first reader sets it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter',
   },
   {
     name: 'rwsem-killed-no-wake',
     bit: BUG.RWSEM_KILLED_NO_WAKE,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_del_wake_waiter',
     story:
-      '2022 out_nolock fix: a killed first waiter that leaves without waking the waiters behind it strands them',
+      '2022 out_nolock fix: a killed first waiter leaves without rwsem_mark_wake, so a reader behind it that could run (the lock is only read-held) sleeps on until the next unlock',
   },
   {
     name: 'mmap-write-uninterruptible',
@@ -152,9 +156,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'srcu-skip-first-index',
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
-    where: 'src/sync/srcu.ts',
+    where: 'src/sync/srcu.ts: srcu_gp_step',
     story:
-      'an SRCU grace period that flips and waits for one index only: readers of the other index are not waited for',
+      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees',
   },
   {
     name: 'index-free-no-rcu',
@@ -180,9 +184,16 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'refcount-unlimited',
     bit: BUG.REFCOUNT_UNLIMITED,
-    where: 'src/schemes/vma_refcnt.ts: vma_start_read',
+    where: 'src/schemes/vma_refcnt.ts: __vma_refcount_get (vma_start_read, vma_start_read_locked)',
     story:
-      'refcount_inc_not_zero without the limit: a reader enters after the writer added VMA_LOCK_OFFSET',
+      'the reader’s increment of vm_refcnt without VMA_REF_LIMIT: a reader gets in after a writer added VMA_LOCK_OFFSET, while the writer believes it excluded every reader (faultline litmus refcount-limited+refcount-unlimited)',
+  },
+  {
+    name: 'spf-no-validation',
+    bit: BUG.SPF_NO_VALIDATION,
+    where: 'src/schemes/srcu_spf.ts: vma_fault_still_valid',
+    story:
+      '2020 "Splitting the mmap_sem" (speculative faults under SRCU): without re-checking the VMA\'s seqcount under the page-table lock, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
   },
 ];
 

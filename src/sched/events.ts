@@ -43,6 +43,8 @@ export const EV = {
   SRCU_READ_UNLOCK: 65,
   SRCU_SYNC_BEGIN: 66,
   SRCU_SYNC_END: 67,
+  /** qsbr: the task went offline (a = its old slot) */
+  RCU_OFFLINE: 68,
   // mm and schemes (100..159)
   VMA_START_READ: 100,
   VMA_END_READ: 101,

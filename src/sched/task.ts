@@ -24,6 +24,7 @@ import {
   SIGKILL_PENDING,
   TASK,
   TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
   WAIT_SITE_NAMES,
 } from '../shm/layout/index.js';
 import {
@@ -147,6 +148,14 @@ export function schedule_timeout(ms: number = SCHED_SLICE_MS): boolean {
 /** set_current_state(): a full-barrier store (smp_store_mb), so it orders as the kernel's. */
 export function set_current_state(state: number): void {
   atomic_set(cur + TASK.state, state);
+}
+
+/**
+ * __set_current_state(): the state store without the barrier. Only the broken variant
+ * RCUWAIT_PLAIN_ORDERING uses it (src/sync/rcuwait.ts); plain: only the owner writes its state.
+ */
+export function __set_current_state(state: number): void {
+  plain_set(cur + TASK.state, state);
 }
 
 /** Send SIGKILL to task `t` (a slot pointer) and wake it. */
@@ -382,7 +391,16 @@ export function tick(): void {
  * notifies it). Models a fault that waits for I/O while it holds its lock.
  */
 export function sleep_us(us: number): void {
+  // Off the CPU meanwhile, as io_schedule() is: a writer spinning on us as the lock owner
+  // (owner_on_cpu) stops and queues.
+  atomic_set(cur + TASK.state, TASK_UNINTERRUPTIBLE);
   atomic_wait(cur + TASK.fence, atomic_read(cur + TASK.fence), us / 1000);
+  atomic_set(cur + TASK.state, TASK_RUNNING);
+}
+
+/** owner_on_cpu(): whether task `t` (a slot pointer) is running, not asleep in a wait. */
+export function task_on_cpu(t: number): boolean {
+  return atomic_read(t + TASK.state) === TASK_RUNNING;
 }
 
 /** Busy-wait about `ns` nanoseconds (a fault that computes while it holds its lock). */

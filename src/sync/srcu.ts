@@ -42,11 +42,15 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   smp_mb,
   words,
 } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
+import { SP } from '../sched/points.js';
 import {
   check_abort,
   count,
@@ -73,6 +77,10 @@ import {
 } from '../shm/layout/index.js';
 import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
+
+/** Schedule points a race script can stop at. */
+const SP_IDX_LOADED = sched_label('srcu_read_lock:idx_loaded');
+const SP_FLIPPED = sched_label('srcu_gp:flipped');
 
 /** Scans a blocked grace period repeats (with cpu_relax) before it starts to sleep. */
 const ACTIVE_ATTEMPTS = 16;
@@ -123,9 +131,11 @@ function my_data(ssp: number): number {
 /** Enter a read section; returns the index to pass to srcu_read_unlock(). May nest. */
 export function srcu_read_lock(ssp: number): number {
   const idx = atomic_read(ssp + SRCU.srcu_idx) & 1;
+  sched_point(SP_IDX_LOADED);
   // Full barrier B: the increment before the section's accesses.
   atomic_fetch_add(my_data(ssp) + srcu_lock_count_off(idx), 1);
   trace(EV.SRCU_READ_LOCK, ssp, idx);
+  sched_point(SP.SRCU_SECTION);
   return idx;
 }
 
@@ -195,9 +205,15 @@ function srcu_gp_step(ssp: number, cookie: number): boolean {
     if (phase === GP_WAIT_STALE) {
       const idx = atomic_read(idxp);
       // Scan 1: late readers left on the non-current index by an earlier grace period.
-      if (!srcu_readers_active_idx_check(ssp, idx ^ 1)) return false;
+      // BUG.SRCU_SKIP_FIRST_INDEX skips it: a reader that loaded srcu_idx before the previous
+      // flip and incremented the old index after that grace period drained it is then on the
+      // index this flip makes current, and scan 2 never looks at it.
+      if (!bug_on(BUG.SRCU_SKIP_FIRST_INDEX) && !srcu_readers_active_idx_check(ssp, idx ^ 1)) {
+        return false;
+      }
       // srcu_flip. Full barrier D.
       atomic_xchg(idxp, idx ^ 1);
+      sched_point(SP_FLIPPED);
       plain_set(php, GP_WAIT_FLIP); // under ssp's lock
     }
     // Scan 2: the index that was current before the flip.

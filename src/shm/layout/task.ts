@@ -43,9 +43,10 @@ export const TASK = defineStruct('task_struct', {
   /** the object the wait is for, when it is not the word itself (a VMA whose readers a writer waits out), else 0 */
   wait_obj: 1,
   /**
-   * RCU reader slot (liburcu memb flavour): 0 outside any read section; otherwise a snapshot
-   * of the grace-period counter with the nesting count in the low bits. Written by the owner,
-   * read by synchronize_rcu() in other tasks.
+   * RCU reader slot. memb flavour: 0 outside any read section; otherwise a snapshot of the
+   * grace-period counter with the nesting count in the low bits. QSBR flavour: 0 offline;
+   * otherwise the grace-period counter at this task's last quiescent state. Written by the
+   * owner, read by synchronize_rcu() in other tasks.
    */
   rcu_ctr: { words: 1, hot: true },
   /** ring write index (monotonic; entry = index mod EVENT_RING_ENTRIES) */
