@@ -157,6 +157,7 @@ export function computeTargets(report: BenchReport): Target[] {
         what: `${r.preset} ${r.scheme}${r.srcuFree === null ? '' : `/${r.srcuFree}`} faults/s, rcu qsbr / memb`,
         ratio: ratio(r.faultsPerSec, m.faultsPerSec),
         threads: r.threads,
+        spread: ratioSpread(r.repeats?.faultsPerSec, m.repeats?.faultsPerSec),
       });
     }
   }
