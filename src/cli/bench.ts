@@ -58,6 +58,7 @@ const OPTIONS = {
   json: { type: 'string' },
   html: { type: 'string' },
   instrumentation: { type: 'string' },
+  'rwsem-spin': { type: 'string' },
   rcu: { type: 'string' },
   repeat: { type: 'string' },
   pin: { type: 'boolean' },
@@ -108,6 +109,10 @@ ${optionsHelp([
   ],
   ['--workload FILE', 'run a workload from a JSON file (see README: fields and defaults)'],
   ['--instrumentation M', 'off (default), on (assertions + tracing), or on,off (prints the ratio)'],
+  [
+    '--rwsem-spin M',
+    "rw_semaphore writers spin on a running owner before queueing: on (default, the kernel's), off, or on,off (both, interleaved)",
+  ],
   [
     '--rcu F',
     "RCU flavour: qsbr (default; read sections cost no atomic), memb (liburcu's), or qsbr,memb (both, and the ratio)",
@@ -163,6 +168,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const spinArg = v['rwsem-spin'] ?? 'on';
+  const rwsemSpin = parseList('--rwsem-spin', spinArg, 'on, off or on,off').map((s) => {
+    if (s !== 'on' && s !== 'off') {
+      throw new UsageError(`--rwsem-spin ${shownArg(spinArg)}: allowed: on, off or on,off`);
+    }
+    return s;
+  });
   const rcu =
     v.rcu === undefined
       ? (['qsbr'] as RcuFlavor[])
@@ -197,6 +209,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       ...(planned ? { perPreset: DEFAULT_RUN } : {}),
       pin: v.pin === true,
       instrumentation: [...new Set(instrumentation)],
+      rwsemSpin: [...new Set(rwsemSpin)],
       rcu: [...new Set(rcu)],
       progress: v['no-progress'] !== true,
       repeat,

@@ -28,6 +28,11 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /**
+   * rw_semaphore optimistic spinning (default ['on'], the kernel's CONFIG_RWSEM_SPIN_ON_OWNER);
+   * ['on', 'off'] runs every configuration both ways, interleaved.
+   */
+  readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
   /** RCU flavours to run, each a full set of runs (default: qsbr) */
   readonly rcu?: readonly RcuFlavor[];
   readonly progress: boolean;
@@ -74,10 +79,14 @@ export interface PlannedRun {
   readonly srcuFree: SrcuFree | null;
   readonly threads: number;
   readonly instrumentation: 'on' | 'off';
+  readonly rwsemSpin: 'on' | 'off';
   readonly rcu: RcuFlavor;
 }
 
-/** Every run, in the order they go: workload, instrumentation, rcu, threads, scheme, variant. */
+/**
+ * Every run, in the order they go: workload, instrumentation, rcu, threads, scheme, variant,
+ * rwsem spinning.
+ */
 export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string[] } {
   const runs: PlannedRun[] = [];
   const skipped: string[] = [];
@@ -96,7 +105,8 @@ export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string
             const variants: Array<SrcuFree | null> =
               scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
             for (const srcuFree of variants)
-              runs.push({ spec, scheme, srcuFree, threads, instrumentation, rcu });
+              for (const rwsemSpin of o.rwsemSpin ?? ['on'])
+                runs.push({ spec, scheme, srcuFree, threads, instrumentation, rwsemSpin, rcu });
           }
         }
       }
@@ -129,7 +139,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const [i, r] of runs.entries()) {
         const { durationMs, repeat } = plan(r);
         if (rep >= repeat) continue;
-        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
+        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
         progress.start(done++, label);
         const tSetup = performance.now();
         const setup = setupRun({
@@ -140,6 +150,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           threads: r.threads,
           instrumentation: r.instrumentation === 'on',
           faulterBudget: o.opsPerFaulter ?? 0,
+          rwsemSpin: r.rwsemSpin === 'on',
         });
         const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
@@ -177,6 +188,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               scheme: r.scheme,
               srcuFree: r.srcuFree,
               instrumentation: r.instrumentation,
+              rwsemSpin: r.rwsemSpin,
               rcu: r.rcu,
               threads: r.threads,
               writers: writerCount(r.spec),
@@ -203,6 +215,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       warmupMs: o.warmupMs,
       pin: o.pin,
       instrumentation: o.instrumentation,
+      rwsemSpin: o.rwsemSpin ?? ['on'],
       rcu: o.rcu ?? ['qsbr'],
       repeat: o.repeat ?? 1,
       ...(o.perPreset === undefined ? {} : { perPreset: o.perPreset }),

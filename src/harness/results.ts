@@ -67,6 +67,8 @@ export interface BenchConfig {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /** rw_semaphore optimistic spinning, each value run (absent in older reports: on) */
+  readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
   /** the RCU flavours run (absent in older reports: memb) */
   readonly rcu?: readonly string[];
   /** runs of each configuration; each result is the median one (absent in older reports) */
@@ -94,6 +96,8 @@ export interface RunLabels {
   /** how srcu_spf freed VMAs in this run; null for other schemes */
   readonly srcuFree: string | null;
   readonly instrumentation: 'on' | 'off';
+  /** rw_semaphore writers spun before queueing (absent in older reports: on) */
+  readonly rwsemSpin?: 'on' | 'off';
   /** the RCU flavour: qsbr or memb (absent in older reports: memb) */
   readonly rcu?: string;
   /** faulting workers */
@@ -164,8 +168,9 @@ export function summarizeRun(
 }
 
 /** The label a result goes by in tables and charts: srcu_spf runs name their free variant. */
-export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree'>): string {
-  return r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
+export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree' | 'rwsemSpin'>): string {
+  const base = r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
+  return r.rwsemSpin === 'off' ? `${base} (no rwsem spin)` : base;
 }
 
 /** A ratio over interleaved repeats: the median of the per-repeat ratios and their range. */

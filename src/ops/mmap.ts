@@ -4,7 +4,7 @@
 
 import { EEXIST, EINTR, EINVAL, ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
-import { VM_ACCESS_FLAGS, vm_area_alloc, vma_set } from '../mm/vma.js';
+import { VM_ACCESS_FLAGS, vm_area_alloc } from '../mm/vma.js';
 import {
   vt_find,
   vt_find_gap_topdown,
@@ -23,7 +23,13 @@ import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { MMAP_MIN_PAGE, TASK_SIZE_PAGES, vmas_free } from './vma_ops.js';
+import {
+  MMAP_MIN_PAGE,
+  TASK_SIZE_PAGES,
+  vma_init_range,
+  vma_modify,
+  vmas_free,
+} from './vma_ops.js';
 
 /**
  * Map `pages` anonymous pages with `prot` (PROT_* bits). addr 0: the kernel chooses (top-down);
@@ -70,7 +76,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     S.vma_start_write(prev);
     if (mm_globals().assertions) S.vma_assert_write_locked(prev);
     vt_txn_remove(ps, start);
-    vma_set(prev, ps, end, flags);
+    vma_modify(prev, ps, end, flags);
     vt_txn_insert(ps, end, prev);
   } else {
     const vma = vm_area_alloc(mm);
@@ -79,7 +85,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
       mmap_write_unlock(mm);
       return ENOMEM;
     }
-    vma_set(vma, start, end, flags);
+    vma_init_range(vma, start, end, flags);
     S.vma_start_write(vma); // detached: records the sequence, so attach may assert it
     S.vma_mark_attached(vma);
     vt_txn_insert(start, end, vma);
@@ -135,7 +141,7 @@ export function mmap_region_many(
       return ENOMEM;
     }
     const start = base + i * stride;
-    vma_set(vma, start, start + pages, flags);
+    vma_init_range(vma, start, start + pages, flags);
     S.vma_start_write(vma);
     S.vma_mark_attached(vma);
     vt_txn_insert(start, start + pages, vma);

@@ -90,13 +90,23 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   set_sleep_hooks,
   smp_mb,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { check_abort, count, current, current_id, set_waiting, trace } from '../sched/task.js';
+import { SP } from '../sched/points.js';
+import {
+  check_abort,
+  count,
+  current,
+  current_id,
+  lost_wakeup,
+  set_waiting,
+  trace,
+} from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root, task_ptr } from '../shm/arena.js';
 import {
   GP_FUTEX_IDLE,
@@ -113,6 +123,7 @@ import {
   RCU_STATE,
   ROOT,
   TASK,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
@@ -246,13 +257,17 @@ export function rcu_read_lock(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
   if (qsbr) {
     // No shared access at all while online: the quiescent states tell the grace period.
-    if (nest++ === 0 && !online) rcu_transient_lock();
+    if (nest++ === 0) {
+      if (!online) rcu_transient_lock();
+      sched_point(SP.RCU_SECTION);
+    }
     return;
   }
   const s = slot;
   const tmp = plain_read(s); // only this task writes its slot
   if ((tmp & RCU_NEST_MASK) === 0) {
     rcu_transient_lock();
+    sched_point(SP.RCU_SECTION);
   } else {
     if ((tmp & RCU_NEST_MASK) === RCU_NEST_MASK) {
       throw new LockStateError(`rcu_read_lock nested deeper than ${RCU_NEST_MASK}`);
@@ -444,7 +459,17 @@ function rcu_gp_wait(cookie: number): void {
       atomic_xchg(f, GP_FUTEX_WAITING);
       if (rcu_gp_step(cookie)) break;
       set_waiting(EV.RCU_SYNC_BEGIN, f);
-      atomic_wait(f, GP_FUTEX_WAITING, RCU_GP_SLEEP_MS);
+      // A slice that timed out with the word still WAITING: no reader's unlock has woken us.
+      // If the grace period can now end, a reader left without the wake-up it owed (its
+      // unlock must see WAITING: the store-buffer pair above). Exact: no grace needed.
+      if (
+        atomic_wait(f, GP_FUTEX_WAITING, RCU_GP_SLEEP_MS) === 'timed-out' &&
+        atomic_read(f) === GP_FUTEX_WAITING &&
+        rcu_gp_step(cookie)
+      ) {
+        lost_wakeup(WAIT_SITE.RCU_GP, f);
+        break;
+      }
     }
   } finally {
     set_waiting(0, 0);

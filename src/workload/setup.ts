@@ -31,6 +31,8 @@ export interface SetupOptions {
   readonly instrumentation: boolean;
   /** op budget per faulter (0: run for a duration) */
   readonly faulterBudget?: number;
+  /** rw_semaphore writers spin before queueing (default true, as the kernel) */
+  readonly rwsemSpin?: boolean;
 }
 
 /** spread layout: pages a faulter holds present before it zaps its oldest (a FIFO). */
@@ -148,6 +150,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     ptePages: shape.ptePages,
     padding: true,
     assertions: o.instrumentation,
+    rwsemSpin: o.rwsemSpin ?? true,
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];

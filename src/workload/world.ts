@@ -51,6 +51,8 @@ export interface WorldConfig {
   readonly padding: boolean;
   /** live assertions and shadow counters (tests, stress); off for benchmarks */
   readonly assertions: boolean;
+  /** rw_semaphore writers spin on the owner before queueing (the kernel's default) */
+  readonly rwsemSpin: boolean;
   /** srcu_spf's munmap: queue call_srcu (default) or wait synchronize_srcu */
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
   /** the RCU flavour (src/sync/rcu.ts): qsbr, as the kernel's, or liburcu's memb */
@@ -59,6 +61,8 @@ export interface WorldConfig {
   readonly ptePages?: number;
   /** room for the caller's own structures (a bench's lookup trees), MiB */
   readonly extraMiB?: number;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 or absent runs the fixed code */
+  readonly bugs?: number;
 }
 
 export const DEFAULT_WORLD: WorldConfig = {
@@ -69,6 +73,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   maxTasks: 64,
   padding: true,
   assertions: true,
+  rwsemSpin: true,
   srcuFree: 'call_srcu',
   rcu: 'qsbr',
 };
@@ -142,7 +147,13 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   configureLayout({ padding: cfg.padding });
   const bytes = worldWords(cfg) * WORD_BYTES;
   const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4 + (cfg.extraMiB ?? 0);
-  const arena = createArena({ sizeMiB, maxTasks: cfg.maxTasks, padding: cfg.padding });
+  const arena = createArena({
+    sizeMiB,
+    maxTasks: cfg.maxTasks,
+    padding: cfg.padding,
+    rwsemSpin: cfg.rwsemSpin,
+    bugs: cfg.bugs ?? 0,
+  });
   task_attach(0);
   rcu_init({ flavor: cfg.rcu, debug: cfg.assertions });
   refcount_warn_init();

@@ -24,6 +24,7 @@ describe('summarizeRun', () => {
       wallNs: 1e9,
       startNs: 0,
       pinWarning: null,
+      lostWakeups: [],
       workers: [
         {
           index: 0,
