@@ -79,6 +79,8 @@ export const CNT = {
   RWSEM_OPT_FAIL: 60,
   /** a writer spun on a reader-owned lock past its time limit and set NONSPINNABLE */
   RWSEM_OPT_NOSPIN: 61,
+  /** the per-VMA maps walk locked a VMA under the mmap read lock (lock_next_vma's fallback) */
+  MAPS_LOCK_FALLBACK: 62,
 } as const;
 
 export type CounterName = keyof typeof CNT;

@@ -53,6 +53,8 @@ export interface WorldConfig {
   readonly assertions: boolean;
   /** rw_semaphore writers spin on the owner before queueing (the kernel's default) */
   readonly rwsemSpin: boolean;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 runs the fixed code */
+  readonly bugs: number;
   /** srcu_spf's munmap: queue call_srcu (default) or wait synchronize_srcu */
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
   /** page-table pages (512 PTEs each); default: enough for the frames, spread out */
@@ -68,6 +70,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   padding: true,
   assertions: true,
   rwsemSpin: true,
+  bugs: 0,
   srcuFree: 'call_srcu',
 };
 
@@ -145,6 +148,7 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
     maxTasks: cfg.maxTasks,
     padding: cfg.padding,
     rwsemSpin: cfg.rwsemSpin,
+    bugs: cfg.bugs,
   });
   task_attach(0);
   rcu_init();
