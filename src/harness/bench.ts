@@ -4,6 +4,7 @@
 
 import { CNT, COUNTER_NAMES } from '../sched/counters.js';
 import { reset_counters, sum_counter } from '../sched/task.js';
+import { scheme_by_name } from '../schemes/index.js';
 import { setupRun } from '../workload/setup.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
 import type { SchemeName } from '../workload/world.js';
@@ -181,6 +182,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       rwsemSpin: o.rwsemSpin ?? ['on'],
       repeat: reps,
       timing: TIMING,
+      schemeKernels: Object.fromEntries(o.schemes.map((s) => [s, scheme_by_name(s).kernel])),
     },
     results,
     warnings,
