@@ -9,6 +9,7 @@ import { renderHtml } from '../harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from '../harness/report.js';
 import { renderTable } from '../harness/table.js';
 import { scheme_by_name } from '../schemes/index.js';
+import { RCU_FLAVORS, type RcuFlavor } from '../sync/rcu.js';
 import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS } from '../workload/presets.js';
 import { checkFits } from '../workload/setup.js';
 import type { WorkloadSpec } from '../workload/spec.js';
@@ -53,6 +54,7 @@ const OPTIONS = {
   html: { type: 'string' },
   instrumentation: { type: 'string' },
   'rwsem-spin': { type: 'string' },
+  rcu: { type: 'string' },
   repeat: { type: 'string' },
   pin: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
@@ -98,6 +100,10 @@ ${optionsHelp([
   [
     '--rwsem-spin M',
     "rw_semaphore writers spin on a running owner before queueing: on (default, the kernel's), off, or on,off (both, interleaved)",
+  ],
+  [
+    '--rcu F',
+    "RCU flavour: qsbr (default; read sections cost no atomic), memb (liburcu's), or qsbr,memb (both, and the ratio)",
   ],
   ['--pin', 'pin each worker thread to a core (taskset); reports where each ran'],
   ['--json FILE', 'write the report as JSON'],
@@ -152,6 +158,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const rcu =
+    v.rcu === undefined
+      ? (['qsbr'] as RcuFlavor[])
+      : parseNames('--rcu', v.rcu, RCU_FLAVORS, 'RCU flavour');
   const workloads: WorkloadSpec[] = [];
   if (v.preset !== undefined || v.workload === undefined) {
     const names =
@@ -182,6 +192,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       pin: v.pin === true,
       instrumentation: [...new Set(instrumentation)],
       rwsemSpin: [...new Set(rwsemSpin)],
+      rcu: [...new Set(rcu)],
       progress: v['no-progress'] !== true,
       repeat,
     },

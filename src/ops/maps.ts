@@ -16,9 +16,10 @@ import { EAGAIN, EINTR } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_read } from '../sched/atomics.js';
+import { atomic_read, sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
+import { SP } from '../sched/points.js';
 import { check_abort, count, count_add } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import {
@@ -83,6 +84,7 @@ function lock_next_vma(mm: number, addr: number): number {
       rcu_read_unlock();
       return 0;
     }
+    sched_point(SP.LOOKUP_TO_LOCK);
     const vma = S.vma_start_read(mm, found);
     if (vma === VMA_LOOKUP_AGAIN) {
       // Detached from under us: look again from addr. Bounded in practice, as in the kernel:

@@ -51,6 +51,7 @@ import {
   set_waiting,
   task_on_cpu,
   trace,
+  wake_overdue,
 } from '../sched/task.js';
 import { max_tasks, task_ptr } from '../shm/arena.js';
 import {
@@ -77,6 +78,7 @@ import {
   TASK_KILLABLE,
   TASK_RUNNING,
   TASK_UNINTERRUPTIBLE,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { rwsem_assert_write_owner } from './rwsem_debug.js';
 import {
@@ -105,6 +107,7 @@ export {
   rwsem_assert_held,
   rwsem_assert_held_write,
   rwsem_check_invariants,
+  rwsem_describe,
   rwsem_is_contended,
   rwsem_is_locked,
   rwsem_wait_list,
@@ -205,7 +208,9 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
       spin_unlock(sem + RWSEM.wait_lock);
       break;
     }
-    schedule_timeout();
+    if (!schedule_timeout() && rwsem_read_wake_due(sem, w)) {
+      wake_overdue(WAIT_SITE.RWSEM_READ, sem);
+    }
   }
   set_current_state(TASK_RUNNING);
   set_waiting(0, 0);
@@ -385,6 +390,30 @@ function rwsem_optimistic_spin(sem: number): boolean {
   return false;
 }
 
+// Lost wake-ups (see wake_overdue() in src/sched/task.ts): after a slice that timed out, was a
+// wake-up owed to this waiter? A reader is owed one once it was granted (waiter.task cleared:
+// the granter wakes it after dropping wait_lock), and so is the first waiter of either kind
+// once the lock is free: the unlocker that left it free with WAITERS set, or the waiter that
+// left the head, had to call rwsem_mark_wake(). A later waiter is owed nothing: only the
+// head is woken. Checked under wait_lock, so the head and the count are one snapshot.
+
+function rwsem_head_free(sem: number, w: number): boolean {
+  spin_lock(sem + RWSEM.wait_lock);
+  const due =
+    rwsem_first_waiter(sem) === w && (atomic_read(sem + RWSEM.count) & RWSEM_LOCK_MASK) === 0;
+  spin_unlock(sem + RWSEM.wait_lock);
+  return due;
+}
+
+function rwsem_read_wake_due(sem: number, w: number): boolean {
+  // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
+  return atomic_read(w + RWSEM_WAITER.task) === 0 || rwsem_head_free(sem, w);
+}
+
+function rwsem_write_wake_due(sem: number, w: number): boolean {
+  return rwsem_head_free(sem, w);
+}
+
 /** Wait for the write lock (rwsem_down_write_slowpath). Returns 0, or EINTR (KILLABLE). */
 function rwsem_down_write_slowpath(sem: number, state: number): number {
   count(CNT.RWSEM_WRITE_SLOW);
@@ -426,7 +455,9 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
       atomic_read(w + RWSEM_WAITER.handoff_set) !== 0 &&
       (atomic_read(HEADER.flags) & HDR_FLAG_RWSEM_NO_SPIN) === 0 &&
       rwsem_spin_on_owner(sem, now_us() + RWSEM_SPIN_MAX_US) === OWNER_NULL;
-    if (!spun) schedule_timeout();
+    if (!spun && !schedule_timeout() && rwsem_write_wake_due(sem, w)) {
+      wake_overdue(WAIT_SITE.RWSEM_WRITE, sem);
+    }
     spin_lock(sem + RWSEM.wait_lock);
   }
   if (ret === 0) spin_unlock(sem + RWSEM.wait_lock);

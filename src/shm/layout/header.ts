@@ -21,6 +21,10 @@ export const ROOT = {
   RUN: 4,
   /** refcount warning counters (src/sync/refcount.ts) */
   REFCOUNT_WARN: 5,
+  /** the controlled scheduler's block (src/sched/control.ts) */
+  CTL: 6,
+  /** the stress run's control block (src/harness/stress) */
+  STRESS: 12,
 } as const;
 export const NR_ROOTS = 16;
 
