@@ -378,6 +378,16 @@ export function sleep_us(us: number): void {
   atomic_set(cur + TASK.state, TASK_RUNNING);
 }
 
+/**
+ * Be preempted for about `us` microseconds: the harness's way (chaos, race tests) to stretch a
+ * window. Unlike sleep_us() this is not a sleep of the task's own: it stays in its RCU read
+ * section and online (a preempted reader of preemptible RCU), so the QSBR flavour's debug check
+ * for sleeping inside a section does not fire, and a grace period simply waits longer.
+ */
+export function preempt_delay_us(us: number): void {
+  atomic_wait(cur + TASK.preempt, atomic_read(cur + TASK.preempt), us / 1000);
+}
+
 /** owner_on_cpu(): whether task `t` (a slot pointer) is running, not asleep in a wait. */
 export function task_on_cpu(t: number): boolean {
   return atomic_read(t + TASK.state) === TASK_RUNNING;

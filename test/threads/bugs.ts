@@ -28,7 +28,7 @@ import {
   SP_RMW,
   set_schedule_hook,
 } from '../../src/sched/atomics.js';
-import { check_abort, sleep_us, task_set_mm } from '../../src/sched/task.js';
+import { check_abort, preempt_delay_us, task_set_mm } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import {
   mmap_read_lock,
@@ -56,7 +56,7 @@ function isSet(f: number, i: number): boolean {
 /** Wait until cond() holds: bounded sleeps, abort-checked. */
 function waitUntil(cond: () => boolean): void {
   while (!cond()) {
-    sleep_us(200);
+    preempt_delay_us(200);
     check_abort();
   }
 }
