@@ -137,14 +137,14 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.RWSEM_NO_HANDOFF,
     where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
     story:
-      'rwsem without HANDOFF (before the 2019 handoff work, v5.3): neither a timed-out writer nor the waker of a timed-out first reader sets it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter',
+      "faultline's ablation of HANDOFF (added in v5.3, 2019): today's rwsem, reader stealing (v5.11) included, with neither a timed-out writer nor the waker of a timed-out first reader setting it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter; no kernel shipped exactly this mix",
   },
   {
     name: 'rwsem-killed-no-wake',
     bit: BUG.RWSEM_KILLED_NO_WAKE,
     where: 'src/sync/rwsem_wait.ts: rwsem_del_wake_waiter',
     story:
-      '2022 out_nolock fix: a killed first waiter leaves without rwsem_mark_wake, so a reader behind it that could run (the lock is only read-held) sleeps on until the next unlock',
+      "faultline's ablation of the out_nolock wake-up: a killed first waiter (reader or writer) leaves without rwsem_mark_wake, so a reader behind it that could run (the lock is only read-held) sleeps on until the next unlock. Before 1ee326196c66 (2022) only a killed reader skipped the wake-up (a writer always woke the queue), where the omission delayed a HANDOFF heir rather than stranding anyone",
   },
   {
     name: 'mmap-write-uninterruptible',
