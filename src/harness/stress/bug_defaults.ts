@@ -15,7 +15,7 @@ export interface BugDefault {
   readonly preset: string;
   readonly chaos: ChaosLevel;
   /** delay probabilities at the points of this bug's window */
-  readonly points: Readonly<Partial<Record<PointName, number>>>;
+  readonly points: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
   /** kills and spurious wake-ups per second (0: none) */
   readonly killRate: number;
   readonly threads: number;
@@ -84,13 +84,17 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     maxSleepUs: 4000,
     reliable: false,
   },
+  // The window is between the waiter's check and its publication: the labels rcuwait declares
+  // for race scripts ("checked", "published") are where the delay goes.
   'rcuwait-check-before-publish': refcnt(['lost-wakeup', 'hang'], {
     FAULT_LOCKED: 0.05,
     PUT_BEFORE_WAKE: 0.1,
+    LABELS: 0.3,
   }),
   'rcuwait-plain-ordering': refcnt(['lost-wakeup', 'hang'], {
     FAULT_LOCKED: 0.05,
     PUT_BEFORE_WAKE: 0.1,
+    LABELS: 0.1,
   }),
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',

@@ -9,6 +9,7 @@ import { atomic_read, atomic_set } from '../../sched/atomics.js';
 import { bug_mask } from '../../sched/bugs.js';
 import { CNT, COUNTER_NAMES } from '../../sched/counters.js';
 import { event_name } from '../../sched/events.js';
+import type { PointName } from '../../sched/points.js';
 import { read_ring, sum_counter } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import type { SchemeName } from '../../schemes/index.js';
@@ -54,7 +55,7 @@ export interface StressOptions {
   readonly seed: number;
   readonly chaos: ChaosLevel;
   /** delay probabilities to set on top of the level (a bug's targeted chaos) */
-  readonly points?: ChaosConfig['points'];
+  readonly points?: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
   /** the longest chaos sleep, µs (default: the chaos level's) */
   readonly maxSleepUs?: number;
   /** kills and spurious wake-ups per second (0: no killer) */
