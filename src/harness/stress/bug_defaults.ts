@@ -127,8 +127,11 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   'srcu-skip-first-index': {
     scheme: 'srcu_spf',
     preset: 'mixed',
-    chaos: 'heavy',
-    points: { SRCU_SECTION: 0.2, FAULT_LOCKED: 0.1 },
+    chaos: 'light',
+    // A reader that loaded srcu_idx and increments the old index after a grace period drained
+    // it (srcu's "idx_loaded" label), then stays in its section across the next one.
+    points: { LABELS: 0.3, SRCU_SECTION: 0.2, FAULT_LOCKED: 0.2 },
+    maxSleepUs: 8000,
     killRate: 0,
     threads: 3,
     caughtBy: UAF,
