@@ -67,10 +67,16 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     BEFORE_REF_INC: 0.2,
     WRITE_BEFORE_DETACH: 0.3,
   }),
-  'no-mm-recheck': refcnt(['fault-coverage', 'exclusion', 'torn-read', 'use-after-free'], {
-    BEFORE_REF_INC: 0.2,
-    LOOKUP_TO_LOCK: 0.1,
-  }),
+  // The slot must be freed in one mm and attached in another between the reader's lookup and
+  // its increment: long sleeps there, and the other mm's writer held in its section.
+  'no-mm-recheck': {
+    ...refcnt(['fault-coverage', 'exclusion', 'torn-read', 'use-after-free'], {
+      LOOKUP_TO_LOCK: 0.3,
+      BEFORE_REF_INC: 0.3,
+      WRITE_LOCKED: 0.2,
+    }),
+    maxSleepUs: 5000,
+  },
   'no-seq-recheck': refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
   // A reader's lookup must outlive the slot's free and its reuse by an exiting mm, whose
   // exit_mmap waits for that reader and is woken spuriously while the reader is between its
