@@ -419,6 +419,18 @@ async function runScheme(
   const counters: Record<string, number> = {};
   for (const c of COUNTER_NAMES) counters[c] = sum_counter(CNT[c], n);
   const lostWakeups = lostNow();
+  // Where they happened, when the runner reports it (task, wait site, word).
+  const sites = (outcome as { lostWakeups?: unknown } | null)?.lostWakeups;
+  if (Array.isArray(sites) && sites.length > 0) {
+    const i = violations.findIndex((v) => v.check === 'lost-wakeup');
+    const v = violations[i];
+    if (v !== undefined) {
+      violations[i] = {
+        ...v,
+        message: `${v.message}; where: ${JSON.stringify(sites).slice(0, 2000)}`,
+      };
+    }
+  }
   if (lostWakeups > 0 && !violations.some((v) => v.check === 'lost-wakeup')) {
     record(
       'LostWakeup',
