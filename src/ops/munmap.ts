@@ -10,6 +10,7 @@
 import { EINTR, ENOMEM } from '../errors.js';
 import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
 import { sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { SP } from '../sched/points.js';
@@ -68,6 +69,9 @@ export function do_munmap(mm: number, start: number, pages: number): number {
 
   const detached: number[] = [];
   for (const vma of vmas) {
+    // Write-lock, then detach: a reader that got in before the lock is waited for, and no
+    // reader can lock a VMA that is already out of the tree. The broken variant detaches first.
+    if (bug_on(BUG.DETACH_BEFORE_WRITE_LOCK)) S.vma_mark_detached(vma);
     S.vma_start_write(vma);
     if (failGatherAfter >= 0 && detached.length === failGatherAfter) {
       failGatherAfter = -1;
@@ -76,7 +80,7 @@ export function do_munmap(mm: number, start: number, pages: number): number {
       return ENOMEM;
     }
     sched_point(SP.WRITE_BEFORE_DETACH);
-    S.vma_mark_detached(vma);
+    if (!bug_on(BUG.DETACH_BEFORE_WRITE_LOCK)) S.vma_mark_detached(vma);
     detached.push(vma);
   }
 

@@ -83,6 +83,25 @@ export const CNT = {
   PTE_PAGE_FREE: 53,
   /** pte_offset_map_lock found its pte page replaced after taking the ptl, and retried */
   PTL_RETRY: 54,
+  // lost wake-ups (56..57); per wait site in TASK.lost_wake (src/shm/layout/task.ts)
+  /** a wait slice timed out while its condition held and no wake-up came in the grace */
+  LOST_WAKEUP: 56,
+  /** a slice timed out while its condition held, and the wake-up came in the grace wait */
+  LATE_WAKEUP: 57,
+  // out of memory (58..61)
+  /** the OOM killer chose a victim and sent it SIGKILL */
+  OOM_KILL: 58,
+  /** an allocation found the frame pool empty and slept for memory */
+  OOM_ALLOC_STALL: 59,
+  /** the OOM reaper failed to take the victim's mmap lock and will retry */
+  OOM_REAP_RETRY: 60,
+  /** pages the OOM reaper zapped */
+  OOM_REAPED: 61,
+  // rwsem optimistic spinning (62..63)
+  /** a writer that could spin gave up spinning and queued (the kernel's rwsem_opt_fail) */
+  RWSEM_OPT_FAIL: 62,
+  /** a writer spun on a reader-owned lock past its time limit and set NONSPINNABLE */
+  RWSEM_OPT_NOSPIN: 63,
 } as const;
 
 export type CounterName = keyof typeof CNT;

@@ -12,6 +12,7 @@
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { EV } from '../sched/events.js';
 import { SP } from '../sched/points.js';
 import { trace } from '../sched/task.js';
@@ -69,6 +70,12 @@ export function mmap_write_lock(mm: number): void {
 
 /** 0, or EINTR; mm_lock_seq is bumped only on success. */
 export function mmap_write_lock_killable(mm: number): number {
+  if (bug_on(BUG.MMAP_WRITE_UNINTERRUPTIBLE)) {
+    // Before 2016 the writers of munmap/mmap/mprotect took down_write(): a fatal signal does
+    // not get them out of the queue.
+    mmap_write_lock(mm);
+    return 0;
+  }
   const ret = down_write_killable(mm + MM.mmap_lock);
   if (ret !== 0) return ret;
   mm_lock_seqcount_begin(mm);

@@ -132,7 +132,7 @@ export interface StressReport {
 
 /**
  * The per-task counters that bounded waits bump on a lost wake-up (LOST_WAKEUP, and any
- * per-primitive one such as RCUWAIT_LOST): a wait slice that expired with its condition true
+ * any per-primitive one): a wait slice that expired with its condition true
  * and no wake-up in flight. Found by name, so a wait site that starts counting is covered.
  */
 function lostWakeupCounters(): number[] {
