@@ -161,6 +161,22 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     WRITE_EXCLUDED: 0.2,
     WRITE_LOCKED: 0.2,
   }),
+  // A speculative fault whose snapshot predates an munmap installs a page outside every VMA.
+  'spf-no-validation': {
+    scheme: 'srcu_spf',
+    preset: 'mixed',
+    chaos: 'light',
+    points: { FAULT_LOCKED: 0.3, SRCU_SECTION: 0.1 },
+    killRate: 0,
+    threads: 3,
+    caughtBy: [
+      'quiescent-ptes',
+      'quiescent-frames',
+      'fault-coverage',
+      'use-after-free',
+      'torn-read',
+    ],
+  },
 };
 
 /** The default for a bug with no entry (a catalogue entry added later): the mixed run. */
