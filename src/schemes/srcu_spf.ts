@@ -26,7 +26,7 @@ import { EV } from '../sched/events.js';
 import { sched_label } from '../sched/labels.js';
 import { count, trace } from '../sched/task.js';
 import { MM, VMA } from '../shm/layout/index.js';
-import { kmem_cache_free } from '../shm/slab.js';
+import { kmem_cache_free, kmem_cache_obj_allocated } from '../shm/slab.js';
 import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import {
   raw_seqcount_try_begin,
@@ -115,6 +115,14 @@ export const srcu_spf: Scheme = {
   },
 
   vma_fault_still_valid(vma: number): boolean {
+    // KERNEL.md §7.3 for SRCU-freed VMAs: one found inside this read section cannot be freed
+    // before the section ends. A free slot here means a grace period ended too early.
+    const g = mm_globals();
+    if (g.assertions && !kmem_cache_obj_allocated(g.vmaCache, vma)) {
+      throw new InvariantViolation(
+        `srcu_spf: vma ${vma} was freed while a speculative fault's SRCU read section still uses it`,
+      );
+    }
     // Under the page-table lock: nothing about the VMA changed since the snapshot.
     // BUG.SPF_NO_VALIDATION trusts the snapshot instead: an munmap that ran since is missed.
     if (!bug_on(BUG.SPF_NO_VALIDATION) && read_seqcount_retry(vma + VMA.vm_seq, spfSeq)) {

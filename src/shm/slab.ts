@@ -283,6 +283,12 @@ export function kmem_cache_obj_index(c: number, p: number): number {
   return obj_index(view(c), p);
 }
 
+/** Whether object `p` of cache `c` is handed out (its state word, read atomically). */
+export function kmem_cache_obj_allocated(c: number, p: number): boolean {
+  const v = view(c);
+  return atomic_read(v.state + obj_index(v, p)) === KMEM_OBJ_ALLOCATED;
+}
+
 /** Pointer to object `idx` (0-based) of cache `c`. */
 export function kmem_cache_obj_ptr(c: number, idx: number): number {
   const v = view(c);

@@ -15,16 +15,17 @@ export interface BugDefault {
   readonly preset: string;
   readonly chaos: ChaosLevel;
   /** delay probabilities at the points of this bug's window */
-  readonly points: Readonly<Partial<Record<PointName, number>>>;
+  readonly points: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
   /** kills and spurious wake-ups per second (0: none) */
   readonly killRate: number;
   readonly threads: number;
   /** the longest chaos sleep, µs (default: the level's) */
   readonly maxSleepUs?: number;
   /**
-   * false: this default run does not catch the bug reliably within npm test's budget (see the
-   * README's catch-rate table); test/stress/stress_bugs then skips it, and its scripted race
-   * test in test/races is what guards it.
+   * true: measured to catch the bug in every run, in seconds (the README's catch-rate table), so
+   * test/stress/stress_bugs runs it in npm test. Entries not measured yet, or caught too slowly
+   * or too rarely for npm test's budget, leave it unset: their scripted race tests in
+   * test/races guard them, and the table says how often stress catches them.
    */
   readonly reliable?: boolean;
   /** the checks expected to catch it (the first violation is filed under one of them) */
@@ -62,16 +63,29 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   'detach-no-wait': {
     ...refcnt(UAF, { BEFORE_REF_INC: 0.3, AFTER_REF_INC: 0.5, WRITE_LOCKED: 0.2 }),
     maxSleepUs: 4000,
+    reliable: true,
   },
-  'detach-before-write-lock': refcnt([...UAF, 'write-lock', 'lock-state'], {
-    BEFORE_REF_INC: 0.2,
-    WRITE_BEFORE_DETACH: 0.3,
-  }),
-  'no-mm-recheck': refcnt(['fault-coverage', 'exclusion', 'torn-read', 'use-after-free'], {
-    BEFORE_REF_INC: 0.2,
-    LOOKUP_TO_LOCK: 0.1,
-  }),
-  'no-seq-recheck': refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
+  'detach-before-write-lock': {
+    ...refcnt([...UAF, 'write-lock', 'lock-state'], {
+      BEFORE_REF_INC: 0.2,
+      WRITE_BEFORE_DETACH: 0.3,
+    }),
+    reliable: true,
+  },
+  // The slot must be freed in one mm and attached in another between the reader's lookup and
+  // its increment: long sleeps there, and the other mm's writer held in its section.
+  'no-mm-recheck': {
+    ...refcnt(['fault-coverage', 'exclusion', 'torn-read', 'use-after-free'], {
+      LOOKUP_TO_LOCK: 0.3,
+      BEFORE_REF_INC: 0.3,
+      WRITE_LOCKED: 0.2,
+    }),
+    maxSleepUs: 5000,
+  },
+  'no-seq-recheck': {
+    ...refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
+    reliable: true,
+  },
   // A reader's lookup must outlive the slot's free and its reuse by an exiting mm, whose
   // exit_mmap waits for that reader and is woken spuriously while the reader is between its
   // put and its wake-up.
@@ -82,15 +96,17 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
       2000,
     ),
     maxSleepUs: 4000,
-    reliable: false,
   },
-  'rcuwait-check-before-publish': refcnt(['lost-wakeup', 'hang'], {
-    FAULT_LOCKED: 0.05,
-    PUT_BEFORE_WAKE: 0.1,
-  }),
+  // The window is between the waiter's check and its publication: the labels rcuwait declares
+  // for race scripts ("checked", "published") are where the delay goes.
+  'rcuwait-check-before-publish': {
+    ...refcnt(['lost-wakeup', 'hang'], { FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1, LABELS: 0.3 }),
+    reliable: true,
+  },
   'rcuwait-plain-ordering': refcnt(['lost-wakeup', 'hang'], {
     FAULT_LOCKED: 0.05,
     PUT_BEFORE_WAKE: 0.1,
+    LABELS: 0.1,
   }),
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
@@ -118,13 +134,15 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     killRate: 0,
     threads: 3,
     caughtBy: ['hang'],
-    reliable: false,
   },
   'srcu-skip-first-index': {
     scheme: 'srcu_spf',
     preset: 'mixed',
-    chaos: 'heavy',
-    points: { SRCU_SECTION: 0.2, FAULT_LOCKED: 0.1 },
+    chaos: 'light',
+    // A reader that loaded srcu_idx and increments the old index after a grace period drained
+    // it (srcu's "idx_loaded" label), then stays in its section across the next one.
+    points: { LABELS: 0.3, SRCU_SECTION: 0.2, FAULT_LOCKED: 0.2 },
+    maxSleepUs: 8000,
     killRate: 0,
     threads: 3,
     caughtBy: UAF,
@@ -133,13 +151,32 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     RCU_SECTION: 0.1,
     LOOKUP_TO_LOCK: 0.1,
   }),
-  'no-range-recheck': refcnt(['fault-coverage'], { BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
+  'no-range-recheck': {
+    ...refcnt(['fault-coverage'], { BEFORE_RANGE_CHECK: 0.3, BEFORE_REF_INC: 0.1 }),
+    reliable: true,
+  },
   'maps-no-gap-check': refcnt(['maps-gap'], { LOOKUP_TO_LOCK: 0.2 }),
   'refcount-unlimited': refcnt(['exclusion', 'refcount-range'], {
     BEFORE_REF_INC: 0.2,
     WRITE_EXCLUDED: 0.2,
     WRITE_LOCKED: 0.2,
   }),
+  // A speculative fault whose snapshot predates an munmap installs a page outside every VMA.
+  'spf-no-validation': {
+    scheme: 'srcu_spf',
+    preset: 'mixed',
+    chaos: 'light',
+    points: { FAULT_LOCKED: 0.3, SRCU_SECTION: 0.1 },
+    killRate: 0,
+    threads: 3,
+    caughtBy: [
+      'quiescent-ptes',
+      'quiescent-frames',
+      'fault-coverage',
+      'use-after-free',
+      'torn-read',
+    ],
+  },
 };
 
 /** The default for a bug with no entry (a catalogue entry added later): the mixed run. */

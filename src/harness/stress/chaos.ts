@@ -24,6 +24,11 @@ export interface ChaosConfig {
   readonly points: Readonly<Partial<Record<PointName, number>>>;
   /** probability of a delay at any other shared-memory step (load, store, RMW) */
   readonly memory: number;
+  /**
+   * probability of a delay at a named point that is not one of src/sched/points.ts (a label
+   * another module declared for race scripts, such as rcuwait's "checked" and "published")
+   */
+  readonly labels: number;
   /** longest sleep, µs */
   readonly maxSleepUs: number;
   /** fraction of delays that sleep (the rest: half spin, half yield) */
@@ -59,12 +64,13 @@ function pointsAt(windows: number, sections: number): Partial<Record<PointName, 
 export function chaosConfig(level: ChaosLevel): ChaosConfig {
   switch (level) {
     case 'off':
-      return { level, points: {}, memory: 0, maxSleepUs: 0, sleepFraction: 0 };
+      return { level, points: {}, memory: 0, labels: 0, maxSleepUs: 0, sleepFraction: 0 };
     case 'light':
       return {
         level,
         points: pointsAt(0.01, 0.002),
         memory: 0,
+        labels: 0.005,
         maxSleepUs: 500,
         sleepFraction: 0.3,
       };
@@ -73,18 +79,23 @@ export function chaosConfig(level: ChaosLevel): ChaosConfig {
         level,
         points: pointsAt(0.05, 0.01),
         memory: 0.0005,
+        labels: 0.02,
         maxSleepUs: 2000,
         sleepFraction: 0.4,
       };
   }
 }
 
-/** A config with some points' probabilities replaced (targeted chaos for a bug or a test). */
+/**
+ * A config with some points' probabilities replaced (targeted chaos for a bug or a test); the
+ * pseudo-point LABELS sets the probability at every other labelled point.
+ */
 export function withPoints(
   c: ChaosConfig,
-  points: Readonly<Partial<Record<PointName, number>>>,
+  points: Readonly<Partial<Record<PointName | 'LABELS', number>>>,
 ): ChaosConfig {
-  return { ...c, points: { ...c.points, ...points } };
+  const { LABELS, ...named } = points;
+  return { ...c, points: { ...c.points, ...named }, labels: LABELS ?? c.labels };
 }
 
 /** xorshift32 in [0, 1). */
@@ -134,7 +145,7 @@ export function install_chaos(c: ChaosConfig, seed: number): void {
   };
   set_schedule_hook((kind, what) => {
     if (inHook) return;
-    const p = kind === SP_NAMED ? (named[what] ?? 0) : memory;
+    const p = kind !== SP_NAMED ? memory : what > 0 && what <= SP_MAX ? named[what]! : c.labels;
     if (p > 0 && rand() < p) delay();
   });
 }

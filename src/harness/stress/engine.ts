@@ -9,6 +9,7 @@ import { atomic_read, atomic_set } from '../../sched/atomics.js';
 import { bug_mask } from '../../sched/bugs.js';
 import { CNT, COUNTER_NAMES } from '../../sched/counters.js';
 import { event_name } from '../../sched/events.js';
+import type { PointName } from '../../sched/points.js';
 import { read_ring, sum_counter } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import type { SchemeName } from '../../schemes/index.js';
@@ -54,7 +55,7 @@ export interface StressOptions {
   readonly seed: number;
   readonly chaos: ChaosLevel;
   /** delay probabilities to set on top of the level (a bug's targeted chaos) */
-  readonly points?: ChaosConfig['points'];
+  readonly points?: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
   /** the longest chaos sleep, µs (default: the chaos level's) */
   readonly maxSleepUs?: number;
   /** kills and spurious wake-ups per second (0: no killer) */
@@ -337,9 +338,23 @@ async function runScheme(
     });
   };
 
+  const lostCounters = lostWakeupCounters();
+  const lostNow = (): number =>
+    lostCounters.reduce((sum, c) => sum + sum_counter(c, plans.length + 1), 0);
   const onTick = (elapsed: number): void => {
     lastElapsed = elapsed;
     const run = get_root(ROOT.RUN);
+    // A lost wake-up is a hung task in the kernel: stop at the first one, as at a violation.
+    const lost = violations.length === 0 ? lostNow() : 0;
+    if (lost > 0) {
+      record(
+        'LostWakeup',
+        `${lost} lost wake-up(s): a wait slice expired with its condition already true and no wake-up came`,
+        'run',
+        elapsed,
+      );
+      stopRun(run);
+    }
     if (elapsed >= nextCheck && violations.length === 0 && atomic_read(run + RUN.stop) === 0) {
       nextCheck = elapsed + checkEvery;
       const g = ++generation;
@@ -403,8 +418,20 @@ async function runScheme(
   const n = plans.length + 1;
   const counters: Record<string, number> = {};
   for (const c of COUNTER_NAMES) counters[c] = sum_counter(CNT[c], n);
-  const lostWakeups = lostWakeupCounters().reduce((s, c) => s + sum_counter(c, n), 0);
-  if (lostWakeups > 0 && violations.length === 0) {
+  const lostWakeups = lostNow();
+  // Where they happened, when the runner reports it (task, wait site, word).
+  const sites = (outcome as { lostWakeups?: unknown } | null)?.lostWakeups;
+  if (Array.isArray(sites) && sites.length > 0) {
+    const i = violations.findIndex((v) => v.check === 'lost-wakeup');
+    const v = violations[i];
+    if (v !== undefined) {
+      violations[i] = {
+        ...v,
+        message: `${v.message}; where: ${JSON.stringify(sites).slice(0, 2000)}`,
+      };
+    }
+  }
+  if (lostWakeups > 0 && !violations.some((v) => v.check === 'lost-wakeup')) {
     record(
       'LostWakeup',
       `${lostWakeups} lost wake-up(s): a wait slice expired with its condition already true`,

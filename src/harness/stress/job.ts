@@ -368,8 +368,9 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
         return 0;
       }
       if (steps++ < a.steps) {
-        const t = a.targets[Math.floor(rand() * a.targets.length)];
-        if (t !== undefined && t.pages >= 3) {
+        for (let k = 0; k < 2; k++) {
+          const t = a.targets[Math.floor(rand() * a.targets.length)];
+          if (t === undefined || t.pages < 3) break;
           const at = t.start + 1 + Math.floor(rand() * (t.pages - 2));
           const len = 1 + Math.floor(rand() * (t.start + t.pages - at - 1));
           for (const prot of [PROT_READ, RW]) {
