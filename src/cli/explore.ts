@@ -137,7 +137,11 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
     if (f === null) process.stdout.write('no failing execution\n');
     else {
       process.stdout.write(
-        `\nfirst failing schedule (${f.preemptions} preemption${f.preemptions === 1 ? '' : 's'}): ${f.schedule}\n` +
+        `\nfirst failing schedule (${f.preemptions} preemption${f.preemptions === 1 ? '' : 's'}${
+          r.minimiseExecutions > 0
+            ? `; minimised by a DFS of ${r.minimiseExecutions} executions`
+            : ''
+        }): ${f.schedule}\n` +
           `replay: faultline explore ${positionals[0]} --variant ${variant} --replay ${f.schedule}\n\n`,
       );
       show(script, run, f);
