@@ -83,7 +83,7 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
   const { script, module } = await loadScript(positionals[0]!);
   const prefix =
     values.replay === undefined ? null : decodeSchedule(values.replay, script.tasks.length);
-  const run = await ControlledRun.open(script, module);
+  const run = await ControlledRun.open(script, module, variant);
   try {
     const bugs = variantMask(script, variant);
     process.stdout.write(`== ${script.name} (${variant} variant): ${script.summary}\n`);

@@ -24,9 +24,10 @@ import {
 } from '../mm/pgtable.js';
 import { VM_READ, VM_WRITE, vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import { count, sleep_us, spin_ns, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock } from '../schemes/mmap.js';
@@ -104,8 +105,12 @@ function do_anonymous_page(mm: number, vma: number, addr: number, flags: number)
   return 0;
 }
 
+/** A race script can stop a fault here, holding whatever its scheme locks a fault with. */
+const SP_FAULT_LOCKED = sched_label('handle_mm_fault:locked');
+
 /** handle_mm_fault(): the VMA is locked (VMA lock, SRCU snapshot or mmap read lock). */
 export function handle_mm_fault(mm: number, vma: number, addr: number, flags: number): number {
+  sched_point(SP_FAULT_LOCKED);
   if (mm_globals().assertions) {
     const S = scheme();
     // A speculative fault (srcu_spf) holds no lock: its fields may change under it, and its

@@ -3,6 +3,7 @@
 // threads (they load the same code the main thread runs).
 
 import type { RaceScript } from './scenario.js';
+import preemptedReader from './scripts/preempted_reader.js';
 import rcuwaitLostWakeup from './scripts/rcuwait_lost_wakeup.js';
 import spfMunmap from './scripts/spf_munmap.js';
 import srcuLateReader from './scripts/srcu_late_reader.js';
@@ -19,6 +20,7 @@ export const RACE_SCRIPTS: readonly ScriptEntry[] = [
   { script: rcuwaitLostWakeup, rel: `${dir}/rcuwait_lost_wakeup` },
   { script: srcuLateReader, rel: `${dir}/srcu_late_reader` },
   { script: spfMunmap, rel: `${dir}/spf_munmap` },
+  { script: preemptedReader, rel: `${dir}/preempted_reader` },
 ];
 
 export function script_by_name(name: string): ScriptEntry | null {
