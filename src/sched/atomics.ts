@@ -163,15 +163,38 @@ export function set_fence_word(p: number): void {
 // ---- sleeping ------------------------------------------------------------------------------
 
 /**
+ * Called around every sleep of this thread: `begin(p)` before Atomics.wait on word p returns
+ * whether `end()` must run after it. QSBR RCU installs one so that a sleeping task is offline
+ * (quiescent), as the kernel's scheduler reports a context switch.
+ */
+export interface SleepHooks {
+  begin(p: number): boolean;
+  end(): void;
+}
+
+let sleepHooks: SleepHooks | null = null;
+
+export function set_sleep_hooks(h: SleepHooks | null): void {
+  sleepHooks = h;
+}
+
+/**
  * Sleep while word p holds `expect`, for at most timeoutMs. Returns 'ok', 'not-equal' or
  * 'timed-out', as Atomics.wait does. Every caller passes a finite bound.
  */
 export function atomic_wait(p: number, expect: number, timeoutMs: number): string {
-  if (hooked) {
-    hook(SP_WAIT, p);
-    if (blocker !== null) return blocker(p, expect);
+  if (hooked) hook(SP_WAIT, p);
+  // Under the controlled scheduler the blocker replaces the sleep: blocked until woken.
+  const blocked = hooked && blocker !== null;
+  const h = sleepHooks;
+  if (h === null || !h.begin(p)) {
+    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
   }
-  return Atomics.wait(M, p, expect, timeoutMs);
+  try {
+    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
+  } finally {
+    h.end();
+  }
 }
 
 /** Wake up to `count` sleepers on word p; returns how many were woken. */

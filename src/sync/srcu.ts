@@ -50,7 +50,8 @@ import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { sched_label } from '../sched/labels.js';
-import { check_abort, count, current_id, set_waiting, trace } from '../sched/task.js';
+import { SP } from '../sched/points.js';
+import { check_abort, count, current_id, lost_wakeup, set_waiting, trace } from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root } from '../shm/arena.js';
 import {
   GP_FUTEX_IDLE,
@@ -65,6 +66,7 @@ import {
   srcu_lock_count_off,
   srcu_struct_words,
   srcu_unlock_count_off,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
@@ -126,6 +128,7 @@ export function srcu_read_lock(ssp: number): number {
   // Full barrier B: the increment before the section's accesses.
   atomic_fetch_add(my_data(ssp) + srcu_lock_count_off(idx), 1);
   trace(EV.SRCU_READ_LOCK, ssp, idx);
+  sched_point(SP.SRCU_SECTION);
   return idx;
 }
 
@@ -230,7 +233,17 @@ function srcu_gp_wait(ssp: number, cookie: number): void {
       atomic_xchg(w, GP_FUTEX_WAITING);
       if (srcu_gp_step(ssp, cookie)) break;
       set_waiting(EV.SRCU_SYNC_BEGIN, w);
-      atomic_wait(w, GP_FUTEX_WAITING, SRCU_GP_SLEEP_MS);
+      // A slice that timed out with the word still WAITING: no reader's unlock has woken us.
+      // If the grace period can now end, a reader left without the wake-up it owed (its
+      // unlock must see WAITING: the store-buffer pair above). Exact: no grace needed.
+      if (
+        atomic_wait(w, GP_FUTEX_WAITING, SRCU_GP_SLEEP_MS) === 'timed-out' &&
+        atomic_read(w) === GP_FUTEX_WAITING &&
+        srcu_gp_step(ssp, cookie)
+      ) {
+        lost_wakeup(WAIT_SITE.SRCU_GP, w);
+        break;
+      }
     }
   } finally {
     set_waiting(0, 0);

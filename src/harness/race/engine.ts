@@ -17,7 +17,7 @@ import {
   rec_self,
   rec_self_kind,
 } from '../../sched/control.js';
-import { label_name } from '../../sched/labels.js';
+import { known_labels, label_name } from '../../sched/labels.js';
 import { task_attach } from '../../sched/task.js';
 import { arena_alloc, createArena, set_root } from '../../shm/arena.js';
 import {
@@ -169,8 +169,7 @@ export class ControlledRun {
     const snapBump = ctl_load(HEADER.bump);
     const snapshot = M.slice(0, snapBump);
     const labels = new Map<string, number>();
-    const { known_labels, sched_label } = await import('../../sched/labels.js');
-    for (const l of known_labels()) labels.set(l, sched_label(l));
+    for (const [name, id] of known_labels()) labels.set(name, id);
     const workerFile = new URL(workerModule('controlled'));
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];

@@ -4,12 +4,14 @@
 
 export * from './ctl.js';
 export * from './header.js';
+export * from './litmus.js';
 export * from './mm.js';
 export * from './pgtable.js';
 export * from './rcu.js';
 export * from './run.js';
 export * from './rwsem.js';
 export * from './slab.js';
+export * from './stress.js';
 export * from './struct.js';
 export * from './sync.js';
 export * from './task.js';

@@ -46,7 +46,7 @@ const script: RaceScript = {
     { name: 'fault on C', run: (env) => handle_user_fault(env['mm'] as number, C + 1, true) },
   ],
   schedule: [
-    ['fault on A', 'handle_mm_fault:locked'],
+    ['fault on A', 'FAULT_LOCKED'],
     ['munmap B', 'end'],
     ['fault on C', 'end'],
     ['fault on A', 'end'],
