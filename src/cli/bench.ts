@@ -8,6 +8,7 @@ import { type BenchOptions, runBench } from '../harness/bench.js';
 import { renderHtml } from '../harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from '../harness/report.js';
 import { renderTable } from '../harness/table.js';
+import { scheme_by_name } from '../schemes/index.js';
 import { RCU_FLAVORS, type RcuFlavor } from '../sync/rcu.js';
 import {
   DEFAULT_PRESETS,
@@ -122,7 +123,9 @@ ${optionsHelp([
   ['--html FILE', 'write a self-contained HTML report with charts'],
   ['--no-progress', 'no progress bar (there is none when stderr is not a terminal)'],
   ['-h, --help', 'this text'],
-])}`;
+])}
+
+${optionsHelp(SCHEMES.map((s) => [s, scheme_by_name(s).kernel])).replace(/^options:/, 'schemes and the kernel each models:')}`;
 }
 
 export interface BenchArgs {

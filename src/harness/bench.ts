@@ -4,6 +4,7 @@
 
 import { CNT, COUNTER_NAMES } from '../sched/counters.js';
 import { reset_counters, sum_counter } from '../sched/task.js';
+import { scheme_by_name } from '../schemes/index.js';
 import type { RcuFlavor } from '../sync/rcu.js';
 import { setupRun } from '../workload/setup.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
@@ -220,6 +221,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       repeat: o.repeat ?? 1,
       ...(o.perPreset === undefined ? {} : { perPreset: o.perPreset }),
       timing: TIMING,
+      schemeKernels: Object.fromEntries(o.schemes.map((s) => [s, scheme_by_name(s).kernel])),
     },
     results,
     warnings,

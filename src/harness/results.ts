@@ -79,6 +79,8 @@ export interface BenchConfig {
   >;
   /** how latencies were timed, and what the timer costs */
   readonly timing: string;
+  /** the kernel each scheme run models (absent in older reports) */
+  readonly schemeKernels?: Readonly<Record<string, string>>;
 }
 
 export interface BenchReport {

@@ -107,6 +107,9 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
   const maxThreads = Math.max(0, ...report.results.map((r) => r.threads + r.writers));
   const out: string[] = [...machineLines(report.machine, maxThreads)];
   out.push(`timing: ${report.config.timing}`);
+  for (const [s, k] of Object.entries(report.config.schemeKernels ?? {})) {
+    out.push(`kernel modelled by ${s}: ${k}`);
+  }
   for (const w of report.warnings) out.push(`warning: ${w}`);
   for (const g of groupResults(report.results)) {
     const f = g[0]!;
