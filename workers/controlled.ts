@@ -13,6 +13,8 @@ import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/con
 import { task_attach } from '../src/sched/task.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
+import { rcu_forget_callbacks } from '../src/sync/rcu.js';
+import { srcu_forget_callbacks } from '../src/sync/srcu.js';
 import { world_attach, world_bind } from '../src/workload/world.js';
 
 interface TaskData {
@@ -56,6 +58,10 @@ for (;;) {
   gen = next_generation(gen);
   if (gen < 0) break;
   set_injected_bugs(ctl_load(HEADER.bugs));
+  // The memory is back as set-up left it: forget what the last execution queued in this
+  // thread (callbacks that would free objects now live again) and re-bind the world.
+  rcu_forget_callbacks();
+  srcu_forget_callbacks();
   if (d.world) world_bind();
   let result = 0;
   let failed = false;

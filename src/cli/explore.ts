@@ -83,7 +83,7 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
   const { script, module } = await loadScript(positionals[0]!);
   const prefix =
     values.replay === undefined ? null : decodeSchedule(values.replay, script.tasks.length);
-  const run = await ControlledRun.open(script, module);
+  const run = await ControlledRun.open(script, module, variant);
   try {
     const bugs = variantMask(script, variant);
     process.stdout.write(`== ${script.name} (${variant} variant): ${script.summary}\n`);
@@ -137,7 +137,11 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
     if (f === null) process.stdout.write('no failing execution\n');
     else {
       process.stdout.write(
-        `\nfirst failing schedule (${f.preemptions} preemption${f.preemptions === 1 ? '' : 's'}): ${f.schedule}\n` +
+        `\nfirst failing schedule (${f.preemptions} preemption${f.preemptions === 1 ? '' : 's'}${
+          r.minimiseExecutions > 0
+            ? `; minimised by a DFS of ${r.minimiseExecutions} executions`
+            : ''
+        }): ${f.schedule}\n` +
           `replay: faultline explore ${positionals[0]} --variant ${variant} --replay ${f.schedule}\n\n`,
       );
       show(script, run, f);

@@ -15,7 +15,9 @@
 // if it sleeps TASK_KILLABLE, when a fatal signal is pending. So a bounded sleep becomes "blocked
 // until woken", and a lost wake-up becomes a deadlock (every remaining task blocked), decided at
 // a step and reported as the outcome. park() sleeps at once (spin 0) so it blocks in one step.
-// A task at cpu_relax() is deprioritised until another task writes shared memory: a spinner
+// Time is virtual: one millisecond per decision (src/sched/task.ts sched_clock_ms), so the rwsem
+// handoff timeout falls at the same step on every replay, and modelled work (sleep_us, spin_ns)
+// takes no steps. A task at cpu_relax() is deprioritised until another task writes shared memory: a spinner
 // cannot make progress before that, so its spins are not interleavings worth exploring.
 //
 // Memory ordering: the turn word is stored (seq-cst) by the task that hands over, after all of
@@ -62,7 +64,7 @@ import {
   set_schedule_hook,
   set_wait_blocker,
 } from './atomics.js';
-import { get_park_spin, set_park_spin } from './task.js';
+import { get_park_spin, set_park_spin, set_virtual_clock } from './task.js';
 
 /** Thrown in every task of an execution that ended (deadlock, step limit, divergence). */
 export class ExecutionEnded extends HarnessAbort {
@@ -114,14 +116,21 @@ export function ctl_begin(): void {
   busy = false;
   savedSpin = get_park_spin();
   set_park_spin(0);
+  set_virtual_clock(virtual_ms);
   set_wait_blocker(on_wait);
   set_schedule_hook(on_point);
+}
+
+/** The virtual clock of a controlled execution: one millisecond per decision. */
+function virtual_ms(): number {
+  return ctl_load(ctl + CTL.steps);
 }
 
 /** Leave the execution: free running again. */
 export function ctl_end(): void {
   set_schedule_hook(null);
   set_wait_blocker(null);
+  set_virtual_clock(null);
   set_park_spin(savedSpin);
 }
 

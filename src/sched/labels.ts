@@ -3,6 +3,8 @@
 // so every thread computes the same id without sharing a table; each thread keeps the names it
 // has seen, for timelines and for scripts that name a label ("run T1 until it reaches X").
 
+import { POINT_NAMES, SP } from './points.js';
+
 const names = new Map<number, string>();
 
 function fnv1a(s: string): number {
@@ -25,12 +27,20 @@ export function sched_label(name: string): number {
   return id;
 }
 
-/** The name of a label id, or null if no module of this thread declared it. */
+/**
+ * The name of a label id, or null if no module of this thread declared it. The small ids of
+ * src/sched/points.ts (SP.FAULT_LOCKED, ...) are labels too, named as there.
+ */
 export function label_name(id: number): string | null {
-  return names.get(id) ?? null;
+  const n = names.get(id);
+  if (n !== undefined) return n;
+  const p = POINT_NAMES.find((k) => SP[k] === id);
+  return p ?? null;
 }
 
-/** Every label this thread knows, sorted. */
-export function known_labels(): string[] {
-  return [...names.values()].sort();
+/** Every label this thread knows, with its id: the hashed labels and the points. */
+export function known_labels(): Array<[string, number]> {
+  const out: Array<[string, number]> = [...names].map(([id, n]) => [n, id]);
+  for (const p of POINT_NAMES) out.push([p, SP[p]]);
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

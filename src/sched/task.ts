@@ -386,11 +386,31 @@ export function tick(): void {
   plain_set(p, (plain_read(p) + 1) | 0);
 }
 
+// ---- time --------------------------------------------------------------------------------
+
+let virtualClock: (() => number) | null = null;
+
+/**
+ * Replace real time in this thread (null: real time again). The controlled scheduler installs
+ * a clock that counts its decisions, so that time-based choices (the rwsem handoff timeout)
+ * are the same on every replay, and sleeps and spins that model work take no steps.
+ */
+export function set_virtual_clock(clock: (() => number) | null): void {
+  virtualClock = clock;
+}
+
+/** Milliseconds, the same origin in every thread: performance.timeOrigin-based, or virtual. */
+export function sched_clock_ms(): number {
+  return virtualClock !== null ? virtualClock() : performance.timeOrigin + performance.now();
+}
+
 /**
  * Sleep about `us` microseconds in Atomics.wait on this task's private fence word (nobody
- * notifies it). Models a fault that waits for I/O while it holds its lock.
+ * notifies it). Models a fault that waits for I/O while it holds its lock. Under a virtual
+ * clock the time passes at once.
  */
 export function sleep_us(us: number): void {
+  if (virtualClock !== null) return;
   // Off the CPU meanwhile, as io_schedule() is: a writer spinning on us as the lock owner
   // (owner_on_cpu) stops and queues.
   atomic_set(cur + TASK.state, TASK_UNINTERRUPTIBLE);
@@ -405,6 +425,7 @@ export function sleep_us(us: number): void {
  * for sleeping inside a section does not fire, and a grace period simply waits longer.
  */
 export function preempt_delay_us(us: number): void {
+  if (virtualClock !== null) return; // under the controlled scheduler, it decides preemption
   atomic_wait(cur + TASK.preempt, atomic_read(cur + TASK.preempt), us / 1000);
 }
 
@@ -415,6 +436,7 @@ export function task_on_cpu(t: number): boolean {
 
 /** Busy-wait about `ns` nanoseconds (a fault that computes while it holds its lock). */
 export function spin_ns(ns: number): void {
+  if (virtualClock !== null) return;
   const until = performance.now() + ns / 1e6;
   while (performance.now() < until) cpu_relax();
 }

@@ -565,6 +565,15 @@ export function start_poll_synchronize_rcu(): number {
 
 const cblist = new RcuCbList();
 
+/**
+ * Drop this thread's queued callbacks without running them: the harness has put the memory
+ * they refer to back as it was before they were queued (the controlled scheduler starts each
+ * execution from one snapshot), so running them would free live objects.
+ */
+export function rcu_forget_callbacks(): void {
+  cblist.reset();
+}
+
 /** Queue fn to run in this thread after a grace period (rcu_process_callbacks runs it). */
 export function call_rcu(fn: () => void): void {
   cblist.enqueue(fn, get_state_synchronize_rcu());

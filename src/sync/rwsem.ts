@@ -46,6 +46,7 @@ import {
   count,
   current,
   fatal_signal_pending,
+  sched_clock_ms,
   schedule_timeout,
   set_current_state,
   set_waiting,
@@ -298,7 +299,9 @@ function rwsem_owner_state(o: number): number {
 }
 
 /** Microseconds on a monotonic clock shared by the spin limits. */
-const now_us = (): number => performance.now() * 1000;
+// The task clock (sched_clock_ms): real time, or the controlled scheduler's virtual clock, so a
+// replayed spin stops at the same step.
+const now_us = (): number => sched_clock_ms() * 1000;
 
 /** The stand-in for need_resched(): the spin budget ran out. */
 const need_resched = (deadlineUs: number): boolean => now_us() > deadlineUs;

@@ -29,7 +29,7 @@ import {
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { count, count_add, current, trace, unpark } from '../sched/task.js';
+import { count, count_add, current, sched_clock_ms, trace, unpark } from '../sched/task.js';
 import {
   RWSEM,
   RWSEM_FLAG_HANDOFF,
@@ -64,14 +64,13 @@ export const RWSEM_WAKE_READ_OWNED = 2; // the waker itself holds a read lock
 
 // ---- time ------------------------------------------------------------------------------------
 
-const clockBase = performance.timeOrigin;
-
 /**
  * The waiters' clock: milliseconds since the epoch as a wrapping u32 in an Int32, the same in
- * every thread (a waker compares its clock with a deadline another thread wrote).
+ * every thread (a waker compares its clock with a deadline another thread wrote); under the
+ * controlled scheduler, its virtual clock (one millisecond per decision).
  */
 export function rwsem_jiffies(): number {
-  return Math.floor(clockBase + performance.now()) | 0;
+  return Math.floor(sched_clock_ms()) | 0;
 }
 
 /** time_after(a, b): a is later than b, with wrap-around. */

@@ -339,6 +339,11 @@ function cblist_of(ssp: number): RcuCbList {
   return l;
 }
 
+/** As rcu_forget_callbacks(), for every srcu_struct: drop this thread's queued callbacks. */
+export function srcu_forget_callbacks(): void {
+  cblists.clear();
+}
+
 /** Queue fn to run in this thread after an SRCU grace period of ssp. */
 export function call_srcu(ssp: number, fn: () => void): void {
   cblist_of(ssp).enqueue(fn, get_state_synchronize_srcu(ssp));

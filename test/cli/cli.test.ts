@@ -85,7 +85,7 @@ describe('faultline race and explore', () => {
   });
   it('bad input exits 2 with one line', async () => {
     await Promise.all([
-      bad(['race', 'nope'], /unknown race script 'nope': allowed rcuwait-lost-wakeup/),
+      bad(['race', 'nope'], /unknown race script 'nope': allowed .*rcuwait-lost-wakeup/),
       bad(
         ['race', 'rcuwait-lost-wakeup', '--variant', 'x'],
         /--variant x: allowed fixed, broken or both/,

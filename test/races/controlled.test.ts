@@ -74,6 +74,21 @@ describe('explore', () => {
     });
   });
 
+  it('a kill makes a killable waiter runnable; an uninterruptible one stays blocked (deadlock)', async () => {
+    const { default: scenario } = await import('./scenarios/killed_waiters.js');
+    const run = await ControlledRun.open(
+      scenario,
+      distModule('test/races/scenarios/killed_waiters'),
+    );
+    opened.push(run);
+    const r = await explore(run, { ...dfs, preemptions: 2, maxExecutions: 5000, bugs: 0 });
+    expect(r.exhausted).toBe(true);
+    expect(r.failures).toBe(0);
+    expect(r.outcomes.map((o) => o.text)).toEqual([
+      'deadlock: killable done -4, uninterruptible blocked',
+    ]);
+  });
+
   describe('srcu-late-reader', () => {
     let run: ControlledRun;
     beforeAll(async () => {

@@ -17,7 +17,7 @@ import {
   rec_self,
   rec_self_kind,
 } from '../../sched/control.js';
-import { label_name } from '../../sched/labels.js';
+import { known_labels, label_name } from '../../sched/labels.js';
 import { task_attach } from '../../sched/task.js';
 import { arena_alloc, createArena, set_root } from '../../shm/arena.js';
 import {
@@ -141,21 +141,20 @@ export class ControlledRun {
    * Build the world, run set-up, start one worker per task. `module` is the compiled module
    * (file URL) whose default export is the scenario, so that the workers load the same code.
    */
-  static async open(scenario: Scenario, module: string): Promise<ControlledRun> {
+  static async open(
+    scenario: Scenario,
+    module: string,
+    variant: 'fixed' | 'broken' = 'fixed',
+  ): Promise<ControlledRun> {
     const nr = scenario.tasks.length;
     if (nr < 1 || nr > CTL_MAX_TASKS) {
       throw new UsageError(`scenario ${scenario.name}: ${nr} tasks; allowed 1..${CTL_MAX_TASKS}`);
     }
     bug_mask(scenario.bugs); // names checked here, once
     let sab: SharedArrayBuffer;
-    if (scenario.world !== undefined) {
-      sab = world_create({
-        maxMms: 4,
-        maxVmas: 64,
-        frames: 64,
-        ...scenario.world,
-        maxTasks: nr + 2,
-      }).sab;
+    const world = scenario.worlds?.[variant] ?? scenario.world;
+    if (world !== undefined) {
+      sab = world_create({ maxMms: 4, maxVmas: 64, frames: 64, ...world, maxTasks: nr + 2 }).sab;
     } else {
       sab = createArena({ sizeMiB: 2, maxTasks: nr + 2 }).sab;
       task_attach(0);
@@ -170,22 +169,13 @@ export class ControlledRun {
     const snapBump = ctl_load(HEADER.bump);
     const snapshot = M.slice(0, snapBump);
     const labels = new Map<string, number>();
-    const { known_labels, sched_label } = await import('../../sched/labels.js');
-    for (const l of known_labels()) labels.set(l, sched_label(l));
+    for (const [name, id] of known_labels()) labels.set(name, id);
     const workerFile = new URL(workerModule('controlled'));
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < nr; i++) {
       const w = new Worker(workerFile, {
-        workerData: {
-          sab,
-          ctl,
-          index: i,
-          taskId: 1 + i,
-          module,
-          world: scenario.world !== undefined,
-          env,
-        },
+        workerData: { sab, ctl, index: i, taskId: 1 + i, module, world: world !== undefined, env },
       });
       workers.push(w);
       ready.push(
@@ -368,6 +358,7 @@ export class ControlledRun {
         result: ctl_load(s + CTL_TASK.result),
         error,
         lastLabel: lab === 0 ? null : label_name(lab),
+        lastStep: choices.lastIndexOf(i),
       });
     }
     const view: ExecView = {

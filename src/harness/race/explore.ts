@@ -14,7 +14,8 @@
 // No sleep sets: the search is exhaustive within the bound, never pruned unsoundly.
 //
 // PCT (Burckhardt et al. 2010): random distinct task priorities, d-1 random change points; the
-// highest-priority runnable task runs. A seed makes it repeatable.
+// highest-priority runnable task runs. A seed makes it repeatable. A PCT failure is then
+// minimised: a DFS bounded one below its preemptions looks for one with fewer.
 
 import { UsageError } from '../../errors.js';
 import { SP_NAMED, SP_YIELD } from '../../sched/atomics.js';
@@ -52,6 +53,8 @@ export interface ExploreResult {
   readonly elapsedMs: number;
   /** the most steps one execution took */
   readonly maxSteps: number;
+  /** PCT: executions the DFS that minimised the failure's preemptions ran (not counted above) */
+  readonly minimiseExecutions: number;
 }
 
 /** The prefixes an execution opens: [prefix, extra preemptions] per alternative. */
@@ -114,6 +117,7 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
     opts.onExecution?.(executions);
   };
   let exhausted = false;
+  let minimisedWith = 0;
   if (opts.strategy === 'dfs') {
     const K = opts.preemptions;
     // One FIFO queue per preemption count, emptied in increasing order: within a bucket the
@@ -163,6 +167,19 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
       const program: Program = { mode: 'pct', priorities: prio, changes };
       note(await run.run(opts.bugs, program));
     }
+    // Minimise: a PCT failure with p preemptions; is there one with fewer? DFS up to p-1,
+    // stopping at the first failure (which then has the fewest), within the same budget.
+    const found = firstFailure as Execution | null;
+    if (found !== null && found.preemptions > 0) {
+      const fewer = await explore(run, {
+        ...opts,
+        strategy: 'dfs',
+        preemptions: Math.min(found.preemptions - 1, 10),
+        stopAtFailure: true,
+      });
+      if (fewer.firstFailure !== null) firstFailure = fewer.firstFailure;
+      minimisedWith = fewer.executions;
+    }
   }
   return result(exhausted);
 
@@ -175,6 +192,7 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
       firstFailure,
       elapsedMs: performance.now() - t0,
       maxSteps,
+      minimiseExecutions: minimisedWith,
     };
   }
 }

@@ -50,11 +50,22 @@ export async function runRace(
   variants: readonly Variant[],
   repeat = 1,
 ): Promise<RaceResult[]> {
-  const run = await ControlledRun.open(script, module);
+  // One set of task threads for both variants, unless the variants are two worlds.
+  const runs = new Map<Variant, ControlledRun>();
+  const runFor = async (v: Variant): Promise<ControlledRun> => {
+    const key: Variant = script.worlds === undefined ? 'fixed' : v;
+    let r = runs.get(key);
+    if (r === undefined) {
+      r = await ControlledRun.open(script, module, key);
+      runs.set(key, r);
+    }
+    return r;
+  };
   try {
-    const segments = compileSchedule(run, script);
     const out: RaceResult[] = [];
     for (const variant of variants) {
+      const run = await runFor(variant);
+      const segments = compileSchedule(run, script);
       let first: Execution | null = null;
       let agree = true;
       for (let r = 0; r < repeat; r++) {
@@ -82,6 +93,6 @@ export async function runRace(
     }
     return out;
   } finally {
-    await run.close();
+    for (const r of runs.values()) await r.close();
   }
 }

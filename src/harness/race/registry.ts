@@ -3,9 +3,11 @@
 // threads (they load the same code the main thread runs).
 
 import type { RaceScript } from './scenario.js';
+import preemptedReader from './scripts/preempted_reader.js';
 import rcuwaitLostWakeup from './scripts/rcuwait_lost_wakeup.js';
 import spfMunmap from './scripts/spf_munmap.js';
 import srcuLateReader from './scripts/srcu_late_reader.js';
+import v6Detach from './scripts/v6_detach.js';
 
 export interface ScriptEntry {
   readonly script: RaceScript;
@@ -16,9 +18,11 @@ export interface ScriptEntry {
 const dir = 'src/harness/race/scripts';
 
 export const RACE_SCRIPTS: readonly ScriptEntry[] = [
+  { script: v6Detach, rel: `${dir}/v6_detach` },
   { script: rcuwaitLostWakeup, rel: `${dir}/rcuwait_lost_wakeup` },
   { script: srcuLateReader, rel: `${dir}/srcu_late_reader` },
   { script: spfMunmap, rel: `${dir}/spf_munmap` },
+  { script: preemptedReader, rel: `${dir}/preempted_reader` },
 ];
 
 export function script_by_name(name: string): ScriptEntry | null {

@@ -30,6 +30,8 @@ export interface TaskEnd {
   readonly error: string | null;
   /** the last label it passed, or null */
   readonly lastLabel: string | null;
+  /** the index of the last decision that gave it a step (-1: none) */
+  readonly lastStep: number;
 }
 
 /** What the check is given. It also reads the shared memory directly (set-up's pointers). */
@@ -58,6 +60,11 @@ export interface Scenario {
    * arena (primitives only: rcuwait, refcount, rwsem, SRCU).
    */
   readonly world?: Partial<WorldConfig>;
+  /**
+   * A scenario whose variants are two worlds rather than a bug switch (the broken variant is
+   * an older design, e.g. the mmap_lock scheme against per-VMA locks): each variant's world.
+   */
+  readonly worlds?: { readonly fixed: Partial<WorldConfig>; readonly broken: Partial<WorldConfig> };
   /** The bug catalogue entries that make up the broken variant. */
   readonly bugs: readonly BugName[];
   /** Main thread, once per run, after the world exists: allocate and initialise, return env. */

@@ -1,0 +1,44 @@
+// Executions per second under the controlled scheduler: a two-task scenario of about 50 steps
+// (bench/controlled_scenario.ts), run by DFS with preemption bounding for a fixed time.
+// `npm run bench:controlled -- [--time MS]`.
+
+import { compiledModule } from '../src/harness/paths.js';
+import { ControlledRun } from '../src/harness/race/engine.js';
+import { explore } from '../src/harness/race/explore.js';
+import scenario from './controlled_scenario.js';
+
+const arg = process.argv.indexOf('--time');
+const timeMs = arg > 0 ? Number(process.argv[arg + 1]) : 3000;
+if (!Number.isInteger(timeMs) || timeMs < 100 || timeMs > 600_000) {
+  process.stderr.write(`--time ${process.argv[arg + 1]}: allowed whole milliseconds 100..600000\n`);
+  process.exit(2);
+}
+
+const run = await ControlledRun.open(scenario, compiledModule('bench/controlled_scenario'));
+try {
+  // Calibrate: how many executions fit in the time.
+  const probe = await explore(run, {
+    strategy: 'dfs',
+    preemptions: 3,
+    maxExecutions: 200,
+    seed: 1,
+    depth: 3,
+    bugs: 0,
+  });
+  const per = probe.elapsedMs / probe.executions;
+  const n = Math.max(100, Math.floor(timeMs / per));
+  const r = await explore(run, {
+    strategy: 'dfs',
+    preemptions: 3,
+    maxExecutions: n,
+    seed: 1,
+    depth: 3,
+    bugs: 0,
+  });
+  const rate = r.executions / (r.elapsedMs / 1000);
+  process.stdout.write(
+    `controlled scheduler, ${scenario.summary}: ${r.executions} executions in ${(r.elapsedMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} executions/s (up to ${r.maxSteps} steps each, DFS at most 3 preemptions${r.exhausted ? ', exhausted' : ''}); failures ${r.failures}\n`,
+  );
+} finally {
+  await run.close();
+}
