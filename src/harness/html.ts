@@ -41,7 +41,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
 figure{margin:0;border:1px solid #ddd;padding:8px}figcaption{font-size:12px;color:#555}
-table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
+table{border-collapse:collapse;font-size:12px}.wide{overflow-x:auto}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
 td:first-child,td:nth-child(2){text-align:left}
 .axis{stroke:#999}.grid{stroke:#eee}.linear-ref{stroke:#999;stroke-dasharray:4 3;fill:none}
 .series{fill:none;stroke-width:2}text{font-size:11px;fill:#333}
@@ -62,9 +62,9 @@ ${presets
 <h2>targets (shown, not asserted)</h2>
 <ul>${targets.map((t) => `<li>${esc(t.what)} at ${t.threads} threads: <b>${fmtRatio(t.ratio)}</b></li>`).join('')}</ul>
 <h2>counters</h2>
-<table><tr><th>preset</th><th>scheme</th><th>threads+writers</th><th>instr.</th><th>faults/s</th><th>fault p99</th><th>writer ops/s</th><th>writer p99</th>${LOCK_COUNTERS.map((c) => `<th>${c}</th>`).join('')}</tr>
+<div class="wide"><table><tr><th>preset</th><th>scheme</th><th>threads+<wbr>writers</th><th>instr.</th><th>faults/s</th><th>fault p99</th><th>writer ops/s</th><th>writer p99</th>${LOCK_COUNTERS.map((c) => `<th>${c.replace(/_/g, '_<wbr>')}</th>`).join('')}</tr>
 ${counterRows}
-</table>
+</table></div>
 <script type="application/json" id="report-data">${scriptJson(report)}</script>
 <script>${CHART_SCRIPT}</script>
 </body></html>
@@ -108,10 +108,20 @@ const CHART_SCRIPT = `
   report.results.forEach(function (r) { if (labels.indexOf(label(r)) < 0) labels.push(label(r)); });
   function color(l) { return COLORS[labels.indexOf(l) % COLORS.length]; }
   function legend(svg, names) {
+    var g = el('g', { class: 'legend' }, svg);
     names.forEach(function (n, i) {
-      el('rect', { x: W - R + 10, y: T + i * 16, width: 10, height: 10, fill: color(n) }, svg);
-      text(svg, W - R + 24, T + i * 16 + 9, n);
+      var item = el('g', { class: 'legend-item', 'data-scheme': n }, g);
+      el('rect', { x: W - R + 10, y: T + i * 16, width: 10, height: 10, fill: color(n) }, item);
+      text(item, W - R + 24, T + i * 16 + 9, n);
     });
+  }
+  function yTitle(svg, s) {
+    var t = text(svg, 0, 0, s, 'middle');
+    t.setAttribute('class', 'axis-title');
+    t.setAttribute('transform', 'translate(12,' + (T + H - B) / 2 + ') rotate(-90)');
+  }
+  function xTitle(svg, x, s) {
+    text(svg, x, H - 4, s, 'middle').setAttribute('class', 'axis-title');
   }
   function throughput(div, preset) {
     var rs = report.results.filter(function (r) { return r.preset === preset && r.instrumentation === instr; });
@@ -138,7 +148,8 @@ const CHART_SCRIPT = `
     el('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }, svg);
     el('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }, svg);
     threads.forEach(function (t) { text(svg, X(t), H - B + 14, String(t), 'middle'); });
-    text(svg, (L + W - R) / 2, H - 4, 'faulting threads', 'middle');
+    xTitle(svg, (L + W - R) / 2, 'faulting threads');
+    yTitle(svg, 'faults/s');
     el('path', { class: 'linear-ref', d: 'M' + X(t0) + ',' + Y(base) + 'L' + X(tN) + ',' + Y(base * tN / t0) }, svg);
     names.forEach(function (n) {
       var pts = rs.filter(function (r) { return label(r) === n; })
@@ -160,7 +171,8 @@ const CHART_SCRIPT = `
     rs.forEach(function (r) { groups.forEach(function (g) { ps.forEach(function (p) {
       var v = r[g[1]][p]; if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); }); });
     if (!(hi > 0)) { lo = 1; hi = 10; }
-    var e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
+    // The floor is a decade strictly below the smallest value, so every bar has a height.
+    var e0 = Math.ceil(Math.log10(lo)) - 1, e1 = Math.ceil(Math.log10(hi));
     if (e1 === e0) e1++;
     function Y(v) { return H - B - (Math.log10(Math.max(v, Math.pow(10, e0))) - e0) / (e1 - e0) * (H - T - B); }
     var svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, div);
@@ -169,6 +181,8 @@ const CHART_SCRIPT = `
       text(svg, L - 6, Y(Math.pow(10, e)) + 4, ns(Math.pow(10, e)), 'end');
     }
     el('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }, svg);
+    el('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }, svg);
+    yTitle(svg, 'latency');
     var slots = groups.length * ps.length;
     var slotW = (W - L - R) / slots;
     var barW = Math.max(2, (slotW - 4) / Math.max(1, rs.length));
@@ -183,7 +197,7 @@ const CHART_SCRIPT = `
           el('path', { class: 'bar', 'data-scheme': label(r), d: 'M' + x + ',' + (H - B) + 'V' + y + 'H' + (x + barW - 1) + 'V' + (H - B) + 'Z', fill: color(label(r)) }, svg);
         });
       });
-      text(svg, L + (gi * ps.length + 2) * slotW, H - 4, g[0] + ' latency', 'middle');
+      xTitle(svg, L + (gi * ps.length + 2) * slotW, g[0] + ' latency');
     });
     legend(svg, rs.map(label));
   }

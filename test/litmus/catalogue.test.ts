@@ -54,7 +54,11 @@ describe('litmus catalogue: names', () => {
     expect(names('sb')).toEqual(['sb', 'sb.plain']);
     expect(names('sb.plain')).toEqual(['sb.plain']);
     expect(names('2+2w')).toEqual(['2+2w', '2+2w.plain']);
-    expect(names('rcuwait')).toEqual(['rcuwait', 'rcuwait+rcuwait-plain-ordering']);
+    expect(names('rcuwait')).toEqual([
+      'rcuwait',
+      'rcuwait+rcuwait-plain-ordering',
+      'rcuwait+rcuwait-check-before-publish',
+    ]);
     expect(names('refcount-limited+refcount-unlimited')).toEqual([
       'refcount-limited+refcount-unlimited',
     ]);

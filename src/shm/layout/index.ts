@@ -2,6 +2,7 @@
 // every thread computes the same layout fingerprint. A struct that embeds another is declared
 // after it (configureLayout places structs in declaration order).
 
+export * from './ctl.js';
 export * from './header.js';
 export * from './litmus.js';
 export * from './mm.js';
@@ -10,6 +11,7 @@ export * from './rcu.js';
 export * from './run.js';
 export * from './rwsem.js';
 export * from './slab.js';
+export * from './stress.js';
 export * from './struct.js';
 export * from './sync.js';
 export * from './task.js';
