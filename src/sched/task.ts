@@ -184,8 +184,13 @@ export function flush_signals(t: number = cur): void {
 // that grace is a late one (LATE_WAKEUP); none is a lost wake-up (LOST_WAKEUP), counted per task
 // and per wait site in TASK.lost_wake. In the kernel the waiter would have slept for ever.
 
-/** How long a waiter whose slice timed out with its condition true waits for a late wake-up. */
-export const LOST_WAKE_GRACE_MS = 250;
+/**
+ * How long a waiter whose slice timed out with its condition true waits for a late wake-up.
+ * Generous: on an oversubscribed machine, or under a stress run's chaos delays, a waker can
+ * lose the CPU for tens of milliseconds between making the condition true and waking us; a
+ * false lost wake-up would fail a correct run. A real one costs the waiter this much, once.
+ */
+export const LOST_WAKE_GRACE_MS = 1000;
 
 /** Count a lost wake-up of the current task at `site` (WAIT_SITE) waiting on word `addr`. */
 export function lost_wakeup(site: number, addr: number): void {
@@ -210,6 +215,21 @@ export function wake_overdue(site: number, addr: number): boolean {
   }
   lost_wakeup(site, addr);
   return true;
+}
+
+/**
+ * The futex form of wake_overdue(): the waker's wake-up is a store to word p (away from
+ * `waiting`) and a notify. A slice timed out and the caller found its condition true: wait the
+ * grace for the word to change; if it does not, count a lost wake-up. Returns true if lost.
+ */
+export function futex_wake_overdue(site: number, p: number, waiting: number): boolean {
+  if (atomic_wait(p, waiting, LOST_WAKE_GRACE_MS) === 'timed-out') {
+    lost_wakeup(site, p);
+    return true;
+  }
+  count(CNT.LATE_WAKEUP);
+  trace(EV.LATE_WAKEUP, site, p);
+  return false;
 }
 
 /** One task's lost wake-ups at one site. */
@@ -376,6 +396,16 @@ export function sleep_us(us: number): void {
   atomic_set(cur + TASK.state, TASK_UNINTERRUPTIBLE);
   atomic_wait(cur + TASK.fence, atomic_read(cur + TASK.fence), us / 1000);
   atomic_set(cur + TASK.state, TASK_RUNNING);
+}
+
+/**
+ * Be preempted for about `us` microseconds: the harness's way (chaos, race tests) to stretch a
+ * window. Unlike sleep_us() this is not a sleep of the task's own: it stays in its RCU read
+ * section and online (a preempted reader of preemptible RCU), so the QSBR flavour's debug check
+ * for sleeping inside a section does not fire, and a grace period simply waits longer.
+ */
+export function preempt_delay_us(us: number): void {
+  atomic_wait(cur + TASK.preempt, atomic_read(cur + TASK.preempt), us / 1000);
 }
 
 /** owner_on_cpu(): whether task `t` (a slot pointer) is running, not asleep in a wait. */

@@ -103,7 +103,7 @@ import {
   count,
   current,
   current_id,
-  lost_wakeup,
+  futex_wake_overdue,
   set_waiting,
   trace,
 } from '../sched/task.js';
@@ -176,6 +176,8 @@ function resolve(): void {
   if (current_id() < 0) throw new LockStateError('rcu: this thread is not a task (task_attach)');
   const p = get_root(ROOT.RCU);
   if (p === 0) throw new LayoutError('rcu: no rcu_state at ROOT.RCU; call rcu_init() at set-up');
+  // Callbacks queued against another buffer can never run here: their objects are not ours.
+  if (cacheWords !== words()) cblist.reset();
   rsp = p;
   slot = current() + TASK.rcu_ctr;
   parkWord = current() + TASK.park;
@@ -457,15 +459,14 @@ function rcu_gp_wait(cookie: number): void {
       atomic_xchg(f, GP_FUTEX_WAITING);
       if (rcu_gp_step(cookie)) break;
       set_waiting(EV.RCU_SYNC_BEGIN, f);
-      // A slice that timed out with the word still WAITING: no reader's unlock has woken us.
-      // If the grace period can now end, a reader left without the wake-up it owed (its
-      // unlock must see WAITING: the store-buffer pair above). Exact: no grace needed.
+      // A slice that timed out, after which the grace period can end: a reader left, and its
+      // unlock owed us a wake-up (it must see WAITING: the store-buffer pair above). It may be
+      // between its slot store and that wake-up: futex_wake_overdue() gives it the grace.
       if (
         atomic_wait(f, GP_FUTEX_WAITING, RCU_GP_SLEEP_MS) === 'timed-out' &&
-        atomic_read(f) === GP_FUTEX_WAITING &&
         rcu_gp_step(cookie)
       ) {
-        lost_wakeup(WAIT_SITE.RCU_GP, f);
+        futex_wake_overdue(WAIT_SITE.RCU_GP, f, GP_FUTEX_WAITING);
         break;
       }
     }

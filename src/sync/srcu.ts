@@ -51,7 +51,14 @@ import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { sched_label } from '../sched/labels.js';
 import { SP } from '../sched/points.js';
-import { check_abort, count, current_id, lost_wakeup, set_waiting, trace } from '../sched/task.js';
+import {
+  check_abort,
+  count,
+  current_id,
+  futex_wake_overdue,
+  set_waiting,
+  trace,
+} from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root } from '../shm/arena.js';
 import {
   GP_FUTEX_IDLE,
@@ -233,15 +240,14 @@ function srcu_gp_wait(ssp: number, cookie: number): void {
       atomic_xchg(w, GP_FUTEX_WAITING);
       if (srcu_gp_step(ssp, cookie)) break;
       set_waiting(EV.SRCU_SYNC_BEGIN, w);
-      // A slice that timed out with the word still WAITING: no reader's unlock has woken us.
-      // If the grace period can now end, a reader left without the wake-up it owed (its
-      // unlock must see WAITING: the store-buffer pair above). Exact: no grace needed.
+      // A slice that timed out, after which the grace period can end: a reader left, and its
+      // unlock owed us a wake-up (it must see WAITING: the store-buffer pair above). It may be
+      // between its slot store and that wake-up: futex_wake_overdue() gives it the grace.
       if (
         atomic_wait(w, GP_FUTEX_WAITING, SRCU_GP_SLEEP_MS) === 'timed-out' &&
-        atomic_read(w) === GP_FUTEX_WAITING &&
         srcu_gp_step(ssp, cookie)
       ) {
-        lost_wakeup(WAIT_SITE.SRCU_GP, w);
+        futex_wake_overdue(WAIT_SITE.SRCU_GP, w, GP_FUTEX_WAITING);
         break;
       }
     }

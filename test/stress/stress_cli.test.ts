@@ -50,7 +50,9 @@ describe('faultline stress: the command line', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.map((l) => l.split(' ')[0])).toEqual(BUGS.map((b) => b.name));
-    for (const [i, l] of lines.entries()) expect(l).toBe(`${BUGS[i]!.name} ${BUGS[i]!.story}`);
+    lines.forEach((l, i) => {
+      expect(l).toBe(`${BUGS[i]!.name} ${BUGS[i]!.story}`);
+    });
   });
 
   it('bad input exits 2 with one line naming the value and what is allowed', async () => {

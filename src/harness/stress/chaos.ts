@@ -12,7 +12,7 @@
 import { SP_NAMED, set_schedule_hook } from '../../sched/atomics.js';
 import { CNT } from '../../sched/counters.js';
 import { POINT_NAMES, type PointName, SP, SP_MAX } from '../../sched/points.js';
-import { count, sleep_us, spin_ns } from '../../sched/task.js';
+import { count, preempt_delay_us, spin_ns } from '../../sched/task.js';
 
 export const CHAOS_LEVELS = ['off', 'light', 'heavy'] as const;
 export type ChaosLevel = (typeof CHAOS_LEVELS)[number];
@@ -125,9 +125,9 @@ export function install_chaos(c: ChaosConfig, seed: number): void {
     try {
       count(CNT.CHAOS_DELAY);
       const r = rand();
-      if (r < c.sleepFraction) sleep_us(1 + rand() * c.maxSleepUs);
+      if (r < c.sleepFraction) preempt_delay_us(1 + rand() * c.maxSleepUs);
       else if (r < c.sleepFraction + (1 - c.sleepFraction) / 2) spin_ns(500 + rand() * 20_000);
-      else sleep_us(50);
+      else preempt_delay_us(50);
     } finally {
       inHook = false;
     }

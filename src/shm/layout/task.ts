@@ -29,6 +29,11 @@ export const TASK = defineStruct('task_struct', {
   signal: 1,
   /** a word only this task touches: smp_mb() is an RMW on it */
   fence: 1,
+  /**
+   * A word nobody writes or notifies: preempt_delay_us() sleeps on it to model an involuntary
+   * preemption (the task stays inside whatever section it is in; RCU sees no sleep).
+   */
+  preempt: 1,
   /** slot number, 0..max_tasks-1; the main thread is task 0 */
   id: 1,
   /** OS thread id, for CPU placement reports; 0 if unknown */
