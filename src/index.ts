@@ -15,8 +15,10 @@
 //    threads, each calling refcount_t / rw_semaphore / rcuwait / seqcount / RCU / SRCU
 //    functions on those words.
 // 3. Free-running stress: runThreads() with functions that loop until a stop word is set (or a
-//    count is reached); its watchdog bounds the run. The scripted race/explore scenarios of
-//    `faultline race` / `faultline explore` will join this API when they land (see README).
+//    count is reached); its watchdog bounds the run.
+// 4. Controlled scenarios and race scripts (the types of `faultline race` / `faultline explore`):
+//    a Scenario module whose default export the controlled scheduler loads in each task thread;
+//    runRace() replays a script's schedule, explore() searches interleavings.
 
 export {
   EINTR,
@@ -58,6 +60,23 @@ export {
   runLitmus,
 } from './harness/litmus/run.js';
 export { machineInfo } from './harness/machine.js';
+export { ControlledRun, type Execution, variantMask } from './harness/race/engine.js';
+export { type ExploreOptions, type ExploreResult, explore } from './harness/race/explore.js';
+export { type RaceResult, runRace, type Variant } from './harness/race/race.js';
+export { RACE_SCRIPTS } from './harness/race/registry.js';
+// ---- controlled scenarios and race scripts ---------------------------------------------------
+export type {
+  ExecOutcome,
+  ExecView,
+  RaceScript,
+  Scenario,
+  ScenarioEnv,
+  ScenarioTask,
+  ScriptStep,
+  TaskEnd,
+  Verdict,
+} from './harness/race/scenario.js';
+
 // ---- threads -------------------------------------------------------------------------------
 export { type RunThreadsOptions, runThreads, type ThreadTask } from './harness/threads.js';
 export {

@@ -5,16 +5,8 @@
 
 import { resolve } from 'node:path';
 import { shownArg, shownValue, UsageError } from '../errors.js';
-import { CATALOGUE, selectLitmus } from '../harness/litmus/catalogue/index.js';
 import type { LitmusTest } from '../harness/litmus/define.js';
-import {
-  litmusHtml,
-  litmusJson,
-  litmusJunit,
-  litmusReport,
-  renderLitmusResult,
-} from '../harness/litmus/report.js';
-import { type LitmusResult, runLitmus } from '../harness/litmus/run.js';
+import type { LitmusResult } from '../harness/litmus/run.js';
 import { machineInfo } from '../harness/machine.js';
 import { Progress } from '../harness/progress.js';
 import { checkOutputPath, writeFileAtomic } from '../harness/report.js';
@@ -84,14 +76,20 @@ export interface LitmusArgs {
   readonly progress: boolean;
 }
 
+/** The catalogue, loaded only when the command runs: it pulls in every primitive. */
+async function catalogue(): Promise<typeof import('../harness/litmus/catalogue/index.js')> {
+  return await import('../harness/litmus/catalogue/index.js');
+}
+
 /** Parse `faultline litmus` arguments. Returns null when --help was asked for. */
-export function parseLitmusArgs(argv: readonly string[]): LitmusArgs | null {
+export async function parseLitmusArgs(argv: readonly string[]): Promise<LitmusArgs | null> {
   const { help, values: v, positionals } = parseFlags('litmus', argv, OPTIONS, 1);
   if (help) return null;
   const name = positionals[0];
   if (name !== undefined && v.list === true) {
     throw new UsageError(`--list with test ${shownValue(name)}; allowed: NAME or --list, not both`);
   }
+  const { CATALOGUE, selectLitmus } = await catalogue();
   let tests: readonly LitmusTest[] = CATALOGUE;
   if (name !== undefined) {
     tests = selectLitmus(name);
@@ -137,15 +135,19 @@ export const litmus: Command = {
   name: 'litmus',
   summary: 'litmus tests of atomics and kernel primitives on real threads (jcstress style)',
   async run(argv) {
-    const args = parseLitmusArgs(argv);
+    const args = await parseLitmusArgs(argv);
     if (args === null) {
       process.stdout.write(litmusHelp());
       return 0;
     }
     if (args.list) {
-      process.stdout.write(CATALOGUE.map((t) => `${t.name}\n`).join(''));
+      process.stdout.write(args.tests.map((t) => `${t.name}\n`).join(''));
       return 0;
     }
+    const { runLitmus } = await import('../harness/litmus/run.js');
+    const { litmusHtml, litmusJson, litmusJunit, litmusReport, renderLitmusResult } = await import(
+      '../harness/litmus/report.js'
+    );
     const progress = new Progress(args.tests.length, args.progress);
     const color = process.stdout.isTTY === true;
     const results: LitmusResult[] = [];

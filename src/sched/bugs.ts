@@ -128,9 +128,9 @@ export const BUGS: readonly BugInfo[] = [
     name: 'rcuwait-plain-ordering',
     bit: BUG.RCUWAIT_PLAIN_ORDERING,
     where:
-      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish, __set_current_state) and rcuwait_wake_up (plain load)',
+      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish of w.task, __set_current_state: no barrier (A))',
     story:
-      'rcuwait barriers (A)/(B) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
+      'rcuwait’s (A) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
   },
   {
     name: 'rwsem-no-handoff',

@@ -72,24 +72,26 @@ export function vm_refcnt_legal(c: number): boolean {
 }
 
 /**
- * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with
- * VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader gets in while a writer has the offset
- * added. Returns the count it saw; the reference was taken iff vma_refcount_got(old). ACQUIRE on
- * success (the checks that follow stay after it). The broken variant REFCOUNT_UNLIMITED drops the
- * limit (any count but 0 and INT_MAX admits a reader). Each branch passes its limit as a
- * constant, so the fixed path compiles as it did before the switch existed.
+ * The limit a reader's increment of vm_refcnt respects: VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so
+ * no reader gets in while a writer has the offset added. The broken variant REFCOUNT_UNLIMITED
+ * drops it (any count but 0 and INT_MAX admits a reader). Read once per vma_start_read().
+ */
+function vma_read_limit(): number {
+  return bug_on(BUG.REFCOUNT_UNLIMITED) ? REFCOUNT_MAX : VMA_REF_LIMIT;
+}
+
+/**
+ * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with the reader's
+ * limit. Returns the count it saw; the reference was taken iff vma_refcount_got(old). ACQUIRE on
+ * success (the checks that follow stay after it). For litmus tests of the increment alone.
  */
 export function __vma_refcount_get(vma: number): number {
-  if (bug_on(BUG.REFCOUNT_UNLIMITED)) {
-    return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, REFCOUNT_MAX);
-  }
-  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
+  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, vma_read_limit());
 }
 
 /** Whether __vma_refcount_get() took a reference, given the count it returned. */
 export function vma_refcount_got(old: number): boolean {
-  if (bug_on(BUG.REFCOUNT_UNLIMITED)) return refcount_inc_limited_ok(old, REFCOUNT_MAX);
-  return refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+  return refcount_inc_limited_ok(old, vma_read_limit());
 }
 
 /**
@@ -126,8 +128,9 @@ function vma_start_read(mm: number, vma: number): number {
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
   sched_point(SP.BEFORE_REF_INC);
-  const old = __vma_refcount_get(vma);
-  if (!vma_refcount_got(old)) {
+  const limit = vma_read_limit();
+  const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, limit);
+  if (!refcount_inc_limited_ok(old, limit)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;
   }
   sched_point(SP.AFTER_REF_INC);
@@ -245,7 +248,9 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_start_read_locked(vma: number): boolean {
-    const ok = vma_refcount_got(__vma_refcount_get(vma));
+    const limit = vma_read_limit();
+    const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, limit);
+    const ok = refcount_inc_limited_ok(old, limit);
     if (ok && assertions) shadow_reader_enter(vma);
     return ok;
   },

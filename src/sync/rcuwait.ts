@@ -20,12 +20,15 @@
 // test/litmus/store-buffer.test.ts checks the pair; breaking the order (loading the condition
 // before publishing w.task) makes test/unit/rcuwait.test.ts count lost wake-ups.
 //
-// The broken variant RCUWAIT_PLAIN_ORDERING (src/sched/bugs.ts) does the pair with plain
-// accesses: the waiter publishes w.task with a plain store and sets its state without the
-// barrier (__set_current_state), and the waker loads w.task with a plain load. On x86 the
-// waiter's plain store may then wait in its store buffer while its load of the condition goes
-// ahead — the store-buffering outcome of the SB shape — so waiter and waker both miss: a lost
-// wake-up. `faultline litmus rcuwait+rcuwait-plain-ordering` shows it on real threads.
+// The broken variant RCUWAIT_PLAIN_ORDERING (src/sched/bugs.ts) does the waiter's half of the
+// pair with plain accesses: it publishes w.task with a plain store and sets its state without
+// the barrier (__set_current_state), so there is no (A). On x86 the waiter's plain store may
+// then wait in its store buffer while its load of the condition goes ahead; the waker's store
+// of the condition and its load of w.task both happen in that window, and both miss: a lost
+// wake-up (one side reordering is enough for the store-buffering outcome when the other side's
+// store is the fenced one). The waker is left as it is: its (B) is the caller's SC store, and
+// a switch in rcuwait_wake_up() cost about 1 ns a call (bench:primitives) when off.
+// `faultline litmus rcuwait+rcuwait-plain-ordering` shows the lost wake-up on real threads.
 //
 // Sleeping: park() in bounded slices (schedule_timeout). A wake-up is unpark() of the task; a
 // token that arrives before the waiter sleeps makes its next park() return at once, like the
@@ -182,9 +185,7 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
 export function rcuwait_wake_up(w: number): boolean {
   // (B) full barrier: the caller's store of the condition is ordered before this load of
   // w.task (both are sequentially consistent). Pairs with (A) in rcuwait_wait_event().
-  const t = bug_on(BUG.RCUWAIT_PLAIN_ORDERING)
-    ? plain_read(w + RCUWAIT.task) // BUG RCUWAIT_PLAIN_ORDERING: no (B)
-    : atomic_read(w + RCUWAIT.task);
+  const t = atomic_read(w + RCUWAIT.task);
   sched_point(SP_WAKE_LOADED);
   if (t === 0) return false;
   trace(EV.RCUWAIT_WAKE, w, t);

@@ -51,7 +51,9 @@ describe('faultline litmus', () => {
     const r = await run([
       'refcount-limited',
       '--iterations',
-      '300',
+      '20000',
+      '--time',
+      '8s',
       '--json',
       json,
       '--junit',

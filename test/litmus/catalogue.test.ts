@@ -46,3 +46,23 @@ describe('litmus catalogue', () => {
     expect(r.hoped?.count, shown(r)).toBeGreaterThan(0);
   });
 });
+
+describe('litmus catalogue: names', () => {
+  it('NAME selects the test and its family', async () => {
+    const { selectLitmus } = await import('../../src/harness/litmus/catalogue/index.js');
+    const names = (n: string): string[] => selectLitmus(n).map((t) => t.name);
+    expect(names('sb')).toEqual(['sb', 'sb.plain']);
+    expect(names('sb.plain')).toEqual(['sb.plain']);
+    expect(names('2+2w')).toEqual(['2+2w', '2+2w.plain']);
+    expect(names('rcuwait')).toEqual([
+      'rcuwait',
+      'rcuwait+rcuwait-plain-ordering',
+      'rcuwait+rcuwait-check-before-publish',
+    ]);
+    expect(names('refcount-limited+refcount-unlimited')).toEqual([
+      'refcount-limited+refcount-unlimited',
+    ]);
+    expect(names('nope')).toEqual([]);
+    expect(new Set(CATALOGUE.map((t) => t.name)).size).toBe(CATALOGUE.length);
+  });
+});

@@ -1,5 +1,5 @@
 // The worker side of the litmus runner: one actor of one test, round after round, on its own
-// thread. Run through the scenario worker (src/workers/scenario.ts), which has attached this
+// thread. Run through the scenario worker (workers/scenario.ts), which has attached this
 // thread to the buffer as task `taskId` and waited at the start barrier.
 //
 // A round: every actor passes the start barrier, runs its function over every instance in the

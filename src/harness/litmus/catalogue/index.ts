@@ -20,17 +20,14 @@ export const CATALOGUE: readonly LitmusTest[] = [
 ];
 
 /**
- * The tests NAME selects: the test of that name, or every test of its family (`sb` selects
- * `sb` and `sb.plain`; `rcuwait` selects `rcuwait` and its broken variants). Empty if none.
+ * The tests NAME selects: the test of that name and every test of its family (`sb` selects `sb`
+ * and `sb.plain`; `rcuwait` selects `rcuwait` and its broken variants). Empty if none.
  */
 export function selectLitmus(name: string): LitmusTest[] {
-  const exact = CATALOGUE.filter((t) => t.name === name);
-  if (exact.length > 0 && CATALOGUE.every((t) => t.name === name || family(t.name) !== name)) {
-    return exact;
-  }
   return CATALOGUE.filter((t) => t.name === name || family(t.name) === name);
 }
 
-function family(name: string): string {
-  return name.split(/[.+]/)[0]!;
+/** A test's family: its name without the `.plain` flavour and the `+bug` suffixes. */
+export function family(name: string): string {
+  return name.replace(/\.plain$/, '').replace(/(\+[a-z][a-z-]*)+$/, '');
 }

@@ -90,4 +90,5 @@ function rcuwaitAB(bugs: LitmusSpec['bugs']): LitmusTest {
 export const RCUWAIT_TESTS: readonly LitmusTest[] = [
   rcuwaitAB(undefined),
   rcuwaitAB(['rcuwait-plain-ordering']),
+  rcuwaitAB(['rcuwait-check-before-publish']),
 ];
