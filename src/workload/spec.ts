@@ -3,15 +3,78 @@
 // only say what differs; an unknown field or a bad value is a UsageError that names the field
 // and what is allowed (the CLI prints it on one line and exits 2).
 
-import { createRequire } from 'node:module';
-import type * as Z from 'zod';
 import { shownValue, UsageError } from '../errors.js';
+
+/** The work a fault does while it holds its lock (VMA lock, SRCU section or mmap_lock). */
+export type FaultCost =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'spin'; readonly ns: number }
+  | { readonly kind: 'sleep'; readonly us: number };
 
 export const WRITER_OPS = ['mmapMunmap', 'mprotect', 'maps', 'madvise'] as const;
 export type WriterOp = (typeof WRITER_OPS)[number];
 
 export const SRCU_FREE = ['call_srcu', 'synchronize_srcu'] as const;
 export type SrcuFree = (typeof SRCU_FREE)[number];
+
+export interface WriterGroup {
+  /** writer workers in this group */
+  readonly count: number;
+  /**
+   * Relative weights of the operations each writer picks from:
+   *   mmapMunmap  map an unrelated VMA, then unmap it (two operations, timed apart)
+   *   mprotect    flip a faulters' VMA between read-write and read-only
+   *   maps        read /proc/pid/maps (every VMA, through per-VMA locks where the scheme has them)
+   *   madvise     MADV_DONTNEED a faulters' VMA
+   */
+  readonly ops: Readonly<Partial<Record<WriterOp, number>>>;
+  /** pause between operations, µs (0: none) */
+  readonly thinkUs: number;
+  /** size of the VMAs mmapMunmap maps, in pages */
+  readonly pages: number;
+}
+
+export interface WorkloadSpec {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * The faulters' VMAs. private: `count` VMAs per faulter, each its own. shared: `count` VMAs
+   * that every faulter faults in, each faulter in its own slice of pages of each.
+   */
+  readonly vmas: {
+    readonly layout: 'private' | 'shared';
+    readonly count: number;
+    readonly pages: number;
+  };
+  /** the order a faulter touches its pages in each round (random: a fresh shuffle each round) */
+  readonly access: 'sequential' | 'random';
+  /** the fraction of faults that are writes (0..1) */
+  readonly writeFraction: number;
+  readonly faultCost: FaultCost;
+  readonly writers: readonly WriterGroup[];
+  /** srcu_spf runs once per value listed: how munmap frees VMAs */
+  readonly srcuFree: readonly SrcuFree[];
+  /** run only these schemes (absent: every scheme asked for) */
+  readonly schemes?: readonly string[];
+}
+
+export const DEFAULT_WORKLOAD: WorkloadSpec = {
+  name: 'custom',
+  description: 'a workload from a file',
+  vmas: { layout: 'private', count: 1, pages: 128 },
+  access: 'sequential',
+  writeFraction: 1,
+  faultCost: { kind: 'zero' },
+  writers: [],
+  srcuFree: ['call_srcu'],
+};
+
+export const DEFAULT_WRITER: WriterGroup = {
+  count: 1,
+  ops: { mmapMunmap: 1 },
+  thinkUs: 0,
+  pages: 16,
+};
 
 export const LIMITS = {
   vmaCount: 1024,
@@ -24,208 +87,108 @@ export const LIMITS = {
 } as const;
 
 // ---- validation ----------------------------------------------------------------------------
-// One zod schema is the workload file format: parseWorkload() validates with it (filling in the
-// defaults), and schema/workload.schema.json is generated from it (workloadJsonSchema), so an
-// editor can complete and check a file that names it in "$schema". Each schema's error text is
-// what is allowed; formatIssue() turns zod's first issue into the one-line message.
 
-// zod is loaded on first use, not with this module: the CLI parses a workload file rarely,
-// and loading zod costs every faultline process about 0.2 s of CPU.
-let zod: typeof Z | undefined;
-function z(): typeof Z {
-  zod ??= createRequire(import.meta.url)('zod') as typeof Z;
-  return zod;
+type Obj = Record<string, unknown>;
+
+function fail(path: string, got: unknown, allowed: string): never {
+  throw new UsageError(`${path}: ${shownValue(got)} is not allowed; allowed: ${allowed}`);
 }
 
-/** `allowed` as zod's error text for every check of one schema. */
-const says = (allowed: string) => ({ error: allowed });
-
-const int = (min: number, max: number) =>
-  z()
-    .int(says(`an integer ${min}..${max}`))
-    .min(min, says(`an integer ${min}..${max}`))
-    .max(max, says(`an integer ${min}..${max}`));
-
-const num = (min: number, max: number) =>
-  z()
-    .number(says(`a number ${min}..${max}`))
-    .min(min, says(`a number ${min}..${max}`))
-    .max(max, says(`a number ${min}..${max}`));
-
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z().enum(values, says(values.join(' | ')));
-
-/** An object that refuses unknown fields; its error text is its field list. */
-function fields<S extends Z.ZodRawShape>(shape: S) {
-  const names = Object.keys(shape).join(', ');
-  return z().strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? names : `an object with fields ${names}`),
-  });
+function object(path: string, v: unknown, fields: readonly string[]): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    fail(path, v, `an object with fields ${fields.join(', ')}`);
+  }
+  for (const k of Object.keys(v)) {
+    if (!fields.includes(k)) {
+      throw new UsageError(
+        `${path}: unknown field ${shownValue(k)}; allowed: ${fields.join(', ')}`,
+      );
+    }
+  }
+  return v as Obj;
 }
 
-const list = <T extends Z.ZodType>(item: T, max: number) =>
-  z()
-    .array(item, says(`a list of at most ${max}`))
-    .max(max, says(`a list of at most ${max}`));
-
-const faultCostSchema = () =>
-  z()
-    .discriminatedUnion(
-      'kind',
-      [
-        fields({ kind: z().literal('zero') }),
-        fields({
-          kind: z().literal('spin'),
-          ns: int(1, LIMITS.spinNs).describe('busy-wait this many ns'),
-        }),
-        fields({
-          kind: z().literal('sleep'),
-          us: int(1, LIMITS.sleepUs).describe('sleep this many µs (Atomics.wait)'),
-        }),
-      ],
-      {
-        error: (iss) =>
-          typeof iss.input === 'object' && iss.input !== null && !Array.isArray(iss.input)
-            ? 'zero | spin | sleep'
-            : 'an object with fields kind, ns, us',
-      },
-    )
-    .describe(
-      'the work a fault does while it holds its lock (VMA lock, SRCU section or mmap_lock)',
-    );
-
-const weight = () => num(0, 1_000_000).exactOptional();
-const writerOpsSchema = () =>
-  fields({
-    mmapMunmap: weight().describe(
-      'map an unrelated VMA, then unmap it (two operations, timed apart)',
-    ),
-    mprotect: weight().describe("flip a faulters' VMA between read-write and read-only"),
-    maps: weight().describe(
-      'read /proc/pid/maps (every VMA, through per-VMA locks where the scheme has them)',
-    ),
-    madvise: weight().describe("MADV_DONTNEED a faulters' VMA"),
-  })
-    .refine(
-      (o) => Object.values(o).some((w) => w !== undefined && w > 0),
-      says(`weights for ${WRITER_OPS.join(', ')} with at least one above 0`),
-    )
-    .describe('relative weights of the operations each writer picks from');
-
-const writerGroupSchema = () =>
-  fields({
-    count: int(0, LIMITS.writersPerGroup).default(1).describe('writer workers in this group'),
-    ops: writerOpsSchema().default(() => ({ mmapMunmap: 1 })),
-    thinkUs: int(0, LIMITS.thinkUs).default(0).describe('pause between operations, µs (0: none)'),
-    pages: int(1, LIMITS.vmaPages)
-      .default(16)
-      .describe('size of the VMAs mmapMunmap maps, in pages'),
-  });
-
-/** The workload file format; `schemes` are the scheme names a file may list. */
-export function workloadSchema(schemes: readonly [string, ...string[]]) {
-  const srcuFree = `one or both of ${SRCU_FREE.join(', ')}`;
-  return fields({
-    name: z()
-      .string(says('a name of a-z 0-9 _ - (up to 40)'))
-      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, says('a name of a-z 0-9 _ - (up to 40)'))
-      .default('custom'),
-    description: z()
-      .string(says('one line of text'))
-      .regex(/^[^\n]{0,200}$/, says('one line of text'))
-      .default('a workload from a file'),
-    vmas: fields({
-      layout: oneOf(['private', 'shared']).default('private'),
-      count: int(1, LIMITS.vmaCount).default(1),
-      pages: int(1, LIMITS.vmaPages).default(128),
-    })
-      .prefault({})
-      .describe(
-        "the faulters' VMAs. private: `count` VMAs per faulter, each its own. shared: `count` VMAs that every faulter faults in, each faulter in its own slice of pages of each",
-      ),
-    access: oneOf(['sequential', 'random'])
-      .default('sequential')
-      .describe(
-        'the order a faulter touches its pages in each round (random: a fresh shuffle each round)',
-      ),
-    writeFraction: num(0, 1).default(1).describe('the fraction of faults that are writes (0..1)'),
-    faultCost: faultCostSchema().default(() => ({ kind: 'zero' as const })),
-    writers: list(writerGroupSchema(), LIMITS.writerGroups).default(() => []),
-    srcuFree: list(oneOf(SRCU_FREE), 2)
-      .min(1, says(srcuFree))
-      .refine((l) => new Set(l).size === l.length, says(srcuFree))
-      .meta({ uniqueItems: true })
-      .default(() => ['call_srcu' as const])
-      .describe('srcu_spf runs once per value listed: how munmap frees VMAs'),
-    schemes: list(oneOf(schemes), schemes.length)
-      .min(1, says(`a non-empty list of ${schemes.join(', ')}`))
-      .exactOptional()
-      .describe('run only these schemes (absent: every scheme asked for)'),
-    $schema: z()
-      .string(says('a string (the JSON Schema this file follows)'))
-      .exactOptional()
-      .describe('the JSON Schema this file follows (ignored by faultline)'),
-  });
+function int(path: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(path, v, `an integer ${min}..${max}`);
+  }
+  return v;
 }
 
-type DeepReadonly<T> = T extends readonly (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+function num(path: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    fail(path, v, `a number ${min}..${max}`);
+  }
+  return v;
+}
 
-/** A checked workload, every default filled in: what parseWorkload returns. */
-export type WorkloadSpec = DeepReadonly<
-  Omit<Z.output<ReturnType<typeof workloadSchema>>, '$schema'>
->;
-export type WriterGroup = WorkloadSpec['writers'][number];
-/** The work a fault does while it holds its lock (VMA lock, SRCU section or mmap_lock). */
-export type FaultCost = WorkloadSpec['faultCost'];
+function oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    fail(path, v, allowed.join(' | '));
+  }
+  return v as T;
+}
 
-/** What an empty workload file means. */
-export const DEFAULT_WORKLOAD: WorkloadSpec = {
-  name: 'custom',
-  description: 'a workload from a file',
-  vmas: { layout: 'private', count: 1, pages: 128 },
-  access: 'sequential',
-  writeFraction: 1,
-  faultCost: { kind: 'zero' },
-  writers: [],
-  srcuFree: ['call_srcu'],
-};
+function str(path: string, v: unknown, re: RegExp, what: string): string {
+  if (typeof v !== 'string' || !re.test(v)) fail(path, v, what);
+  return v;
+}
 
-/** What a writer group `{}` means. */
-export const DEFAULT_WRITER: WriterGroup = {
-  count: 1,
-  ops: { mmapMunmap: 1 },
-  thinkUs: 0,
-  pages: 16,
-};
+function faultCost(path: string, v: unknown): FaultCost {
+  const o = object(path, v, ['kind', 'ns', 'us']);
+  const kind = oneOf(`${path}.kind`, o['kind'], ['zero', 'spin', 'sleep'] as const);
+  if (kind === 'zero') {
+    object(path, v, ['kind']);
+    return { kind };
+  }
+  if (kind === 'spin') {
+    object(path, v, ['kind', 'ns']);
+    return { kind, ns: int(`${path}.ns`, o['ns'], 1, LIMITS.spinNs) };
+  }
+  object(path, v, ['kind', 'us']);
+  return { kind, us: int(`${path}.us`, o['us'], 1, LIMITS.sleepUs) };
+}
 
-/** The JSON Schema of workload files (schema/workload.schema.json is this, written out). */
-export function workloadJsonSchema(schemes: readonly [string, ...string[]]): unknown {
+function writerGroup(path: string, v: unknown): WriterGroup {
+  const o = object(path, v, ['count', 'ops', 'thinkUs', 'pages']);
+  const ops: Partial<Record<WriterOp, number>> = {};
+  if (o['ops'] !== undefined) {
+    const m = object(`${path}.ops`, o['ops'], WRITER_OPS);
+    for (const k of WRITER_OPS) {
+      if (m[k] !== undefined) ops[k] = num(`${path}.ops.${k}`, m[k], 0, 1_000_000);
+    }
+    if (Object.values(ops).every((w) => w === 0)) {
+      fail(`${path}.ops`, m, `weights for ${WRITER_OPS.join(', ')} with at least one above 0`);
+    }
+  }
   return {
-    ...z().toJSONSchema(workloadSchema(schemes), { io: 'input', target: 'draft-2020-12' }),
-    title: 'faultline workload',
-    description:
-      'A workload for faultline bench --workload FILE. Every field has a default; see the README.',
+    count:
+      o['count'] === undefined
+        ? DEFAULT_WRITER.count
+        : int(`${path}.count`, o['count'], 0, LIMITS.writersPerGroup),
+    ops: o['ops'] === undefined ? DEFAULT_WRITER.ops : ops,
+    thinkUs:
+      o['thinkUs'] === undefined
+        ? DEFAULT_WRITER.thinkUs
+        : int(`${path}.thinkUs`, o['thinkUs'], 0, LIMITS.thinkUs),
+    pages:
+      o['pages'] === undefined
+        ? DEFAULT_WRITER.pages
+        : int(`${path}.pages`, o['pages'], 1, LIMITS.vmaPages),
   };
 }
 
-/** The one-line message for zod's issue: where, the value (bounded), and what is allowed. */
-function formatIssue(source: string, iss: Z.core.$ZodIssue): string {
-  let at = source;
-  for (const k of iss.path) at += typeof k === 'number' ? `[${k}]` : `.${String(k)}`;
-  if (iss.code === 'unrecognized_keys') {
-    return `${at}: unknown field ${shownValue(iss.keys[0])}; allowed: ${iss.message}`;
-  }
-  let got: unknown = iss.input;
-  if (iss.code === 'invalid_union' && 'discriminator' in iss) {
-    // zod puts the discriminator in the path and the whole object in the input.
-    got = (iss.input as Record<string, unknown> | undefined)?.[String(iss.discriminator)];
-  }
-  return `${at}: ${shownValue(got)} is not allowed; allowed: ${iss.message}`;
-}
+const TOP_FIELDS = [
+  'name',
+  'description',
+  'vmas',
+  'access',
+  'writeFraction',
+  'faultCost',
+  'writers',
+  'srcuFree',
+  'schemes',
+] as const;
 
 /**
  * Check a parsed workload (a file's JSON or a preset) and fill in the defaults. `path` names
@@ -236,13 +199,68 @@ export function parseWorkload(
   path: string,
   schemes: readonly string[],
 ): WorkloadSpec {
-  if (schemes.length === 0) throw new RangeError('parseWorkload: no scheme names');
-  const r = workloadSchema(schemes as [string, ...string[]]).safeParse(raw, {
-    reportInput: true,
-  });
-  if (!r.success) throw new UsageError(formatIssue(path, r.error.issues[0]!));
-  const { $schema: _, schemes: only, ...spec } = r.data;
-  return only === undefined ? spec : { ...spec, schemes: only };
+  const o = object(path, raw, TOP_FIELDS);
+  const d = DEFAULT_WORKLOAD;
+  const get = <T>(k: (typeof TOP_FIELDS)[number], f: (p: string, v: unknown) => T, dflt: T): T =>
+    o[k] === undefined ? dflt : f(`${path}.${k}`, o[k]);
+  const vmas = get(
+    'vmas',
+    (p, v) => {
+      const m = object(p, v, ['layout', 'count', 'pages']);
+      return {
+        layout:
+          m['layout'] === undefined
+            ? d.vmas.layout
+            : oneOf(`${p}.layout`, m['layout'], ['private', 'shared'] as const),
+        count:
+          m['count'] === undefined
+            ? d.vmas.count
+            : int(`${p}.count`, m['count'], 1, LIMITS.vmaCount),
+        pages:
+          m['pages'] === undefined
+            ? d.vmas.pages
+            : int(`${p}.pages`, m['pages'], 1, LIMITS.vmaPages),
+      };
+    },
+    d.vmas,
+  );
+  const list = <T>(p: string, v: unknown, max: number, each: (p: string, v: unknown) => T): T[] => {
+    if (!Array.isArray(v) || v.length > max) fail(p, v, `a list of at most ${max}`);
+    return v.map((x, i) => each(`${p}[${i}]`, x));
+  };
+  const spec: WorkloadSpec = {
+    name: get(
+      'name',
+      (p, v) => str(p, v, /^[a-z0-9][a-z0-9_-]{0,39}$/, 'a name of a-z 0-9 _ - (up to 40)'),
+      d.name,
+    ),
+    description: get(
+      'description',
+      (p, v) => str(p, v, /^[^\n]{0,200}$/, 'one line of text'),
+      d.description,
+    ),
+    vmas,
+    access: get('access', (p, v) => oneOf(p, v, ['sequential', 'random'] as const), d.access),
+    writeFraction: get('writeFraction', (p, v) => num(p, v, 0, 1), d.writeFraction),
+    faultCost: get('faultCost', faultCost, d.faultCost),
+    writers: get('writers', (p, v) => list(p, v, LIMITS.writerGroups, writerGroup), d.writers),
+    srcuFree: get(
+      'srcuFree',
+      (p, v) => {
+        const l = list(p, v, 2, (q, x) => oneOf(q, x, SRCU_FREE));
+        if (l.length === 0 || new Set(l).size !== l.length)
+          fail(p, v, 'one or both of call_srcu, synchronize_srcu');
+        return l;
+      },
+      d.srcuFree,
+    ),
+  };
+  if (o['schemes'] !== undefined) {
+    const l = list(`${path}.schemes`, o['schemes'], schemes.length, (q, x) => oneOf(q, x, schemes));
+    if (l.length === 0) fail(`${path}.schemes`, l, `a non-empty list of ${schemes.join(', ')}`);
+    return { ...spec, schemes: l };
+  }
+  return spec;
 }
 
 /** Writer workers in the workload. */

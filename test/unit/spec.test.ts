@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { PRESET_NAMES, PRESETS } from '../../src/workload/presets.js';
-import { SCHEMA_FILE, schemaText } from '../../src/workload/schema_file.js';
 import { DEFAULT_WORKLOAD, parseWorkload, writerCount } from '../../src/workload/spec.js';
 
 const SCHEMES = ['mmap_lock', 'vma_rwsem', 'vma_refcnt', 'srcu_spf'];
@@ -92,23 +90,5 @@ describe('workload specs', () => {
     );
     expect(message({ name: 'Has Space' })).toMatch(/^w\.json\.name: /);
     expect(message([])).toMatch(/^w\.json: \[\] is not allowed; allowed: an object with fields/);
-  });
-
-  it('publishes its JSON Schema, up to date (npm run schema), and takes "$schema" in a file', () => {
-    expect(
-      readFileSync(SCHEMA_FILE, 'utf8'),
-      'schema/workload.schema.json is stale: npm run schema',
-    ).toBe(schemaText());
-    const js = JSON.parse(schemaText());
-    expect(js.additionalProperties).toBe(false);
-    // The JSON Schema allows exactly the fields the validation allows.
-    const allowed = /allowed: (.*)$/.exec(message({ nme: 1 }))![1]!.split(', ');
-    expect(Object.keys(js.properties).sort()).toEqual(allowed.sort());
-    expect(js.properties.vmas.properties.count).toMatchObject({ minimum: 1, maximum: 1024 });
-    const w = parse({ $schema: '../schema/workload.schema.json', name: 'mine' });
-    expect(w).toEqual({ ...DEFAULT_WORKLOAD, name: 'mine' });
-    expect(message({ $schema: 7 })).toBe(
-      'w.json.$schema: 7 is not allowed; allowed: a string (the JSON Schema this file follows)',
-    );
   });
 });
