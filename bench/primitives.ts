@@ -16,7 +16,18 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { UsageError } from '../src/errors.js';
-import { vt_lookup } from '../src/mm/vma_tree.js';
+import {
+  vma_tree_attach,
+  vma_tree_cache,
+  vma_tree_create_cache,
+  vma_tree_init,
+  vt_check,
+  vt_lookup,
+  vt_nodes_needed,
+  vt_txn_begin,
+  vt_txn_commit,
+  vt_txn_insert,
+} from '../src/mm/vma_tree.js';
 import { do_mmap, PROT_READ, PROT_WRITE } from '../src/ops/index.js';
 import { atomic_fetch_add, atomic_fetch_add_unhooked, atomic_read } from '../src/sched/atomics.js';
 import { set_tracing } from '../src/sched/task.js';
@@ -31,10 +42,25 @@ import {
   RWSEM,
   SEQCOUNT,
   SPINLOCK,
+  VMA,
+  VT_NODE_WORDS,
+  WORD_BYTES,
 } from '../src/shm/layout/index.js';
+import { configureLayout } from '../src/shm/layout/struct.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../src/shm/slab.js';
 import { complete, init_completion, try_wait_for_completion } from '../src/sync/completion.js';
-import { rcu_init, rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../src/sync/rcu.js';
+import {
+  type RcuFlavor,
+  rcu_init,
+  rcu_quiescent_state,
+  rcu_read_lock,
+  rcu_read_lock_held,
+  rcu_read_unlock,
+  rcu_state_ptr,
+  rcu_thread_offline,
+  rcu_thread_online,
+  rcu_use_state,
+} from '../src/sync/rcu.js';
 import { rcuwait_init, rcuwait_wake_up } from '../src/sync/rcuwait.js';
 import {
   __refcount_inc_not_zero_limited_acquire,
@@ -69,6 +95,8 @@ export interface PrimitiveCase {
   readonly name: string;
   /** what one operation is, for the table */
   readonly op: string;
+  /** the RCU flavour the row runs under (qsbr: the bench thread is online); default memb */
+  readonly rcu?: RcuFlavor;
   /** allocate and initialise; return a loop doing exactly n operations */
   readonly setup: () => (n: number) => void;
 }
@@ -79,6 +107,15 @@ function check(ok: boolean, what: string): void {
 }
 
 const line = (words: number): number => arena_alloc(words, LINE_WORDS);
+
+/** Index sizes the lookup rows run at (DESIGN.md: 1M no more than 2x 1k). */
+const LOOKUP_SIZES = [1000, 100_000, 1_000_000] as const;
+/** Entry i of a bench tree is [TREE_BASE + 4i, TREE_BASE + 4i + 2) → i + 1 (no VMA behind it). */
+const TREE_BASE = 16;
+
+function fmtSize(n: number): string {
+  return n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n);
+}
 
 export const CASES: PrimitiveCase[] = [
   {
@@ -186,18 +223,26 @@ export const CASES: PrimitiveCase[] = [
       };
     },
   },
-  {
-    name: 'rcu_read_lock/unlock',
-    op: 'rcu_read_lock + rcu_read_unlock, outermost, flight recorder off',
-    setup: () => {
-      rcu_init();
-      return (n) => {
+  ...(['memb', 'qsbr'] as const).map(
+    (rcu): PrimitiveCase => ({
+      name: `rcu_read_lock/unlock ${rcu}`,
+      op: `rcu_read_lock + rcu_read_unlock, outermost, ${rcu === 'qsbr' ? 'online task' : 'slot xchg in and out'}`,
+      rcu,
+      setup: () => (n) => {
         for (let i = 0; i < n; i++) {
           rcu_read_lock();
           rcu_read_unlock();
         }
         check(!rcu_read_lock_held(), 'rcu read section left open');
-      };
+      },
+    }),
+  ),
+  {
+    name: 'rcu_quiescent_state qsbr',
+    op: "rcu_quiescent_state with no grace period pending: the worker loop's per-op cost",
+    rcu: 'qsbr',
+    setup: () => (n) => {
+      for (let i = 0; i < n; i++) rcu_quiescent_state();
     },
   },
   {
@@ -272,30 +317,145 @@ export const CASES: PrimitiveCase[] = [
       };
     },
   },
+  ...(['memb', 'qsbr'] as const).map(
+    (rcu): PrimitiveCase => ({
+      name: `vma_refcnt lock_vma_under_rcu ${rcu}`,
+      op: `lock_vma_under_rcu + vma_end_read: RCU section (${rcu}), index walk, lock, range check, unlock`,
+      rcu,
+      setup: () => {
+        const { mm, vma } = faultWorld();
+        const S = scheme();
+        return (n) => {
+          for (let i = 0; i < n; i++) {
+            const v = S.lock_vma_under_rcu(mm, FAULT_BASE + (i & 63));
+            if (v !== vma) check(false, 'lock_vma_under_rcu failed uncontended');
+            S.vma_end_read(v);
+          }
+        };
+      },
+    }),
+  ),
   {
-    name: 'vma_refcnt lock_vma_under_rcu',
-    op: 'lock_vma_under_rcu + vma_end_read: RCU section, index walk, lock, range check, unlock',
+    name: 'index walk, small mm',
+    op: 'vt_lookup in an mm of one VMA (the walk inside lock_vma_under_rcu)',
     setup: () => {
       const { mm, vma } = faultWorld();
-      const S = scheme();
       return (n) => {
-        for (let i = 0; i < n; i++) {
-          const v = S.lock_vma_under_rcu(mm, FAULT_BASE + (i & 63));
-          if (v !== vma) check(false, 'lock_vma_under_rcu failed uncontended');
-          S.vma_end_read(v);
-        }
+        let miss = 0;
+        for (let i = 0; i < n; i++)
+          if (vt_lookup(mm + MM.mm_mt, FAULT_BASE + (i & 63)) !== vma) miss++;
+        check(miss === 0, 'vt_lookup missed');
       };
     },
+  },
+  ...LOOKUP_SIZES.map(
+    (size): PrimitiveCase => ({
+      name: `index lookup ${fmtSize(size)} VMAs`,
+      op: `vt_lookup of a random one of ${size.toLocaleString('en-US')} VMAs`,
+      setup: () => lookupLoop(bigTree(size), size, size),
+    }),
+  ),
+  {
+    name: `index lookup ${fmtSize(LOOKUP_SIZES.at(-1)!)} VMAs, hot 1k`,
+    op: `vt_lookup of a random one of 1,000 neighbouring VMAs in the ${LOOKUP_SIZES.at(-1)!.toLocaleString('en-US')}-VMA tree (same depth, cached path)`,
+    setup: () => lookupLoop(bigTree(LOOKUP_SIZES.at(-1)!), LOOKUP_SIZES.at(-1)!, 1000),
   },
 ];
 
 const FAULT_BASE = 4096;
 
-/** One mm with one 64-page VMA in the bench's world (vma_refcnt, assertions off). */
+const trees = new Map<number, number>();
+
+/**
+ * A tree of `size` entries built in one transaction in address order, as an mm grows by mmap.
+ * Its own node slab, so the world's stays small; lookups allocate nothing.
+ */
+function bigTree(size: number): number {
+  const have = trees.get(size);
+  if (have !== undefined) return have;
+  const cache = vma_tree_create_cache(vt_nodes_needed(size));
+  const old = vma_tree_cache();
+  vma_tree_attach(cache);
+  const root = line(1);
+  vma_tree_init(root);
+  vt_txn_begin(root);
+  for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
+  vt_txn_commit();
+  vma_tree_attach(old);
+  trees.set(size, root);
+  return root;
+}
+
+/** Lookups of random entries among `window` entries centred in a tree of `size`. */
+function lookupLoop(root: number, size: number, window: number): (n: number) => void {
+  const lo = (size - window) >> 1;
+  let x = 0x2545f491;
+  return (n) => {
+    let bad = 0;
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const k = lo + ((x >>> 0) % window);
+      if (vt_lookup(root, TREE_BASE + 4 * k + 1) !== k + 1) bad++;
+    }
+    check(bad === 0, 'vt_lookup of a bench tree missed');
+  };
+}
+
+/** Extra MiB the bench world needs for its lookup trees. */
+function treeMiB(): number {
+  const nodes = LOOKUP_SIZES.reduce((s, n) => s + vt_nodes_needed(n), 0);
+  return Math.ceil((nodes * VT_NODE_WORDS * WORD_BYTES) / (1 << 20)) + 8;
+}
+
+export interface MemoryFigures {
+  /** one vm_area_struct, with the bench world's padding (on) and without */
+  readonly vmaBytesPadded: number;
+  readonly vmaBytesUnpadded: number;
+  readonly nodeBytes: number;
+  /** per lookup-tree size: nodes, height, index bytes per VMA, total bytes per VMA */
+  readonly trees: ReadonlyArray<{
+    readonly vmas: number;
+    readonly nodes: number;
+    readonly height: number;
+    readonly indexBytesPerVma: number;
+    readonly bytesPerVmaPadded: number;
+    readonly bytesPerVmaUnpadded: number;
+  }>;
+}
+
+function memoryFigures(vmaBytesUnpadded: number): MemoryFigures {
+  const nodeBytes = VT_NODE_WORDS * WORD_BYTES;
+  const vmaBytesPadded = VMA.SIZE * WORD_BYTES;
+  return {
+    vmaBytesPadded,
+    vmaBytesUnpadded,
+    nodeBytes,
+    trees: LOOKUP_SIZES.filter((n) => trees.has(n)).map((vmas) => {
+      const st = vt_check(trees.get(vmas)!);
+      const indexBytesPerVma = (st.nodes * nodeBytes) / vmas;
+      return {
+        vmas,
+        nodes: st.nodes,
+        height: st.height,
+        indexBytesPerVma,
+        bytesPerVmaPadded: vmaBytesPadded + indexBytesPerVma,
+        bytesPerVmaUnpadded: vmaBytesUnpadded + indexBytesPerVma,
+      };
+    }),
+  };
+}
+
+let theFaultWorld: { mm: number; vma: number } | null = null;
+
+/** One mm with one 64-page VMA in the bench's world (vma_refcnt, assertions off), shared. */
 function faultWorld(): { mm: number; vma: number } {
+  if (theFaultWorld !== null) return theFaultWorld;
   const mm = mm_create();
   if (do_mmap(mm, FAULT_BASE, 64, PROT_READ | PROT_WRITE) !== FAULT_BASE) check(false, 'mmap');
-  return { mm, vma: vt_lookup(mm + MM.mm_mt, FAULT_BASE) };
+  theFaultWorld = { mm, vma: vt_lookup(mm + MM.mm_mt, FAULT_BASE) };
+  return theFaultWorld;
 }
 
 export interface PrimitiveRow {
@@ -317,6 +477,8 @@ export interface PrimitiveReport {
   readonly batch: number;
   readonly timeMsPerCase: number;
   readonly rows: readonly PrimitiveRow[];
+  /** shared memory per VMA, index nodes included */
+  readonly memory: MemoryFigures;
 }
 
 /** Run the cases in one tinybench run, in one thread, on one fresh arena. */
@@ -324,8 +486,11 @@ export async function runPrimitives(
   cases: readonly PrimitiveCase[],
   timeMs: number,
 ): Promise<PrimitiveReport> {
+  configureLayout({ padding: false });
+  const vmaBytesUnpadded = VMA.SIZE * WORD_BYTES;
   // A whole world (arena, RCU, slabs, frames), so that the fault-path rows have an mm model;
-  // the primitive rows take their objects from the same arena.
+  // the primitive rows take their objects from the same arena. Its RCU is qsbr; a second
+  // rcu_state runs the memb rows (each row switches to its own before it is timed).
   world_create({
     scheme: 'vma_refcnt',
     assertions: false,
@@ -334,7 +499,14 @@ export async function runPrimitives(
     maxMms: 2,
     maxVmas: 64,
     frames: 64,
+    extraMiB: cases.some((c) => c.name.startsWith('index lookup')) ? treeMiB() : 0,
+    rcu: 'qsbr',
   });
+  const rcuStates = { qsbr: rcu_state_ptr(), memb: rcu_init({ flavor: 'memb', debug: false }) };
+  const useRcu = (f: RcuFlavor): void => {
+    rcu_use_state(rcuStates[f]);
+    if (f === 'qsbr') rcu_thread_online();
+  };
   // Every row runs with the flight recorder off, as a benchmark world does.
   set_tracing(false);
   const bench = new Bench({
@@ -344,7 +516,10 @@ export async function runPrimitives(
     throws: true,
   });
   for (const c of cases) {
+    const rcu = c.rcu ?? 'memb';
+    useRcu(rcu);
     const loop = c.setup();
+    rcu_thread_offline();
     bench.add(
       c.name,
       () => {
@@ -353,7 +528,11 @@ export async function runPrimitives(
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         return { overriddenDuration: ms / BATCH, overriddenIterationCost: ms };
       },
-      { async: false },
+      {
+        async: false,
+        beforeAll: () => useRcu(rcu),
+        afterAll: () => rcu_thread_offline(),
+      },
     );
   }
   await bench.run();
@@ -380,6 +559,7 @@ export async function runPrimitives(
     batch: BATCH,
     timeMsPerCase: timeMs,
     rows,
+    memory: memoryFigures(vmaBytesUnpadded),
   };
 }
 
@@ -409,7 +589,21 @@ export function renderPrimitives(rep: PrimitiveReport): string {
     fmt(head),
     ...body.map(fmt),
     '',
+    ...memoryLines(rep.memory),
+    '',
   ].join('\n');
+}
+
+function memoryLines(m: MemoryFigures): string[] {
+  const out = [
+    `shared memory per VMA: vm_area_struct ${m.vmaBytesUnpadded} B (padding off), ${m.vmaBytesPadded} B (padding on, as runs use); index node ${m.nodeBytes} B (fan-out 20)`,
+  ];
+  for (const t of m.trees) {
+    out.push(
+      `  ${t.vmas.toLocaleString('en-US').padStart(9)} VMAs: ${t.nodes.toLocaleString('en-US')} nodes, height ${t.height}, index ${t.indexBytesPerVma.toFixed(1)} B/VMA; total ${t.bytesPerVmaUnpadded.toFixed(1)} B/VMA unpadded, ${t.bytesPerVmaPadded.toFixed(1)} B/VMA padded`,
+    );
+  }
+  return out;
 }
 
 const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE]

@@ -5,6 +5,7 @@ import type { ScenarioTask } from '../src/harness/tasks.js';
 import { atomic_fetch_add, atomic_read, atomic_wait, cpu_relax } from '../src/sched/atomics.js';
 import { check_abort, task_attach } from '../src/sched/task.js';
 import { attachArena } from '../src/shm/arena.js';
+import { rcu_thread_exit } from '../src/sync/rcu.js';
 
 /** Wait (bounded slices, abort-checked) until every party has arrived. */
 function start_barrier(p: number, parties: number): void {
@@ -27,5 +28,11 @@ export default async function runScenario(task: ScenarioTask): Promise<unknown> 
   if (task.barrier !== undefined && task.parties !== undefined) {
     start_barrier(task.barrier, task.parties);
   }
-  return await (f as (a: unknown) => unknown)(task.args);
+  try {
+    return await (f as (a: unknown) => unknown)(task.args);
+  } finally {
+    // A body that went online (qsbr) or threw inside a read section must not hold up the grace
+    // periods of the tasks still running, nor of the next body this thread runs.
+    rcu_thread_exit();
+  }
 }

@@ -8,6 +8,7 @@ import { type BenchOptions, runBench } from '../harness/bench.js';
 import { renderHtml } from '../harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from '../harness/report.js';
 import { renderTable } from '../harness/table.js';
+import { RCU_FLAVORS, type RcuFlavor } from '../sync/rcu.js';
 import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS } from '../workload/presets.js';
 import { checkFits } from '../workload/setup.js';
 import type { WorkloadSpec } from '../workload/spec.js';
@@ -51,6 +52,8 @@ const OPTIONS = {
   json: { type: 'string' },
   html: { type: 'string' },
   instrumentation: { type: 'string' },
+  'rwsem-spin': { type: 'string' },
+  rcu: { type: 'string' },
   repeat: { type: 'string' },
   pin: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
@@ -93,6 +96,14 @@ ${optionsHelp([
   ],
   ['--workload FILE', 'run a workload from a JSON file (see README: fields and defaults)'],
   ['--instrumentation M', 'off (default), on (assertions + tracing), or on,off (prints the ratio)'],
+  [
+    '--rwsem-spin M',
+    "rw_semaphore writers spin on a running owner before queueing: on (default, the kernel's), off, or on,off (both, interleaved)",
+  ],
+  [
+    '--rcu F',
+    "RCU flavour: qsbr (default; read sections cost no atomic), memb (liburcu's), or qsbr,memb (both, and the ratio)",
+  ],
   ['--pin', 'pin each worker thread to a core (taskset); reports where each ran'],
   ['--json FILE', 'write the report as JSON'],
   ['--html FILE', 'write a self-contained HTML report with charts'],
@@ -137,6 +148,17 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const spinArg = v['rwsem-spin'] ?? 'on';
+  const rwsemSpin = parseList('--rwsem-spin', spinArg, 'on, off or on,off').map((s) => {
+    if (s !== 'on' && s !== 'off') {
+      throw new UsageError(`--rwsem-spin ${shownArg(spinArg)}: allowed: on, off or on,off`);
+    }
+    return s;
+  });
+  const rcu =
+    v.rcu === undefined
+      ? (['qsbr'] as RcuFlavor[])
+      : parseNames('--rcu', v.rcu, RCU_FLAVORS, 'RCU flavour');
   const workloads: WorkloadSpec[] = [];
   if (v.preset !== undefined || v.workload === undefined) {
     const names =
@@ -166,6 +188,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       warmupMs,
       pin: v.pin === true,
       instrumentation: [...new Set(instrumentation)],
+      rwsemSpin: [...new Set(rwsemSpin)],
+      rcu: [...new Set(rcu)],
       progress: v['no-progress'] !== true,
       repeat,
     },

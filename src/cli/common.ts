@@ -272,28 +272,6 @@ export function optionsHelp(rows: readonly (readonly [string, string])[]): strin
   return `options:\n${out.join('\n')}\n`;
 }
 
-/**
- * A command DESIGN.md names that is not built yet: `faultline NAME` says so (exit 2) and
- * `faultline NAME --help` prints its planned usage. Its owner replaces the file.
- */
-export function laterCommand(name: string, plannedUsage: string): Command {
-  return {
-    name,
-    summary: 'later work, not implemented yet',
-    async run(argv) {
-      if (argv.includes('--help') || argv.includes('-h')) {
-        process.stdout.write(
-          `usage (planned): ${plannedUsage}\nfaultline ${name} is later work and not implemented yet.\n`,
-        );
-        return 0;
-      }
-      throw new UsageError(
-        `faultline ${name} is not implemented yet (later work, see DESIGN.md); allowed now: faultline bench`,
-      );
-    },
-  };
-}
-
 // ---- errors --------------------------------------------------------------------------------
 
 /** Print an error the house way and return the exit code: 2 bad input, 1 anything else. */

@@ -4,6 +4,7 @@
 
 import { CNT, COUNTER_NAMES } from '../sched/counters.js';
 import { reset_counters, sum_counter } from '../sched/task.js';
+import type { RcuFlavor } from '../sync/rcu.js';
 import { setupRun } from '../workload/setup.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
 import type { SchemeName } from '../workload/world.js';
@@ -27,6 +28,13 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /**
+   * rw_semaphore optimistic spinning (default ['on'], the kernel's CONFIG_RWSEM_SPIN_ON_OWNER);
+   * ['on', 'off'] runs every configuration both ways, interleaved.
+   */
+  readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
+  /** RCU flavours to run, each a full set of runs (default: qsbr) */
+  readonly rcu?: readonly RcuFlavor[];
   readonly progress: boolean;
   /** no progress from a worker for this long aborts the run (default 10 s) */
   readonly watchdogMs?: number;
@@ -62,9 +70,14 @@ export interface PlannedRun {
   readonly srcuFree: SrcuFree | null;
   readonly threads: number;
   readonly instrumentation: 'on' | 'off';
+  readonly rwsemSpin: 'on' | 'off';
+  readonly rcu: RcuFlavor;
 }
 
-/** Every run, in the order they go: workload, instrumentation, threads, scheme, variant. */
+/**
+ * Every run, in the order they go: workload, instrumentation, rcu, threads, scheme, variant,
+ * rwsem spinning.
+ */
 export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string[] } {
   const runs: PlannedRun[] = [];
   const skipped: string[] = [];
@@ -77,12 +90,15 @@ export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string
       continue;
     }
     for (const instrumentation of o.instrumentation) {
-      for (const threads of o.threads) {
-        for (const scheme of schemes) {
-          const variants: Array<SrcuFree | null> =
-            scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
-          for (const srcuFree of variants)
-            runs.push({ spec, scheme, srcuFree, threads, instrumentation });
+      for (const rcu of o.rcu ?? ['qsbr']) {
+        for (const threads of o.threads) {
+          for (const scheme of schemes) {
+            const variants: Array<SrcuFree | null> =
+              scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
+            for (const srcuFree of variants)
+              for (const rwsemSpin of o.rwsemSpin ?? ['on'])
+                runs.push({ spec, scheme, srcuFree, threads, instrumentation, rwsemSpin, rcu });
+          }
         }
       }
     }
@@ -103,16 +119,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   try {
     for (let rep = 0; rep < reps; rep++)
       for (const [i, r] of runs.entries()) {
-        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree })} ${r.threads} thr${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
+        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
         progress.start(rep * runs.length + i, label);
+        const tSetup = performance.now();
         const setup = setupRun({
           spec: r.spec,
           scheme: r.scheme,
           srcuFree: r.srcuFree ?? 'call_srcu',
+          rcu: r.rcu,
           threads: r.threads,
           instrumentation: r.instrumentation === 'on',
           faulterBudget: o.opsPerFaulter ?? 0,
+          rwsemSpin: r.rwsemSpin === 'on',
         });
+        const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
         const out = await runWorkers({
@@ -136,20 +156,23 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         }
         const counters: Record<string, number> = {};
         for (const name of COUNTER_NAMES) counters[name] = sum_counter(CNT[name], setup.maxTasks);
-        perRun[i]!.push(
-          summarizeRun(
+        perRun[i]!.push({
+          ...summarizeRun(
             {
               preset: r.spec.name,
               scheme: r.scheme,
               srcuFree: r.srcuFree,
               instrumentation: r.instrumentation,
+              rwsemSpin: r.rwsemSpin,
+              rcu: r.rcu,
               threads: r.threads,
               writers: writerCount(r.spec),
             },
             out,
             counters,
           ),
-        );
+          setup: { worldMs, poolMs: out.startNs / 1e6, bufferBytes: setup.sab.byteLength },
+        });
       }
   } finally {
     progress.done();
@@ -166,6 +189,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       warmupMs: o.warmupMs,
       pin: o.pin,
       instrumentation: o.instrumentation,
+      rwsemSpin: o.rwsemSpin ?? ['on'],
+      rcu: o.rcu ?? ['qsbr'],
       repeat: reps,
       timing: TIMING,
     },

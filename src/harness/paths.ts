@@ -18,10 +18,11 @@ export function compiledModule(rel: string): string {
 }
 
 /**
- * The piscina task modules, top-level `workers/` in the package. This is the one place that
- * knows where they are: src/ never imports them, it hands piscina this path.
+ * The worker modules, top-level `workers/` in the package: piscina task modules (bench,
+ * scenario) and the controlled scheduler's task thread (controlled, a plain worker_threads
+ * entry). This is the one place that knows where they are: src/ never imports them.
  */
-export const WORKER_MODULES = ['bench', 'scenario'] as const;
+export const WORKER_MODULES = ['bench', 'scenario', 'controlled'] as const;
 export type WorkerModule = (typeof WORKER_MODULES)[number];
 
 /** The file URL of the compiled worker module `name` (dist/workers/NAME.js). */

@@ -38,6 +38,15 @@ export interface BenchResult extends RunLabels {
   /** per-task counters summed over all tasks (src/sched/counters.ts names) */
   readonly counters: Readonly<Record<string, number>>;
   readonly placement: readonly Placement[];
+  /**
+   * The run's set-up, before its measurement: the buffer and world (with the workload's VMAs),
+   * the worker pool up to the start gate, and the shared buffer's size.
+   */
+  readonly setup?: {
+    readonly worldMs: number;
+    readonly poolMs: number;
+    readonly bufferBytes: number;
+  };
   /** with --repeat: every repeat's throughput; this result is the median repeat's */
   readonly repeats?: { readonly faultsPerSec: number[]; readonly writerOpsPerSec: number[] };
 }
@@ -52,6 +61,10 @@ export interface BenchConfig {
   readonly warmupMs: number;
   readonly pin: boolean;
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
+  /** rw_semaphore optimistic spinning, each value run (absent in older reports: on) */
+  readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
+  /** the RCU flavours run (absent in older reports: memb) */
+  readonly rcu?: readonly string[];
   /** runs of each configuration; each result is the median one (absent in older reports) */
   readonly repeat?: number;
   /** how latencies were timed, and what the timer costs */
@@ -73,6 +86,10 @@ export interface RunLabels {
   /** how srcu_spf freed VMAs in this run; null for other schemes */
   readonly srcuFree: string | null;
   readonly instrumentation: 'on' | 'off';
+  /** rw_semaphore writers spun before queueing (absent in older reports: on) */
+  readonly rwsemSpin?: 'on' | 'off';
+  /** the RCU flavour: qsbr or memb (absent in older reports: memb) */
+  readonly rcu?: string;
   /** faulting workers */
   readonly threads: number;
   /** writer workers (maps readers included) */
@@ -141,6 +158,7 @@ export function summarizeRun(
 }
 
 /** The label a result goes by in tables and charts: srcu_spf runs name their free variant. */
-export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree'>): string {
-  return r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
+export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree' | 'rwsemSpin'>): string {
+  const base = r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
+  return r.rwsemSpin === 'off' ? `${base} (no rwsem spin)` : base;
 }

@@ -20,7 +20,13 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { FaultlineError } from '../errors.js';
 import { atomic_notify, atomic_read, atomic_set } from '../sched/atomics.js';
-import { abort_all, clear_abort } from '../sched/task.js';
+import {
+  abort_all,
+  clear_abort,
+  type LostWakeup,
+  lost_wakeups,
+  reset_lost_wakeups,
+} from '../sched/task.js';
 import { arena_alloc, set_root } from '../shm/arena.js';
 import {
   LINE_WORDS,
@@ -32,6 +38,7 @@ import {
 } from '../shm/layout/index.js';
 import type { WorkerPlan } from '../workload/job.js';
 import { stopRun } from '../workload/loop.js';
+import { describeLockState } from './lockdump.js';
 import { workerModule } from './paths.js';
 import type { BenchTask, BenchTaskResult, WorkerMeasurement } from './tasks.js';
 import { describeTask, describeWorkers, Watchdog, type WatchedWorker } from './watchdog.js';
@@ -72,8 +79,15 @@ export interface RunOutcome {
   readonly workers: readonly WorkerOutcome[];
   /** wall time from the gate opening until every worker returned, in ns */
   readonly wallNs: number;
+  /** wall time from creating the worker pool until every worker waited at the gate, in ns */
+  readonly startNs: number;
   /** one line if pinning failed anywhere, else null */
   readonly pinWarning: string | null;
+  /**
+   * Lost wake-ups during the run, by worker task and wait site (empty when none): each one a
+   * wait that would have hung in the kernel. Callers that check correctness fail on any.
+   */
+  readonly lostWakeups: readonly LostWakeup[];
 }
 
 /** A run that ended in a worker failure or a watchdog abort. The message is the report. */
@@ -112,6 +126,8 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     atomic_set(run_worker_ptr(run, i) + RUN_WORKER.exited, 0);
   }
   set_root(ROOT.RUN, run);
+  const maxTaskId = Math.max(...req.workers.map((w) => w.taskId)) + 1;
+  reset_lost_wakeups(maxTaskId);
 
   const watched: WatchedWorker[] = req.workers.map((w, i) => ({
     taskId: w.taskId,
@@ -119,6 +135,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     slot: run_worker_ptr(run, i),
   }));
 
+  const tPool = performance.now();
   const pool = new Piscina({
     filename: workerModule('bench'),
     minThreads: n,
@@ -169,6 +186,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   let report: RunFailure | null = null;
   let t0 = performance.now();
   let wallNs = 0;
+  let startNs = 0;
   try {
     // The start barrier: wait for every worker to arrive, then open the gate.
     const startBy = t0 + startTimeoutMs;
@@ -186,6 +204,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     const warmupMs = req.warmupMs ?? 0;
     if (warmupMs <= 0) atomic_set(run + RUN.measure, 1);
     t0 = performance.now();
+    startNs = (t0 - tPool) * 1e6;
     atomic_set(run + RUN.go, 1); // RELEASE: pairs with the ACQUIRE in waitAtBarrier()
     atomic_notify(run + RUN.go, n);
     let measuring = warmupMs <= 0;
@@ -225,7 +244,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
       if (stalled.length > 0) {
         const who = stalled.map((i) => `worker ${i} (task ${watched[i]!.taskId})`).join(', ');
         report = new RunFailure(
-          `watchdog: no progress from ${who} for ${watchdogMs} ms; run aborted. Every worker:\n${describeWorkers(watched)}`,
+          `watchdog: no progress from ${who} for ${watchdogMs} ms; run aborted. Every worker:\n${describeWorkers(watched)}\n${describeLockState(watched.map((w) => w.taskId))}`,
           'Watchdog',
         );
         abortRun();
@@ -256,7 +275,9 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
         : new RunFailure('run aborted without a worker error', 'Abort');
   }
   if (report !== null) throw report;
-  return collect(req, results, wallNs);
+  const ids = new Set(req.workers.map((w) => w.taskId));
+  const lost = lost_wakeups(maxTaskId).filter((l) => ids.has(l.taskId));
+  return collect(req, results, wallNs, startNs, lost);
 }
 
 function firstStackLines(stack: string): string {
@@ -271,6 +292,8 @@ function collect(
   req: RunRequest,
   results: ReadonlyArray<BenchTaskResult | undefined>,
   wallNs: number,
+  startNs: number,
+  lostWakeups: readonly LostWakeup[],
 ): RunOutcome {
   const workers: WorkerOutcome[] = [];
   let pinWarning: string | null = null;
@@ -291,5 +314,5 @@ function collect(
       lastCpu: r.lastCpu,
     });
   });
-  return { workers, wallNs, pinWarning };
+  return { workers, wallNs, startNs, pinWarning, lostWakeups };
 }

@@ -72,11 +72,11 @@ function opCount(r: BenchResult, pred: (k: string) => boolean): number {
     .reduce((s, [, o]) => s + o.count, 0);
 }
 
-/** Groups of results that belong in one table: same preset, threads, instrumentation. */
+/** Groups of results that belong in one table: same preset, threads, instrumentation, RCU. */
 export function groupResults(rs: readonly BenchResult[]): BenchResult[][] {
   const groups = new Map<string, BenchResult[]>();
   for (const r of rs) {
-    const key = `${r.preset}\u0000${r.threads}\u0000${r.instrumentation}`;
+    const key = `${r.preset}\u0000${r.threads}\u0000${r.instrumentation}\u0000${r.rcu ?? 'memb'}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()];
@@ -91,8 +91,15 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
     const f = g[0]!;
     out.push('');
     out.push(
-      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}${(report.config.repeat ?? 1) > 1 ? `, median of ${report.config.repeat} interleaved runs` : ''}`,
+      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${(report.config.repeat ?? 1) > 1 ? `, median of ${report.config.repeat} interleaved runs` : ''}`,
     );
+    const setups = g.flatMap((r) => (r.setup === undefined ? [] : [r.setup]));
+    if (setups.length > 0) {
+      const max = (f: (s: (typeof setups)[number]) => number): number => Math.max(...setups.map(f));
+      out.push(
+        `  set-up (slowest run): world ${max((s) => s.worldMs).toFixed(0)} ms, worker pool ${max((s) => s.poolMs).toFixed(0)} ms; shared buffer ${(max((s) => s.bufferBytes) / (1 << 20)).toFixed(0)} MiB`,
+      );
+    }
     const base = g.find((r) => r.scheme === 'mmap_lock');
     const hasWriters = g.some((r) => r.writerOpsPerSec > 0);
     const hasMaps = g.some((r) => r.mapsReadsPerSec > 0);

@@ -34,7 +34,10 @@ function find(
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
 
 export function computeTargets(report: BenchReport): Target[] {
-  const rs = report.results;
+  // The first RCU flavour run stands for the comparison; the flavours are compared at the end.
+  const rcu0 = report.config.rcu?.[0] ?? 'memb';
+  const all = report.results;
+  const rs = all.filter((r) => (r.rcu ?? 'memb') === rcu0);
   const out: Target[] = [];
   const instrs = [...new Set(rs.map((r) => r.instrumentation))];
   const instr = instrs.includes('off') ? 'off' : 'on';
@@ -130,6 +133,26 @@ export function computeTargets(report: BenchReport): Target[] {
           threads: r.threads,
         });
       }
+    }
+  }
+  // Both RCU flavours run: each scheme's fault throughput, qsbr over memb, per preset.
+  if (new Set(all.map((r) => r.rcu ?? 'memb')).size > 1) {
+    for (const r of all.filter((x) => x.rcu === 'qsbr' && x.instrumentation === instr)) {
+      const m = all.find(
+        (x) =>
+          x.rcu === 'memb' &&
+          x.preset === r.preset &&
+          x.scheme === r.scheme &&
+          x.srcuFree === r.srcuFree &&
+          x.threads === r.threads &&
+          x.instrumentation === r.instrumentation,
+      );
+      if (m === undefined || r.faultsPerSec === 0) continue;
+      out.push({
+        what: `${r.preset} ${r.scheme}${r.srcuFree === null ? '' : `/${r.srcuFree}`} faults/s, rcu qsbr / memb`,
+        ratio: ratio(r.faultsPerSec, m.faultsPerSec),
+        threads: r.threads,
+      });
     }
   }
   return out;

@@ -80,10 +80,11 @@ function vma_init_fields(vma: number, mm: number, typesafe: boolean): void {
 }
 
 /**
- * Set a VMA's range and flags (and its checksum). Caller: the VMA is not yet attached, or it is
- * write-locked under the mmap write lock.
+ * Store a VMA's range and flags (and its checksum). Internal: every caller goes through
+ * vma_init_range() (a VMA not yet attached) or vma_modify() (an attached one, asserting the
+ * write lock) in src/ops/vma_ops.ts.
  */
-export function vma_set(vma: number, start: number, end: number, flags: number): void {
+export function __vma_set(vma: number, start: number, end: number, flags: number): void {
   const mm = atomic_read(vma + VMA.vm_mm);
   atomic_set(vma + VMA.vm_start, start);
   atomic_set(vma + VMA.vm_end, end);

@@ -18,6 +18,7 @@
 
 import { InvariantViolation, LockStateError } from '../errors.js';
 import { atomic_read, atomic_set } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { EV } from '../sched/events.js';
 import { trace } from '../sched/task.js';
 import { VT_FANOUT, VT_LIMIT, VT_MAX_HEIGHT, VT_MIN } from '../shm/layout/index.js';
@@ -370,7 +371,12 @@ export function vt_txn_commit(): number {
   fresh.clear();
   txWord = 0;
   trace(EV.VMA_TREE_COMMIT, txRoot, list.length);
-  if (list.length > 0) node_free_rcu(list);
+  if (list.length > 0) {
+    // Readers that loaded the old root inside rcu_read_lock() may still walk these nodes: they
+    // go back to the slab only after a grace period. The broken variant frees them at once.
+    if (bug_on(BUG.INDEX_FREE_NO_RCU)) for (const n of list) node_free(n);
+    else node_free_rcu(list);
+  }
   return list.length;
 }
 

@@ -4,6 +4,8 @@
 
 import { mmdrop } from '../mm/mm.js';
 import { TASK_SIZE_PAGES } from '../mm/pgtable.js';
+import { sched_point } from '../sched/atomics.js';
+import { SP } from '../sched/points.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_write_lock, mmap_write_unlock } from '../schemes/mmap.js';
 import { index_remove_vmas, unmap_region, vmas_free, vmas_in_range } from './vma_ops.js';
@@ -14,6 +16,7 @@ export function exit_mmap(mm: number): void {
   const vmas = vmas_in_range(mm, 0, TASK_SIZE_PAGES);
   for (const vma of vmas) {
     S.vma_start_write(vma);
+    sched_point(SP.WRITE_BEFORE_DETACH);
     S.vma_mark_detached(vma);
   }
   index_remove_vmas(mm, vmas);

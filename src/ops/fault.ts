@@ -11,7 +11,7 @@
 // The optional fault cost (spin / sleep) is spent after the frame is zeroed and before the PTE is
 // installed: while the fault holds its VMA lock, SRCU section or mmap read lock.
 
-import { EINTR } from '../errors.js';
+import { EINTR, InvariantViolation } from '../errors.js';
 import { alloc_frame, free_frame, zero_frame } from '../mm/frames.js';
 import { mm_globals } from '../mm/globals.js';
 import {
@@ -24,13 +24,20 @@ import {
 } from '../mm/pgtable.js';
 import { VM_READ, VM_WRITE, vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { count, sleep_us, spin_ns, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
-import { mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock } from '../schemes/mmap.js';
+import {
+  mmap_read_lock,
+  mmap_read_lock_killable,
+  mmap_read_trylock,
+  mmap_read_unlock,
+} from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
+import { alloc_frame_wait } from './oom.js';
 
 /** VM_FAULT_* results (include/linux/mm_types.h values). 0 is success. */
 export const VM_FAULT_OOM = 0x0001;
@@ -40,6 +47,11 @@ export const VM_FAULT_RETRY = 0x0400;
 export const VM_FAULT_COMPLETED = 0x4000;
 
 export const FAULT_FLAG_WRITE = 1 << 0;
+/**
+ * A fault on behalf of another process (get_user_pages through access_remote_vm): its page
+ * allocation waits for memory, invoking the OOM killer, instead of failing (src/ops/oom.ts).
+ */
+export const FAULT_FLAG_REMOTE = 1 << 7;
 export const FAULT_FLAG_VMA_LOCK = 1 << 12;
 
 export type FaultCost =
@@ -65,13 +77,29 @@ function access_error(vma: number, write: boolean): boolean {
 }
 
 /**
+ * KERNEL.md §7.5: the PTE about to be installed lies in a VMA of this mm that covers the address
+ * and allows the access. Under the VMA lock (or the mmap lock) these fields are stable, so a
+ * mismatch means the lock admitted a fault it should have refused (a missing re-check).
+ */
+function fault_assert_covered(mm: number, vma: number, addr: number, flags: number): void {
+  const vm = atomic_read(vma + VMA.vm_mm);
+  const s = atomic_read(vma + VMA.vm_start);
+  const e = atomic_read(vma + VMA.vm_end);
+  if (vm !== mm || addr < s || addr >= e || access_error(vma, (flags & FAULT_FLAG_WRITE) !== 0)) {
+    throw new InvariantViolation(
+      `fault at page ${addr} of mm ${mm} lands in vma ${vma} [${s}, ${e}) of mm ${vm} flags ${atomic_read(vma + VMA.vm_flags)}: not covered or not allowed`,
+    );
+  }
+}
+
+/**
  * do_anonymous_page(): install a zeroed frame at addr. With FAULT_FLAG_VMA_LOCK the scheme
  * validates under the page-table lock; on failure the handler drops the VMA lock itself and
  * returns RETRY.
  */
 function do_anonymous_page(mm: number, vma: number, addr: number, flags: number): number {
   const pgd = atomic_read(mm + MM.pgd);
-  const pfn = alloc_frame();
+  const pfn = (flags & FAULT_FLAG_REMOTE) !== 0 ? alloc_frame_wait() : alloc_frame();
   if (pfn === 0) return VM_FAULT_OOM;
   zero_frame(pfn);
   spend_fault_cost();
@@ -92,6 +120,7 @@ function do_anonymous_page(mm: number, vma: number, addr: number, flags: number)
     scheme().vma_end_read(vma);
     return VM_FAULT_RETRY;
   }
+  if (!speculative && mm_globals().assertions) fault_assert_covered(mm, vma, addr, flags);
   if (pte_none(ptep_get(ptep))) {
     const writable = (atomic_read(vma + VMA.vm_flags) & VM_WRITE) !== 0;
     set_pte_at(ptep, mk_pte(pfn, writable));
@@ -110,9 +139,20 @@ export function handle_mm_fault(mm: number, vma: number, addr: number, flags: nu
     const S = scheme();
     // A speculative fault (srcu_spf) holds no lock: its fields may change under it, and its
     // validation under the page-table lock is what catches that.
-    if ((flags & FAULT_FLAG_VMA_LOCK) === 0 || S.perVmaReadLock) vma_check_csum(vma);
+    if ((flags & FAULT_FLAG_VMA_LOCK) === 0 || S.perVmaReadLock) {
+      vma_check_csum(vma);
+      // KERNEL.md §7.5: the VMA a fault holds contains the address.
+      const start = atomic_read(vma + VMA.vm_start);
+      const end = atomic_read(vma + VMA.vm_end);
+      if (addr < start || addr >= end) {
+        throw new InvariantViolation(
+          `handle_mm_fault: address ${addr} is outside the VMA it holds, vma ${vma} [${start}, ${end})`,
+        );
+      }
+    }
     if ((flags & FAULT_FLAG_VMA_LOCK) !== 0) S.vma_assert_locked(vma);
   }
+  sched_point(SP.FAULT_LOCKED);
   return do_anonymous_page(mm, vma, addr, flags);
 }
 
@@ -166,5 +206,23 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
   const ret = handle_mm_fault(mm, v, addr, flags);
   mmap_read_unlock(mm);
   trace(EV.FAULT_END, addr, ret);
+  return ret;
+}
+
+/**
+ * access_remote_vm(): another process touches page `addr` of `mm` (a /proc/pid/cmdline or
+ * /proc/pid/mem read, ptrace): under mmap_read_lock, as in 2016, and faulting the page in if
+ * needed with an allocation that waits for memory (FAULT_FLAG_REMOTE). Returns 0, SIGSEGV for an
+ * address no VMA covers, or VM_FAULT_OOM when the caller itself was chosen by the OOM killer.
+ */
+export function access_remote_vm(mm: number, addr: number, write: boolean): number {
+  mmap_read_lock(mm);
+  const v = vt_find(mm + MM.mm_mt, addr);
+  if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+    mmap_read_unlock(mm);
+    return VM_FAULT_SIGSEGV;
+  }
+  const ret = handle_mm_fault(mm, v, addr, FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0));
+  mmap_read_unlock(mm);
   return ret;
 }

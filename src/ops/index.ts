@@ -3,6 +3,8 @@
 export { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../mm/vma.js';
 export { exit_mmap } from './exit.js';
 export {
+  access_remote_vm,
+  FAULT_FLAG_REMOTE,
   FAULT_FLAG_WRITE,
   type FaultCost,
   handle_user_fault,
@@ -14,6 +16,12 @@ export {
 } from './fault.js';
 export { do_madvise_dontneed } from './madvise.js';
 export { type MapsLine, read_maps } from './maps.js';
-export { do_mmap } from './mmap.js';
+export { do_mmap, mmap_region_many } from './mmap.js';
 export { do_mprotect } from './mprotect.js';
 export { do_munmap, inject_munmap_gather_failure } from './munmap.js';
+export {
+  alloc_frame_wait,
+  oom_reap_once,
+  oom_reaper_run,
+  out_of_memory,
+} from './oom.js';

@@ -10,8 +10,9 @@ import { EINTR } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_read } from '../sched/atomics.js';
+import { atomic_read, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
+import { SP } from '../sched/points.js';
 import { check_abort, count, count_add } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_read_lock_killable, mmap_read_unlock } from '../schemes/mmap.js';
@@ -54,6 +55,7 @@ function lock_next_vma(mm: number, addr: number): number {
       rcu_read_unlock();
       return 0;
     }
+    sched_point(SP.LOOKUP_TO_LOCK);
     const got = S.vma_start_read(mm, vma);
     if (got === VMA_LOOKUP_AGAIN) {
       if ((++misses & 1023) === 0) check_abort();

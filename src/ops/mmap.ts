@@ -2,9 +2,9 @@
 // with a compatible neighbour below if there is one (vma_expand), else a new VMA, write-locked
 // and attached before the index transaction publishes it.
 
-import { EEXIST, EINTR, ENOMEM } from '../errors.js';
+import { EEXIST, EINTR, EINVAL, ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
-import { VM_ACCESS_FLAGS, vm_area_alloc, vma_set } from '../mm/vma.js';
+import { VM_ACCESS_FLAGS, vm_area_alloc } from '../mm/vma.js';
 import {
   vt_find,
   vt_find_gap_topdown,
@@ -18,12 +18,18 @@ import {
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { count, trace } from '../sched/task.js';
+import { count, count_add, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from './vma_ops.js';
+import {
+  MMAP_MIN_PAGE,
+  TASK_SIZE_PAGES,
+  vma_init_range,
+  vma_modify,
+  vmas_free,
+} from './vma_ops.js';
 
 /**
  * Map `pages` anonymous pages with `prot` (PROT_* bits). addr 0: the kernel chooses (top-down);
@@ -70,7 +76,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     S.vma_start_write(prev);
     if (mm_globals().assertions) S.vma_assert_write_locked(prev);
     vt_txn_remove(ps, start);
-    vma_set(prev, ps, end, flags);
+    vma_modify(prev, ps, end, flags);
     vt_txn_insert(ps, end, prev);
   } else {
     const vma = vm_area_alloc(mm);
@@ -79,7 +85,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
       mmap_write_unlock(mm);
       return ENOMEM;
     }
-    vma_set(vma, start, end, flags);
+    vma_init_range(vma, start, end, flags);
     S.vma_start_write(vma); // detached: records the sequence, so attach may assert it
     S.vma_mark_attached(vma);
     vt_txn_insert(start, end, vma);
@@ -91,4 +97,60 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
   count(CNT.MMAP_OPS);
   trace(EV.MMAP_END, start, pages);
   return start;
+}
+
+/**
+ * Set-up only, not a system call: map `count` VMAs of `pages` pages at base + i * stride (a
+ * hole after each: stride > pages, so none merges) in ONE mmap write-locked index transaction,
+ * so that a run's large mm is built in a time linear in its VMAs (a do_mmap each would copy a
+ * tree path and queue an RCU callback per VMA). Returns 0, or a negative errno with nothing
+ * mapped.
+ */
+export function mmap_region_many(
+  mm: number,
+  base: number,
+  stride: number,
+  count: number,
+  pages: number,
+  prot: number,
+): number {
+  if (!(stride > pages)) return EINVAL;
+  const bad = check_range(base, (count - 1) * stride + pages);
+  if (bad !== 0) return bad;
+  const flags = prot & VM_ACCESS_FLAGS;
+  const S = scheme();
+  if (mmap_write_lock_killable(mm) !== 0) return EINTR;
+  const root = mm + MM.mm_mt;
+  const next = vt_find(root, base);
+  const last = base + (count - 1) * stride + pages;
+  // The range and the page below it (a neighbour there could merge) must be free.
+  if ((next !== 0 && atomic_read(next + VMA.vm_start) < last) || vt_lookup(root, base - 1) !== 0) {
+    mmap_write_unlock(mm);
+    return EEXIST;
+  }
+  const made: number[] = [];
+  vt_txn_begin(root);
+  for (let i = 0; i < count; i++) {
+    const vma = vm_area_alloc(mm);
+    if (vma === 0) {
+      vt_txn_abort();
+      // Never published: detach and free them as munmap would.
+      for (const v of made) S.vma_mark_detached(v);
+      vmas_free(made);
+      mmap_write_unlock(mm);
+      return ENOMEM;
+    }
+    const start = base + i * stride;
+    vma_init_range(vma, start, start + pages, flags);
+    S.vma_start_write(vma);
+    S.vma_mark_attached(vma);
+    vt_txn_insert(start, start + pages, vma);
+    made.push(vma);
+  }
+  atomic_fetch_add(mm + MM.map_count, count);
+  vt_txn_commit();
+  mmap_write_unlock(mm);
+  S.process_deferred();
+  count_add(CNT.MMAP_OPS, count);
+  return 0;
 }

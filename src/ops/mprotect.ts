@@ -5,7 +5,7 @@
 import { EINTR, ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { change_pte_range } from '../mm/pgtable.js';
-import { VM_ACCESS_FLAGS, VM_WRITE, vma_set } from '../mm/vma.js';
+import { VM_ACCESS_FLAGS, VM_WRITE } from '../mm/vma.js';
 import { vt_txn_begin, vt_txn_commit, vt_txn_insert, vt_txn_remove } from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
@@ -15,7 +15,14 @@ import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
-import { fully_mapped, split_edges, TASK_SIZE_PAGES, vmas_free, vmas_in_range } from './vma_ops.js';
+import {
+  fully_mapped,
+  split_edges,
+  TASK_SIZE_PAGES,
+  vma_modify,
+  vmas_free,
+  vmas_in_range,
+} from './vma_ops.js';
 
 export function do_mprotect(mm: number, start: number, pages: number, prot: number): number {
   const bad = check_range(start, pages);
@@ -50,7 +57,7 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
     if (assertions) S.vma_assert_write_locked(vma);
     const s = atomic_read(vma + VMA.vm_start);
     const e = atomic_read(vma + VMA.vm_end);
-    vma_set(vma, s, e, flags);
+    vma_modify(vma, s, e, flags);
     if ((old & VM_WRITE) !== 0 && (flags & VM_WRITE) === 0) change_pte_range(pgd, s, e, false);
   }
 
@@ -80,7 +87,7 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
         vt_txn_remove(atomic_read(b + VMA.vm_start), atomic_read(b + VMA.vm_end));
         freed.push(b);
       }
-      vma_set(a, as, runEnd, af);
+      vma_modify(a, as, runEnd, af);
       vt_txn_insert(as, runEnd, a);
       atomic_fetch_add(mm + MM.map_count, -(j - i - 1));
     }

@@ -9,8 +9,11 @@
 
 import { EINTR, ENOMEM } from '../errors.js';
 import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
+import { sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { count, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import {
@@ -66,6 +69,9 @@ export function do_munmap(mm: number, start: number, pages: number): number {
 
   const detached: number[] = [];
   for (const vma of vmas) {
+    // Write-lock, then detach: a reader that got in before the lock is waited for, and no
+    // reader can lock a VMA that is already out of the tree. The broken variant detaches first.
+    if (bug_on(BUG.DETACH_BEFORE_WRITE_LOCK)) S.vma_mark_detached(vma);
     S.vma_start_write(vma);
     if (failGatherAfter >= 0 && detached.length === failGatherAfter) {
       failGatherAfter = -1;
@@ -73,7 +79,8 @@ export function do_munmap(mm: number, start: number, pages: number): number {
       mmap_write_unlock(mm);
       return ENOMEM;
     }
-    S.vma_mark_detached(vma);
+    sched_point(SP.WRITE_BEFORE_DETACH);
+    if (!bug_on(BUG.DETACH_BEFORE_WRITE_LOCK)) S.vma_mark_detached(vma);
     detached.push(vma);
   }
 

@@ -4,7 +4,7 @@
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { free_pgtables, zap_pte_range } from '../mm/pgtable.js';
-import { vm_area_alloc, vma_set } from '../mm/vma.js';
+import { __vma_set, vm_area_alloc } from '../mm/vma.js';
 import {
   vt_for_each,
   vt_txn_begin,
@@ -14,6 +14,7 @@ import {
 } from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { scheme } from '../schemes/active.js';
+import { mmap_assert_write_locked } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 
 /** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
@@ -39,6 +40,29 @@ export function vmas_in_range(mm: number, start: number, end: number): number[] 
 }
 
 /**
+ * Every store to an attached VMA's range or flags goes through here. With assertions on (tests,
+ * stress; off in benches) it asserts what the kernel's vm_flags_set()/vm_flags_reset() assert
+ * with vma_assert_write_locked(): the caller holds the mmap write lock and has write-locked the
+ * VMA. The shadow exclusion check starts only at vma_start_write(), so without this a change
+ * made before the lock would go unseen.
+ */
+export function vma_modify(vma: number, start: number, end: number, flags: number): void {
+  if (mm_globals().assertions) {
+    mmap_assert_write_locked(atomic_read(vma + VMA.vm_mm));
+    scheme().vma_assert_write_locked(vma);
+  }
+  __vma_set(vma, start, end, flags);
+}
+
+/**
+ * The range and flags of a VMA not yet attached (vm_area_alloc'd, not in the index): nobody
+ * else can reach it, so no lock is needed.
+ */
+export function vma_init_range(vma: number, start: number, end: number, flags: number): void {
+  __vma_set(vma, start, end, flags);
+}
+
+/**
  * __split_vma(): split `vma` at page `at` (start < at < end) into two VMAs, in the open index
  * transaction. `vma` keeps the upper part if newBelow, else the lower part; the new VMA gets the
  * other. Both are write-locked. Returns the new VMA, or 0 if the VMA slab is full (nothing
@@ -59,11 +83,11 @@ export function split_vma(mm: number, vma: number, at: number, newBelow: boolean
   if (mm_globals().assertions) S.vma_assert_write_locked(vma);
   vt_txn_remove(start, end);
   if (newBelow) {
-    vma_set(nv, start, at, flags);
-    vma_set(vma, at, end, flags);
+    vma_init_range(nv, start, at, flags);
+    vma_modify(vma, at, end, flags);
   } else {
-    vma_set(vma, start, at, flags);
-    vma_set(nv, at, end, flags);
+    vma_modify(vma, start, at, flags);
+    vma_init_range(nv, at, end, flags);
   }
   vt_txn_insert(start, at, newBelow ? nv : vma);
   vt_txn_insert(at, end, newBelow ? vma : nv);

@@ -18,6 +18,8 @@ export const SP_STORE = 1;
 export const SP_RMW = 2;
 export const SP_WAIT = 3;
 export const SP_NAMED = 4;
+/** cpu_relax() in a spin loop: the task can make no progress until another task writes */
+export const SP_YIELD = 5;
 
 /**
  * A schedule hook: called before the step it names. `what` is the word index for memory steps
@@ -27,6 +29,14 @@ export type ScheduleHook = (kind: number, what: number) => void;
 
 let hooked = false;
 let hook: ScheduleHook = () => {};
+
+/**
+ * A blocker: with a hook installed, atomic_wait() asks it instead of sleeping in Atomics.wait
+ * (the controlled scheduler turns a bounded sleep into "blocked until the word changes").
+ * It returns what Atomics.wait would: 'ok', 'not-equal' or 'timed-out'.
+ */
+export type WaitBlocker = (p: number, expect: number) => string;
+let blocker: WaitBlocker | null = null;
 
 export function attach_words(words: Int32Array): void {
   M = words;
@@ -43,6 +53,11 @@ export function set_schedule_hook(h: ScheduleHook | null): void {
 
 export function schedule_hooked(): boolean {
   return hooked;
+}
+
+/** Install (or remove, with null) the blocker that atomic_wait() uses while hooked. */
+export function set_wait_blocker(b: WaitBlocker | null): void {
+  blocker = b;
 }
 
 /** A named schedule point: where a scripted race may stop this task. Free when unhooked. */
@@ -148,12 +163,38 @@ export function set_fence_word(p: number): void {
 // ---- sleeping ------------------------------------------------------------------------------
 
 /**
+ * Called around every sleep of this thread: `begin(p)` before Atomics.wait on word p returns
+ * whether `end()` must run after it. QSBR RCU installs one so that a sleeping task is offline
+ * (quiescent), as the kernel's scheduler reports a context switch.
+ */
+export interface SleepHooks {
+  begin(p: number): boolean;
+  end(): void;
+}
+
+let sleepHooks: SleepHooks | null = null;
+
+export function set_sleep_hooks(h: SleepHooks | null): void {
+  sleepHooks = h;
+}
+
+/**
  * Sleep while word p holds `expect`, for at most timeoutMs. Returns 'ok', 'not-equal' or
  * 'timed-out', as Atomics.wait does. Every caller passes a finite bound.
  */
 export function atomic_wait(p: number, expect: number, timeoutMs: number): string {
   if (hooked) hook(SP_WAIT, p);
-  return Atomics.wait(M, p, expect, timeoutMs);
+  // Under the controlled scheduler the blocker replaces the sleep: blocked until woken.
+  const blocked = hooked && blocker !== null;
+  const h = sleepHooks;
+  if (h === null || !h.begin(p)) {
+    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
+  }
+  try {
+    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
+  } finally {
+    h.end();
+  }
 }
 
 /** Wake up to `count` sleepers on word p; returns how many were woken. */
@@ -173,8 +214,12 @@ const pause: ((n?: number) => void) | undefined = (
  */
 export const cpu_relax: () => void =
   typeof pause === 'function'
-    ? () => pause()
+    ? () => {
+        if (hooked) hook(SP_YIELD, 0);
+        pause();
+      }
     : () => {
+        if (hooked) hook(SP_YIELD, 0);
         let x = 0;
         for (let i = 0; i < 16; i++) x = (x + i) | 0;
         relaxSink = x;
@@ -182,6 +227,41 @@ export const cpu_relax: () => void =
 let relaxSink = 0;
 export function relax_sink(): number {
   return relaxSink;
+}
+
+// ---- the controlled scheduler's own steps ----------------------------------------------------
+// src/sched/control.ts hands the turn from task to task with these: they never pass the hook
+// (the hook is the scheduler), so they are invisible to it, to chaos and to explore. Not for
+// use in any lock.
+
+/** A seq-cst load that is not a schedule point. */
+export function ctl_load(p: number): number {
+  return Atomics.load(M, p);
+}
+
+/** A seq-cst store that is not a schedule point. */
+export function ctl_store(p: number, v: number): void {
+  Atomics.store(M, p, v);
+}
+
+/** A seq-cst add that is not a schedule point; returns the old value. */
+export function ctl_add(p: number, v: number): number {
+  return Atomics.add(M, p, v);
+}
+
+/** Atomics.wait that is not a schedule point; always bounded by the caller. */
+export function ctl_wait(p: number, expect: number, timeoutMs: number): string {
+  return Atomics.wait(M, p, expect, timeoutMs);
+}
+
+/** Spin a little without a schedule point (the scheduler's own spin-then-sleep). */
+export function ctl_relax(): void {
+  if (typeof pause === 'function') pause();
+  else {
+    let x = 0;
+    for (let i = 0; i < 16; i++) x = (x + i) | 0;
+    relaxSink = x;
+  }
 }
 
 // ---- plain access (only under a lock, or before the buffer is shared) -----------------------

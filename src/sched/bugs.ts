@@ -54,6 +54,8 @@ export const BUG = {
   MAPS_NO_GAP_CHECK: 1 << 13,
   /** refcount_inc_not_zero without the limit: a reader enters past VMA_LOCK_OFFSET */
   REFCOUNT_UNLIMITED: 1 << 14,
+  /** srcu_spf: a speculative fault that installs its PTE without validating its snapshot */
+  SPF_NO_VALIDATION: 1 << 15,
 } as const;
 
 export type BugName =
@@ -71,7 +73,8 @@ export type BugName =
   | 'index-free-no-rcu'
   | 'no-range-recheck'
   | 'maps-no-gap-check'
-  | 'refcount-unlimited';
+  | 'refcount-unlimited'
+  | 'spf-no-validation';
 
 /**
  * The catalogue, in the order `--list-bugs` prints it. `where` and `story` are filled in by
@@ -84,91 +87,92 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.DETACH_NO_WAIT,
     where: 'src/schemes/vma_refcnt.ts: vma_mark_detached',
     story:
-      'per-VMA locks v6 10/16 (Peter Zijlstra): a reader that incremented between vma_start_write and vma_mark_detached is not waited for; the VMA is freed while referenced',
+      "per-VMA locks v6 10/16 and the Dec 2024 refcount series (Peter Zijlstra, Suren Baghdasaryan): a reader that incremented vm_refcnt after vma_start_write but before vma_mark_detached is not waited for, so munmap frees a VMA still referenced; with SLAB_TYPESAFE_BY_RCU the slot may be reused and the late put corrupts the new VMA. vm_area_free's detached check catches it",
   },
   {
     name: 'detach-before-write-lock',
     bit: BUG.DETACH_BEFORE_WRITE_LOCK,
-    where: 'src/ops/munmap.ts',
+    where: 'src/ops/munmap.ts: do_munmap (the gather loop)',
     story:
-      'Dec 2024 ordering thread: detaching before vma_start_write lets a reader lock a VMA that is already out of the tree',
+      "Dec 2024 refcount series review: munmap must vma_start_write() a VMA before vma_mark_detached(); detaching first drops vm_refcnt while readers may still lock the VMA through a stale lookup and the writer no longer excludes them. Caught by vma_mark_detached's vma_assert_write_locked (live in tests and stress)",
   },
   {
     name: 'no-mm-recheck',
     bit: BUG.NO_MM_RECHECK,
     where: 'src/schemes/vma_refcnt.ts: vma_start_read',
     story:
-      'v6.15 type-safe reuse: without re-checking vm_mm after the increment, a reader locks a VMA slot reused by another mm',
+      "v6.15 SLAB_TYPESAFE_BY_RCU VMAs (Dec 2024, v5 4/6): without re-checking vm_mm after the increment, a reader of mm A locks a slot reused by mm B and compares its vm_lock_seq with A's sequence: it enters a VMA that B's writer holds write-locked (the shadow exclusion check catches it)",
   },
   {
     name: 'no-seq-recheck',
     bit: BUG.NO_SEQ_RECHECK,
     where: 'src/schemes/vma_refcnt.ts: vma_start_read',
     story:
-      'without re-reading vm_lock_seq against mm_lock_seq after the increment, a reader enters a VMA that a writer already write-locked',
+      'v6.15 vma_start_read: the early vm_lock_seq check is lockless; without re-reading vm_lock_seq against mm_lock_seq (ACQUIRE) after the increment, a reader that passed the early check before vma_start_write enters the VMA the writer now holds (the shadow exclusion check catches it)',
   },
   {
     name: 'put-no-mmgrab',
     bit: BUG.PUT_NO_MMGRAB,
-    where: 'src/schemes/vma_refcnt.ts: vma_start_read',
+    where: 'src/schemes/vma_refcnt.ts: vma_start_read (the foreign-mm put)',
     story:
-      "2025 (Jann Horn): the put on a VMA reused by another mm may wake that mm's writer after the mm is freed; mmgrab/mmdrop around the put is the fix",
+      "2025 (Jann Horn): a reader that took a reference on a VMA reused by another mm drops it with vma_refcount_put(), which may wake that mm's writer; the writer can see the count drop, finish, and the mm exit and be freed before the wake-up touches mm->vma_writer_wait. The fix pins the mm with mmgrab()/mmdrop() around the put; mm_assert_alive in the put catches the use-after-free",
   },
   {
     name: 'rcuwait-check-before-publish',
     bit: BUG.RCUWAIT_CHECK_BEFORE_PUBLISH,
     where: 'src/sync/rcuwait.ts: rcuwait_wait_event',
     story:
-      'an rcuwait waiter that checks its condition before publishing itself misses the wake-up sent in between: a lost wake-up (a hung task)',
+      'an rcuwait waiter that checks its condition before publishing itself in w.task misses a wake-up sent in between (the waker loads NULL): the waiter sleeps with the condition true, a hung task (counted as a lost wake-up; a deadlock under the controlled scheduler)',
   },
   {
     name: 'rcuwait-plain-ordering',
     bit: BUG.RCUWAIT_PLAIN_ORDERING,
-    where: 'src/sync/rcuwait.ts',
+    where:
+      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish, __set_current_state) and rcuwait_wake_up (plain load)',
     story:
-      'rcuwait barriers (A)/(B) done with plain accesses: a plain store may pass a later plain load (store buffering on x86), so waiter and waker both miss',
+      'rcuwait barriers (A)/(B) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
   },
   {
     name: 'rwsem-no-handoff',
     bit: BUG.RWSEM_NO_HANDOFF,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
     story:
-      'rwsem without HANDOFF (before the 2019-2020 handoff work): a stream of readers starves a waiting writer',
+      'rwsem without HANDOFF (before the 2019 handoff work, v5.3): neither a timed-out writer nor the waker of a timed-out first reader sets it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter',
   },
   {
     name: 'rwsem-killed-no-wake',
     bit: BUG.RWSEM_KILLED_NO_WAKE,
-    where: 'src/sync/rwsem_wait.ts',
+    where: 'src/sync/rwsem_wait.ts: rwsem_del_wake_waiter',
     story:
-      '2022 out_nolock fix: a killed first waiter that leaves without waking the waiters behind it strands them',
+      '2022 out_nolock fix: a killed first waiter leaves without rwsem_mark_wake, so a reader behind it that could run (the lock is only read-held) sleeps on until the next unlock',
   },
   {
     name: 'mmap-write-uninterruptible',
     bit: BUG.MMAP_WRITE_UNINTERRUPTIBLE,
-    where: 'src/schemes/mmap.ts',
+    where: 'src/schemes/mmap.ts: mmap_write_lock_killable (with src/ops/oom.ts)',
     story:
-      '2016 down_write_killable thread: an uninterruptible mmap_write_lock queued behind a reader that waits for the OOM reaper, which queues behind the writer: deadlock',
+      "2016 (Michal Hocko, mm: make mmap_sem for write waits killable for mm users): a remote reader holds the victim's mmap_lock for read and waits for memory; the victim's munmap queues an uninterruptible down_write behind it and ignores the OOM killer's SIGKILL; the OOM reaper's mmap_read_trylock fails while that writer waits: nothing moves. The watchdog reports the hang; the killable write lock lets the victim go",
   },
   {
     name: 'srcu-skip-first-index',
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
-    where: 'src/sync/srcu.ts',
+    where: 'src/sync/srcu.ts: srcu_gp_step',
     story:
-      'an SRCU grace period that flips and waits for one index only: readers of the other index are not waited for',
+      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees',
   },
   {
     name: 'index-free-no-rcu',
     bit: BUG.INDEX_FREE_NO_RCU,
-    where: 'src/mm/vma_tree_txn.ts',
+    where: 'src/mm/vma_tree_txn.ts: vt_txn_commit',
     story:
-      'replaced index nodes freed at once instead of after an RCU grace period: a lockless walker reads a reused node',
+      "RCU-safe index (maple tree rule): nodes a transaction replaced are freed at once instead of after a grace period, so a lockless walker inside rcu_read_lock() reads a freed (poisoned) or reused node; the walker's node check catches it",
   },
   {
     name: 'no-range-recheck',
     bit: BUG.NO_RANGE_RECHECK,
     where: 'src/schemes/lock_vma.ts: lock_vma_under_rcu',
     story:
-      'lock_vma_under_rcu without re-checking the address against [vm_start, vm_end) after locking: a fault lands in a VMA that moved or shrank',
+      "lock_vma_under_rcu (6.4+): without re-checking addr against [vm_start, vm_end) after locking, a VMA split or shrunk between the lookup and the lock is returned for an address it no longer covers, and the fault installs a page outside it (handle_mm_fault's range assertion catches it)",
   },
   {
     name: 'maps-no-gap-check',
@@ -180,9 +184,16 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'refcount-unlimited',
     bit: BUG.REFCOUNT_UNLIMITED,
-    where: 'src/schemes/vma_refcnt.ts: vma_start_read',
+    where: 'src/schemes/vma_refcnt.ts: __vma_refcount_get (vma_start_read, vma_start_read_locked)',
     story:
-      'refcount_inc_not_zero without the limit: a reader enters after the writer added VMA_LOCK_OFFSET',
+      'the reader’s increment of vm_refcnt without VMA_REF_LIMIT: a reader gets in after a writer added VMA_LOCK_OFFSET, while the writer believes it excluded every reader (faultline litmus refcount-limited+refcount-unlimited)',
+  },
+  {
+    name: 'spf-no-validation',
+    bit: BUG.SPF_NO_VALIDATION,
+    where: 'src/schemes/srcu_spf.ts: vma_fault_still_valid',
+    story:
+      '2020 "Splitting the mmap_sem" (speculative faults under SRCU): without re-checking the VMA\'s seqcount under the page-table lock, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
   },
 ];
 

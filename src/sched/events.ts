@@ -8,6 +8,10 @@ export const EV = {
   UNPARK: 2,
   WAKE_TIMEOUT: 3,
   KILLED: 4,
+  /** a wait slice timed out with its condition already true and no wake-up came: a = WAIT_SITE, b = word */
+  LOST_WAKEUP: 5,
+  /** the same, but the wake-up came during the grace wait: a = WAIT_SITE, b = word */
+  LATE_WAKEUP: 6,
   // sync: rwsem (20..39)
   RWSEM_DOWN_READ: 20,
   RWSEM_DOWN_READ_SLOW: 21,
@@ -39,6 +43,8 @@ export const EV = {
   SRCU_READ_UNLOCK: 65,
   SRCU_SYNC_BEGIN: 66,
   SRCU_SYNC_END: 67,
+  /** qsbr: the task went offline (a = its old slot) */
+  RCU_OFFLINE: 68,
   // mm and schemes (100..159)
   VMA_START_READ: 100,
   VMA_END_READ: 101,
@@ -63,6 +69,15 @@ export const EV = {
   PTE_PAGE_ALLOC: 162,
   PTE_PAGE_FREE: 163,
   PTL_RETRY: 164,
+  // mm: out of memory (170..179)
+  /** a = victim mm, b = tasks killed */
+  OOM_KILL: 170,
+  /** an allocation found the frame pool empty and waits: a = attempt */
+  OOM_ALLOC_STALL: 171,
+  /** the reaper could not take the victim's mmap lock: a = mm */
+  OOM_REAP_RETRY: 172,
+  /** a = mm, b = pages reaped */
+  OOM_REAPED: 173,
   // mm: the VMA index (180..189)
   /** a = new root node, b = nodes handed to call_rcu */
   VMA_TREE_COMMIT: 180,

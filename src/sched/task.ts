@@ -24,6 +24,8 @@ import {
   SIGKILL_PENDING,
   TASK,
   TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  WAIT_SITE_NAMES,
 } from '../shm/layout/index.js';
 import {
   atomic_cmpxchg,
@@ -148,6 +150,14 @@ export function set_current_state(state: number): void {
   atomic_set(cur + TASK.state, state);
 }
 
+/**
+ * __set_current_state(): the state store without the barrier. Only the broken variant
+ * RCUWAIT_PLAIN_ORDERING uses it (src/sync/rcuwait.ts); plain: only the owner writes its state.
+ */
+export function __set_current_state(state: number): void {
+  plain_set(cur + TASK.state, state);
+}
+
 /** Send SIGKILL to task `t` (a slot pointer) and wake it. */
 export function kill_task(t: number): void {
   atomic_fetch_or(t + TASK.signal, SIGKILL_PENDING);
@@ -162,6 +172,130 @@ export function fatal_signal_pending(): boolean {
 /** Clear this task's signals (the harness does this between runs). */
 export function flush_signals(t: number = cur): void {
   atomic_set(t + TASK.signal, 0);
+}
+
+// ---- lost wake-ups ------------------------------------------------------------------------
+//
+// Every sleep is a bounded slice, so that a kill or an abort is seen; that also turns a lost
+// wake-up into a stall of one slice that nothing would notice. So each wait loop in src/sync,
+// when a slice times out, re-checks whether the condition it waited for already holds. If it
+// does, the task that made it true owed a wake-up. That task may just be preempted between
+// making the condition true and waking us, so we give it LOST_WAKE_GRACE_MS more: a wake-up in
+// that grace is a late one (LATE_WAKEUP); none is a lost wake-up (LOST_WAKEUP), counted per task
+// and per wait site in TASK.lost_wake. In the kernel the waiter would have slept for ever.
+
+/**
+ * How long a waiter whose slice timed out with its condition true waits for a late wake-up.
+ * Generous: on an oversubscribed machine, or under a stress run's chaos delays, a waker can
+ * lose the CPU for tens of milliseconds between making the condition true and waking us; a
+ * false lost wake-up would fail a correct run. A real one costs the waiter this much, once.
+ */
+export const LOST_WAKE_GRACE_MS = 1000;
+
+/** Count a lost wake-up of the current task at `site` (WAIT_SITE) waiting on word `addr`. */
+export function lost_wakeup(site: number, addr: number): void {
+  const p = cur + TASK.lost_wake + site;
+  plain_set(p, (plain_read(p) + 1) | 0); // only the owner writes its counters
+  plain_set(cur + TASK.lost_wake_addr, addr);
+  plain_set(cur + TASK.lost_wake_site, site);
+  count(CNT.LOST_WAKEUP);
+  trace(EV.LOST_WAKEUP, site, addr);
+}
+
+/**
+ * A park()-based wait's slice timed out and its caller found the condition already true: wait
+ * the grace for the wake-up that is owed (consuming it), else count a lost wake-up. Returns
+ * true if it was lost.
+ */
+export function wake_overdue(site: number, addr: number): boolean {
+  if (park(LOST_WAKE_GRACE_MS)) {
+    count(CNT.LATE_WAKEUP);
+    trace(EV.LATE_WAKEUP, site, addr);
+    return false;
+  }
+  lost_wakeup(site, addr);
+  return true;
+}
+
+/**
+ * The futex form of wake_overdue(): the waker's wake-up is a store to word p (away from
+ * `waiting`) and a notify. A slice timed out and the caller found its condition true: wait the
+ * grace for the word to change; if it does not, count a lost wake-up. Returns true if lost.
+ */
+export function futex_wake_overdue(site: number, p: number, waiting: number): boolean {
+  if (atomic_wait(p, waiting, LOST_WAKE_GRACE_MS) === 'timed-out') {
+    lost_wakeup(site, p);
+    return true;
+  }
+  count(CNT.LATE_WAKEUP);
+  trace(EV.LATE_WAKEUP, site, p);
+  return false;
+}
+
+/** One task's lost wake-ups at one site. */
+export interface LostWakeup {
+  readonly taskId: number;
+  /** the wait site's name (rcuwait_wait_event, rwsem_down_write_slowpath, ...) */
+  readonly site: string;
+  readonly count: number;
+  /** the word the task waited on the last time one was lost */
+  readonly lastAddr: number;
+}
+
+/** Every lost wake-up of tasks [0, n), by task and wait site (read when the tasks are idle). */
+export function lost_wakeups(n: number): LostWakeup[] {
+  const out: LostWakeup[] = [];
+  for (let id = 0; id < n; id++) {
+    const t = task_ptr(id);
+    for (let site = 1; site < WAIT_SITE_NAMES.length; site++) {
+      const c = atomic_read(t + TASK.lost_wake + site);
+      if (c !== 0) {
+        out.push({
+          taskId: id,
+          site: WAIT_SITE_NAMES[site] ?? `site ${site}`,
+          count: c,
+          lastAddr: atomic_read(t + TASK.lost_wake_addr),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Zero the lost-wake-up counters of tasks [0, n). */
+export function reset_lost_wakeups(n: number): void {
+  for (let id = 0; id < n; id++) {
+    const t = task_ptr(id);
+    for (let site = 0; site < WAIT_SITE_NAMES.length; site++)
+      atomic_set(t + TASK.lost_wake + site, 0);
+    atomic_set(t + TASK.lost_wake_addr, 0);
+    atomic_set(t + TASK.lost_wake_site, 0);
+  }
+}
+
+/** One line per lost wake-up: the waiter, the wait site and the word. */
+export function describe_lost_wakeups(list: readonly LostWakeup[]): string {
+  return list
+    .map(
+      (l) =>
+        `  task ${l.taskId}: ${l.count} lost wake-up${l.count === 1 ? '' : 's'} in ${l.site} (last on word ${l.lastAddr})`,
+    )
+    .join('\n');
+}
+
+/** The current task's mm (task->mm), 0 if none. */
+export function task_mm(t: number = cur): number {
+  return atomic_read(t + TASK.mm);
+}
+
+/** Make `mm` the current task's address space (0: none), as exec/clone would. */
+export function task_set_mm(mm: number): void {
+  atomic_set(cur + TASK.mm, mm);
+}
+
+/** Record the object this task's next wait is for (a VMA), for the watchdog's report; 0 clears. */
+export function set_wait_object(obj: number): void {
+  plain_set(cur + TASK.wait_obj, obj); // single writer; readers tolerate a stale value
 }
 
 /** Record where this task waits, for the watchdog's report. */
@@ -257,7 +391,26 @@ export function tick(): void {
  * notifies it). Models a fault that waits for I/O while it holds its lock.
  */
 export function sleep_us(us: number): void {
+  // Off the CPU meanwhile, as io_schedule() is: a writer spinning on us as the lock owner
+  // (owner_on_cpu) stops and queues.
+  atomic_set(cur + TASK.state, TASK_UNINTERRUPTIBLE);
   atomic_wait(cur + TASK.fence, atomic_read(cur + TASK.fence), us / 1000);
+  atomic_set(cur + TASK.state, TASK_RUNNING);
+}
+
+/**
+ * Be preempted for about `us` microseconds: the harness's way (chaos, race tests) to stretch a
+ * window. Unlike sleep_us() this is not a sleep of the task's own: it stays in its RCU read
+ * section and online (a preempted reader of preemptible RCU), so the QSBR flavour's debug check
+ * for sleeping inside a section does not fire, and a grace period simply waits longer.
+ */
+export function preempt_delay_us(us: number): void {
+  atomic_wait(cur + TASK.preempt, atomic_read(cur + TASK.preempt), us / 1000);
+}
+
+/** owner_on_cpu(): whether task `t` (a slot pointer) is running, not asleep in a wait. */
+export function task_on_cpu(t: number): boolean {
+  return atomic_read(t + TASK.state) === TASK_RUNNING;
 }
 
 /** Busy-wait about `ns` nanoseconds (a fault that computes while it holds its lock). */

@@ -4,8 +4,10 @@
 
 import { InvariantViolation } from '../errors.js';
 import { vt_lookup } from '../mm/vma_tree.js';
-import { atomic_read, atomic_read_once } from '../sched/atomics.js';
+import { atomic_read, atomic_read_once, sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
+import { SP } from '../sched/points.js';
 import { check_abort, count } from '../sched/task.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
@@ -26,6 +28,7 @@ export function lock_vma_under_rcu(S: Scheme, mm: number, addr: number): number 
   for (;;) {
     const vma = vt_lookup(mm + MM.mm_mt, addr);
     if (vma === 0) break;
+    sched_point(SP.LOOKUP_TO_LOCK);
     const got = S.vma_start_read(mm, vma);
     if (got === VMA_LOOKUP_AGAIN) {
       count(CNT.VMA_LOCK_MISS);
@@ -34,10 +37,15 @@ export function lock_vma_under_rcu(S: Scheme, mm: number, addr: number): number 
       continue;
     }
     if (got === 0) break;
+    // The VMA may have been split, shrunk or moved between the lookup and the lock: the range
+    // is checked again under the lock (the broken variant trusts the lookup; its switch is
+    // tested only on a miss, so the fixed path pays nothing for it).
+    sched_point(SP.BEFORE_RANGE_CHECK);
     if (
       atomic_read_once(vma + VMA.vm_mm) !== mm ||
-      addr < atomic_read_once(vma + VMA.vm_start) ||
-      addr >= atomic_read_once(vma + VMA.vm_end)
+      ((addr < atomic_read_once(vma + VMA.vm_start) ||
+        addr >= atomic_read_once(vma + VMA.vm_end)) &&
+        !bug_on(BUG.NO_RANGE_RECHECK))
     ) {
       S.vma_end_read(vma);
       break;

@@ -9,7 +9,12 @@
 // Lock order (written once, here): mmap_lock → VMA lock → page-table lock. Never block on the
 // mmap lock while holding a VMA read lock.
 
+import { InvariantViolation } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
+import { sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { trace } from '../sched/task.js';
 import { MM } from '../shm/layout/index.js';
 import {
@@ -47,6 +52,7 @@ export function mmap_read_lock_killable(mm: number): number {
 }
 
 export function mmap_read_unlock(mm: number): void {
+  mm_lock_seq_assert(mm, false, 'mmap_read_unlock');
   trace(EV.MMAP_READ_UNLOCK, mm, 0);
   up_read(mm + MM.mmap_lock);
 }
@@ -59,14 +65,22 @@ export function mmap_write_lock(mm: number): void {
   down_write(mm + MM.mmap_lock);
   mm_lock_seqcount_begin(mm);
   trace(EV.MMAP_WRITE_LOCK, mm, 0);
+  sched_point(SP.MMAP_WRITE_LOCKED);
 }
 
 /** 0, or EINTR; mm_lock_seq is bumped only on success. */
 export function mmap_write_lock_killable(mm: number): number {
+  if (bug_on(BUG.MMAP_WRITE_UNINTERRUPTIBLE)) {
+    // Before 2016 the writers of munmap/mmap/mprotect took down_write(): a fatal signal does
+    // not get them out of the queue.
+    mmap_write_lock(mm);
+    return 0;
+  }
   const ret = down_write_killable(mm + MM.mmap_lock);
   if (ret !== 0) return ret;
   mm_lock_seqcount_begin(mm);
   trace(EV.MMAP_WRITE_LOCK, mm, 1);
+  sched_point(SP.MMAP_WRITE_LOCKED);
   return 0;
 }
 
@@ -76,8 +90,23 @@ export function mmap_write_trylock(mm: number): boolean {
   return true;
 }
 
+/**
+ * KERNEL.md §7.4, live with assertions: mm_lock_seq is odd exactly while the mmap write lock is
+ * held (v6.14+ schemes). Checked by the holder, so the value cannot move under the check.
+ */
+function mm_lock_seq_assert(mm: number, odd: boolean, where: string): void {
+  if (!scheme().seqOddWhileWriteLocked || !mm_globals().assertions) return;
+  const seq = raw_read_seqcount(mm + MM.mm_lock_seq);
+  if ((seq & 1) !== (odd ? 1 : 0)) {
+    throw new InvariantViolation(
+      `${where}: mm ${mm} mm_lock_seq ${seq} is ${odd ? 'even' : 'odd'} under the ${odd ? 'write' : 'read'} lock`,
+    );
+  }
+}
+
 /** vma_end_write_all() — one increment releases every VMA write lock — then up_write(). */
 export function mmap_write_unlock(mm: number): void {
+  mm_lock_seq_assert(mm, true, 'mmap_write_unlock');
   scheme().vma_end_write_all(mm);
   trace(EV.MMAP_WRITE_UNLOCK, mm, 0);
   up_write(mm + MM.mmap_lock);
@@ -85,6 +114,7 @@ export function mmap_write_unlock(mm: number): void {
 
 /** vma_end_write_all(), then keep the mmap lock for read. */
 export function mmap_write_downgrade(mm: number): void {
+  mm_lock_seq_assert(mm, true, 'mmap_write_downgrade');
   scheme().vma_end_write_all(mm);
   trace(EV.MMAP_WRITE_UNLOCK, mm, 1);
   downgrade_write(mm + MM.mmap_lock);

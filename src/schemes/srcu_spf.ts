@@ -19,9 +19,11 @@
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { vt_lookup } from '../mm/vma_tree.js';
-import { atomic_read } from '../sched/atomics.js';
+import { atomic_read, sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import { count, trace } from '../sched/task.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
@@ -42,6 +44,9 @@ import {
 } from '../sync/srcu.js';
 import { mmap_assert_write_locked } from './mmap.js';
 import type { Scheme } from './scheme.js';
+
+/** A race script can stop a speculative fault right after its snapshot. */
+const SP_SNAPSHOT = sched_label('srcu_spf:snapshot');
 
 // One speculative fault at a time per thread: its SRCU index and snapshot live here.
 let spfIdx = -1;
@@ -94,6 +99,7 @@ export const srcu_spf: Scheme = {
     spfSeq = seq;
     spfVma = vma;
     trace(EV.VMA_START_READ, vma, seq);
+    sched_point(SP_SNAPSHOT);
     return vma;
   },
 
@@ -109,7 +115,8 @@ export const srcu_spf: Scheme = {
 
   vma_fault_still_valid(vma: number): boolean {
     // Under the page-table lock: nothing about the VMA changed since the snapshot.
-    if (read_seqcount_retry(vma + VMA.vm_seq, spfSeq)) {
+    // BUG.SPF_NO_VALIDATION trusts the snapshot instead: an munmap that ran since is missed.
+    if (!bug_on(BUG.SPF_NO_VALIDATION) && read_seqcount_retry(vma + VMA.vm_seq, spfSeq)) {
       count(CNT.SPF_ABORT);
       return false;
     }

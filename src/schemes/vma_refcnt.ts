@@ -20,10 +20,12 @@
 import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { mm_assert_alive, mmdrop, mmgrab } from '../mm/mm.js';
-import { atomic_read, atomic_read_once, atomic_set } from '../sched/atomics.js';
+import { atomic_read, atomic_read_once, atomic_set, sched_point } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { count, trace } from '../sched/task.js';
+import { SP } from '../sched/points.js';
+import { count, set_wait_object, trace } from '../sched/task.js';
 import { MM, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
 import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
@@ -31,6 +33,7 @@ import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/rcuwait.js';
 import {
   __refcount_dec_and_test,
   __refcount_inc_not_zero_limited_acquire,
+  REFCOUNT_MAX,
   refcount_add_not_zero,
   refcount_dec_and_test,
   refcount_inc_limited_ok,
@@ -61,6 +64,34 @@ function is_vma_writer_only(cnt: number): boolean {
 
 let assertions = false;
 
+/** KERNEL.md §7.2: vm_refcnt ∈ {0} ∪ [1, LIMIT] ∪ [OFFSET, OFFSET + LIMIT]. */
+export function vm_refcnt_legal(c: number): boolean {
+  return (
+    c >= 0 && (c <= VMA_REF_LIMIT || (c >= VMA_LOCK_OFFSET && c - VMA_LOCK_OFFSET <= VMA_REF_LIMIT))
+  );
+}
+
+/**
+ * A reader's increment of vm_refcnt: refcount_inc_not_zero_limited_acquire() with
+ * VMA_REF_LIMIT, below VMA_LOCK_OFFSET, so no reader gets in while a writer has the offset
+ * added. Returns the count it saw; the reference was taken iff vma_refcount_got(old). ACQUIRE on
+ * success (the checks that follow stay after it). The broken variant REFCOUNT_UNLIMITED drops the
+ * limit (any count but 0 and INT_MAX admits a reader). Each branch passes its limit as a
+ * constant, so the fixed path compiles as it did before the switch existed.
+ */
+export function __vma_refcount_get(vma: number): number {
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) {
+    return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, REFCOUNT_MAX);
+  }
+  return __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
+}
+
+/** Whether __vma_refcount_get() took a reference, given the count it returned. */
+export function vma_refcount_got(old: number): boolean {
+  if (bug_on(BUG.REFCOUNT_UNLIMITED)) return refcount_inc_limited_ok(old, REFCOUNT_MAX);
+  return refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+}
+
 /**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
  * VMA may be freed and reused at once.
@@ -71,6 +102,12 @@ function vma_refcount_put(vma: number): void {
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
   const now = (old - 1) | 0;
   trace(EV.VMA_END_READ, vma, now);
+  if (assertions && !vm_refcnt_legal(now)) {
+    throw new InvariantViolation(
+      `vma_refcount_put: vma ${vma} vm_refcnt now 0x${(now >>> 0).toString(16)}, outside its legal ranges`,
+    );
+  }
+  sched_point(SP.PUT_BEFORE_WAKE);
   if (now !== 0 && is_vma_writer_only(now)) {
     if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm');
     rcuwait_wake_up(mm + MM.vma_writer_wait);
@@ -88,11 +125,12 @@ function vma_start_read(mm: number, vma: number): number {
   // Early pessimistic check, two plain loads as in the kernel: stale values can only give a
   // false "locked" (harmless) or a false "unlocked" that the ACQUIRE check below corrects.
   if (atomic_read_once(vma + VMA.vm_lock_seq) === atomic_read_once(mm + MM.mm_lock_seq)) return 0;
-
-  const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-  if (!refcount_inc_limited_ok(old, VMA_REF_LIMIT)) {
+  sched_point(SP.BEFORE_REF_INC);
+  const old = __vma_refcount_get(vma);
+  if (!vma_refcount_got(old)) {
     return old === 0 ? VMA_LOOKUP_AGAIN : 0;
   }
+  sched_point(SP.AFTER_REF_INC);
 
   // The slot may have been freed and reused by another mm between lookup and increment. Our
   // reference may be what a writer in THAT mm waits for, and that mm may be freed as soon as
@@ -100,18 +138,28 @@ function vma_start_read(mm: number, vma: number): number {
   // Relaxed loads from here on: after the ACQUIRE increment, the fields a writer may change
   // (only with readers excluded) are stable while we hold the reference.
   const other = atomic_read_once(vma + VMA.vm_mm);
-  if (other !== mm) {
+  if (other !== mm && !bug_on(BUG.NO_MM_RECHECK)) {
     count(CNT.VMA_FOREIGN_MM);
     rcu_read_unlock();
-    mmgrab(other);
-    vma_refcount_put(vma);
-    mmdrop(other);
+    if (bug_on(BUG.PUT_NO_MMGRAB)) {
+      // Before the fix: nothing keeps `other` alive while the put may wake its writer.
+      vma_refcount_put(vma);
+    } else {
+      mmgrab(other);
+      vma_refcount_put(vma);
+      mmdrop(other);
+    }
     rcu_read_lock();
     return 0;
   }
 
-  // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all().
-  if (atomic_read_once(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
+  // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all(). A writer that
+  // write-locked the VMA between the early check and our increment is seen here.
+  // (The switch is tested only on a match, so the fixed path pays nothing for it.)
+  if (
+    atomic_read_once(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq) &&
+    !bug_on(BUG.NO_SEQ_RECHECK)
+  ) {
     vma_refcount_put(vma);
     return 0;
   }
@@ -128,11 +176,13 @@ function vma_enter_locked(vma: number, detaching: boolean, state: number): numbe
   // Only vma_mark_attached() raises a detached count, and the mmap write lock excludes it.
   if (!refcount_add_not_zero(vma + VMA.vm_refcnt, VMA_LOCK_OFFSET)) return false;
   const mm = atomic_read(vma + VMA.vm_mm);
+  set_wait_object(vma);
   const err = rcuwait_wait_event(
     mm + MM.vma_writer_wait,
     () => refcount_read(vma + VMA.vm_refcnt) === target,
     state,
   );
+  set_wait_object(0);
   if (err !== 0) {
     vma_exit_locked(vma);
     return err;
@@ -152,12 +202,14 @@ function vma_start_write_state(vma: number, state: number): number {
   const locked = vma_enter_locked(vma, false, state);
   if (typeof locked === 'number') return locked; // EINTR: vm_lock_seq untouched
   // Readers are excluded (or the VMA is detached): vm_lock_seq may change.
+  sched_point(SP.WRITE_EXCLUDED);
   atomic_set(vma + VMA.vm_lock_seq, seq);
   if (locked && vma_exit_locked(vma)) {
     throw new InvariantViolation(`vma_start_write: vma ${vma} detached while write-locking it`);
   }
   if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   trace(EV.VMA_START_WRITE, vma, seq);
+  sched_point(SP.WRITE_LOCKED);
   return 0;
 }
 
@@ -192,8 +244,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_start_read_locked(vma: number): boolean {
-    const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, VMA_REF_LIMIT);
-    const ok = refcount_inc_limited_ok(old, VMA_REF_LIMIT);
+    const ok = vma_refcount_got(__vma_refcount_get(vma));
     if (ok && assertions) shadow_reader_enter(vma);
     return ok;
   },
@@ -219,8 +270,9 @@ export const vma_refcnt: Scheme = {
     if (assertions) vma_assert_write_locked(vma);
     // We are the only writer; a reader can hold the count up only briefly (it sees the
     // sequence match and drops it), so this usually goes 1 → 0 at once.
-    if (!refcount_dec_and_test(vma + VMA.vm_refcnt)) {
-      // The detach race (Peter Zijlstra on v6 10/16): wait for the stray reader.
+    if (!refcount_dec_and_test(vma + VMA.vm_refcnt) && !bug_on(BUG.DETACH_NO_WAIT)) {
+      // The detach race (Peter Zijlstra on v6 10/16): wait for the stray reader. The broken
+      // variant (v6) goes on with the reader's reference still counted.
       const locked = vma_enter_locked(vma, true, TASK_UNINTERRUPTIBLE);
       if (locked === true && !vma_exit_locked(vma)) {
         throw new InvariantViolation(`vma_mark_detached: vma ${vma} still referenced`);

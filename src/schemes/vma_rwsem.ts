@@ -14,8 +14,9 @@
 
 import { EINTR, InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
-import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, atomic_set, sched_point } from '../sched/atomics.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import { trace } from '../sched/task.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free } from '../shm/slab.js';
@@ -45,8 +46,10 @@ let assertions = false;
 function vma_start_read_rwsem(mm: number, vma: number): number {
   // Early pessimistic check; a false "locked" is harmless.
   if (atomic_read(vma + VMA.vm_lock_seq) === atomic_read(mm + MM.mm_lock_seq)) return 0;
+  sched_point(SP.BEFORE_REF_INC);
   // trylock: never sleep on a VMA lock in the fault path; fails while a writer holds or waits.
   if (!down_read_trylock(vma + VMA.vm_lock)) return 0;
+  sched_point(SP.AFTER_REF_INC);
   // ACQUIRE re-check: pairs with the RELEASE bump in vma_end_write_all().
   if (atomic_read(vma + VMA.vm_lock_seq) === raw_read_seqcount(mm + MM.mm_lock_seq)) {
     up_read(vma + VMA.vm_lock);
@@ -65,10 +68,12 @@ function vma_start_write_rwsem(vma: number, killable: boolean): number {
   } else {
     down_write(vma + VMA.vm_lock);
   }
+  sched_point(SP.WRITE_EXCLUDED);
   atomic_set(vma + VMA.vm_lock_seq, seq);
   if (assertions) shadow_writer_begin(vma, 'vma_start_write');
   up_write(vma + VMA.vm_lock);
   trace(EV.VMA_START_WRITE, vma, seq);
+  sched_point(SP.WRITE_LOCKED);
   return 0;
 }
 

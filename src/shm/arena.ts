@@ -10,6 +10,7 @@ import {
   configureLayout,
   FAULTLINE_MAGIC,
   HDR_FLAG_PADDING,
+  HDR_FLAG_RWSEM_NO_SPIN,
   HEADER,
   LAYOUT_VERSION,
   LINE_WORDS,
@@ -28,9 +29,17 @@ export interface ArenaConfig {
   readonly padding: boolean;
   /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 runs the fixed code */
   readonly bugs: number;
+  /** rw_semaphore writers spin on the owner before queueing (CONFIG_RWSEM_SPIN_ON_OWNER) */
+  readonly rwsemSpin: boolean;
 }
 
-export const DEFAULT_ARENA: ArenaConfig = { sizeMiB: 64, maxTasks: 64, padding: true, bugs: 0 };
+export const DEFAULT_ARENA: ArenaConfig = {
+  sizeMiB: 64,
+  maxTasks: 64,
+  padding: true,
+  bugs: 0,
+  rwsemSpin: true,
+};
 
 /** The most memory one buffer may take (a SharedArrayBuffer is indexed by Int32 words). */
 export const MAX_ARENA_MIB = 8192;
@@ -66,7 +75,8 @@ export function createArena(config: Partial<ArenaConfig> = {}): Arena {
   w[HEADER.magic] = FAULTLINE_MAGIC;
   w[HEADER.version] = LAYOUT_VERSION;
   w[HEADER.fingerprint] = layoutFingerprint();
-  w[HEADER.flags] = cfg.padding ? HDR_FLAG_PADDING : 0;
+  w[HEADER.flags] =
+    (cfg.padding ? HDR_FLAG_PADDING : 0) | (cfg.rwsemSpin ? 0 : HDR_FLAG_RWSEM_NO_SPIN);
   w[HEADER.total_words] = totalWords;
   w[HEADER.max_tasks] = cfg.maxTasks;
   w[HEADER.task_base] = taskBase;

@@ -179,14 +179,11 @@ export function kmem_cache_create(
   atomic_set(c + KMEM_CACHE.nr_pcp, nrPcp);
   store_string(c + KMEM_CACHE.name, name, 'name');
   store_string(c + KMEM_CACHE.knob, knob, 'knob');
-  // Every object starts FREE (the arena is zeroed) and on the global list, in address order.
-  for (let i = 0; i < capacity; i++) {
-    const obj = base + i * stride;
-    if (poison) plain_fill(obj, objWords, KMEM_POISON_FREE); // not yet visible to any task
-    atomic_set(obj + freeptr, i + 1 < capacity ? obj + stride : 0);
-  }
+  // Every object starts FREE (the arena is zeroed) and never used: the list is empty and
+  // refills take objects from `fresh` on, in address order (poisoned as they leave it).
   const l = c + KMEM_CACHE.list;
-  atomic_set(l + KMEM_LIST.head, base);
+  atomic_set(l + KMEM_LIST.head, 0);
+  atomic_set(l + KMEM_LIST.fresh, 0);
   atomic_set(l + KMEM_LIST.nr_free, capacity);
   atomic_set(c + KMEM_CACHE.magic, KMEM_CACHE_MAGIC); // RELEASE: the descriptor is complete
   return c;
@@ -336,6 +333,19 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
     k++;
   }
   atomic_set(l + KMEM_LIST.head, head);
+  if (k < KMEM_PCP_BATCH) {
+    // The list ran dry: take never-used objects, in address order. Nobody else can reach
+    // them until pcp_publish, so their poison is written with plain stores.
+    let fresh = atomic_read(l + KMEM_LIST.fresh);
+    while (k < KMEM_PCP_BATCH && fresh < v.capacity) {
+      const obj = v.base + fresh * v.stride;
+      if ((v.flags & SLAB_POISON) !== 0) plain_fill(obj, v.objWords, KMEM_POISON_FREE);
+      atomic_set(pcp + KMEM_PCP.objs + k, obj);
+      fresh++;
+      k++;
+    }
+    atomic_set(l + KMEM_LIST.fresh, fresh);
+  }
   atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) - k);
   spin_unlock(l + KMEM_LIST.lock);
   if (k === 0) return false;

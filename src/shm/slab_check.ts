@@ -51,9 +51,15 @@ export function kmem_cache_verify(c: number): KmemCacheStats {
     if (++n > capacity) throw new InvariantViolation(`${name} slab: global free list has a cycle`);
     see(p, 'global list');
   }
-  if (n !== atomic_read(l + KMEM_LIST.nr_free)) {
+  // Never-used objects (from `fresh` on) are free without being on a list.
+  const fresh = atomic_read(l + KMEM_LIST.fresh);
+  if (!(fresh >= 0 && fresh <= capacity)) {
+    throw new InvariantViolation(`${name} slab: fresh index ${fresh} outside 0..${capacity}`);
+  }
+  for (let i = fresh; i < capacity; i++) see(kmem_cache_obj_ptr(c, i), 'never used');
+  if (n + capacity - fresh !== atomic_read(l + KMEM_LIST.nr_free)) {
     throw new InvariantViolation(
-      `${name} slab: global list holds ${n} objects, nr_free says ${atomic_read(l + KMEM_LIST.nr_free)}`,
+      `${name} slab: global list holds ${n} objects and ${capacity - fresh} never used, nr_free says ${atomic_read(l + KMEM_LIST.nr_free)}`,
     );
   }
   const nr = atomic_read(c + KMEM_CACHE.nr_pcp);

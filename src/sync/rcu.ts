@@ -1,22 +1,44 @@
-// RCU in liburcu's "memb" style: each task publishes a reader slot (TASK.rcu_ctr); a grace
-// period flips a global counter and scans every task slot. Re-implemented from liburcu's
-// include/urcu/static/urcu-memb.h and src/urcu.c; the polled API and names follow the kernel
-// (kernel/rcu/tree.c: get_state_synchronize_rcu, poll_state_synchronize_rcu, ...).
+// RCU in two flavours, chosen per rcu_state at rcu_init():
 //
-// Reader slot: 0 outside a read section; inside, a snapshot of rcu_state.gp_ctr with the
-// nesting depth in the low RCU_NEST_BITS bits. Only the owner writes its slot.
+// - memb (liburcu's "memb" style): each task publishes a reader slot (TASK.rcu_ctr) on entry to
+//   and exit from every outermost read section; a grace period flips a global counter and scans
+//   every task slot. Re-implemented from liburcu's include/urcu/static/urcu-memb.h and
+//   src/urcu.c. What a user-space program would use: a reader may be preempted anywhere.
+// - qsbr (liburcu's include/urcu/static/urcu-qsbr.h, and the kernel's non-preemptible RCU):
+//   rcu_read_lock()/rcu_read_unlock() touch only a task-local nesting counter, no shared word.
+//   A task that is *online* reports quiescent states between operations
+//   (rcu_quiescent_state(): the worker loop is the context switch) and goes *offline* while it
+//   sleeps (a sleep hook in src/sched/atomics.ts: a parked task is quiescent). A task that is
+//   not online (the main thread, a test body that never called rcu_thread_online()) still gets
+//   correct read sections: its outermost lock/unlock publish the slot exactly as memb does (a
+//   "transient" section). A grace period waits for every online task to pass a quiescent state.
+//
+// The polled API and names follow the kernel (kernel/rcu/tree.c: get_state_synchronize_rcu,
+// poll_state_synchronize_rcu, ...).
+//
+// Reader slot, memb: 0 outside a read section; inside, a snapshot of rcu_state.gp_ctr with the
+// nesting depth in the low RCU_NEST_BITS bits. Reader slot, qsbr: 0 while offline; while online,
+// the gp_ctr value at the task's last quiescent state (nesting field 1); in a transient section,
+// the snapshot taken at its entry. Only the owner writes its slot. The grace period's scan is the
+// same for both: a slot is quiescent for counter C when its nesting field is 0 or it holds C. An
+// online qsbr task is, to the scan, a reader that is always inside a section and whose every
+// quiescent state is an unlock followed at once by a lock with a fresh snapshot.
 //
 // Memory ordering (every Atomics operation is sequentially consistent; the kernel's words kept):
-// - rcu_read_lock(), outermost: load gp_ctr, then store it into the slot with an xchg. The xchg
-//   is the full barrier (liburcu's smp_mb_slave after the store): the slot store comes before
-//   every load of the read section. Pairs with the slot loads of a grace-period scan: a scan
-//   that reads the slot as quiescent is ordered before our store, so the updater's unpublishing
-//   store (made before the grace period) is visible to the whole section.
-// - rcu_read_unlock(), outermost: an xchg of 0 into the slot. RELEASE and full barrier in one:
-//   the section's loads come before the store (pairs with the scan that sees the slot quiescent;
-//   the updater frees only after that scan), and the store comes before the gp_futex load
-//   (pairs with the xchg that sets GP_FUTEX_WAITING before a re-scan: a store-buffer pair, so
-//   either the scan sees us quiescent or we see the sleeper and wake it).
+// - rcu_read_lock(), outermost (memb, and qsbr transient): load gp_ctr, then store it into the
+//   slot with an xchg. The xchg is the full barrier (liburcu's smp_mb_slave after the store): the
+//   slot store comes before every load of the read section. Pairs with the slot loads of a
+//   grace-period scan: a scan that reads the slot as quiescent is ordered before our store, so
+//   the updater's unpublishing store (made before the grace period) is visible to the section.
+// - rcu_read_unlock(), outermost (memb, and qsbr transient): an xchg of 0 into the slot. RELEASE
+//   and full barrier in one: the section's loads come before the store (pairs with the scan that
+//   sees the slot quiescent; the updater frees only after that scan), and the store comes before
+//   the gp_futex load (pairs with the xchg that sets GP_FUTEX_WAITING before a re-scan: a
+//   store-buffer pair, so either the scan sees us quiescent or we see the sleeper and wake it).
+// - qsbr rcu_quiescent_state(): when gp_ctr moved, one xchg of the new value into the slot: the
+//   unlock's RELEASE for every section before it and the lock's full barrier for every section
+//   after it, then the same gp_futex load. rcu_thread_offline() is the unlock (xchg of 0),
+//   rcu_thread_online() the lock (xchg of a snapshot).
 // - Grace period (under rcu_state.lock): gp_seq start, scan, flip gp_ctr, scan, gp_seq end, each
 //   store an xchg (full barrier), each scan load seq-cst. get_state_synchronize_rcu() issues
 //   smp_mb() before it reads gp_seq, and a successful poll issues smp_mb() after it.
@@ -35,6 +57,7 @@
 // 2^16 never breaks, however far the counter has wrapped: counters are only compared for
 // equality. (Scan 2 alone would be fooled by a stale snapshot taken 2^16 flips ago, which then
 // equals C'; test/unit/rcu.test.ts stalls a reader with a schedule hook to build that case.)
+// The same holds for qsbr: "section" reads "the span between two quiescent-state stores".
 //
 // Cookies: gp_seq is even when idle and odd while a grace period runs. A cookie is the value
 // gp_seq reaches once a grace period that starts after the cookie was taken has ended
@@ -49,6 +72,12 @@
 // task calls synchronize_rcu(). rcu_barrier() waits for and runs all of this thread's.
 // Callbacks still queued when a thread ends never run: a worker calls rcu_barrier() (and
 // srcu_barrier() per srcu_struct it used) before it returns.
+//
+// qsbr rules (the debug checks, RCU_FLAG_DEBUG, are live in tests and stress runs): no quiescent
+// state and no sleep in park() or an I/O wait inside a read section; a short sleep inside one
+// (a contended spinlock) keeps the task online, so it stays correct, only slower for the grace
+// period. A task that stays online must keep reporting quiescent states: one that stops (a
+// test body spinning forever) holds up every grace period until the harness aborts the run.
 
 import { LayoutError, LockStateError } from '../errors.js';
 import {
@@ -61,12 +90,23 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
+  set_sleep_hooks,
   smp_mb,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { check_abort, count, current, current_id, set_waiting, trace } from '../sched/task.js';
+import { SP } from '../sched/points.js';
+import {
+  check_abort,
+  count,
+  current,
+  current_id,
+  futex_wake_overdue,
+  set_waiting,
+  trace,
+} from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root, task_ptr } from '../shm/arena.js';
 import {
   GP_FUTEX_IDLE,
@@ -75,12 +115,15 @@ import {
   GP_WAIT_FLIP,
   GP_WAIT_STALE,
   LINE_WORDS,
+  RCU_FLAG_DEBUG,
+  RCU_FLAG_QSBR,
   RCU_GP_COUNT,
   RCU_GP_CTR_UNIT,
   RCU_NEST_MASK,
   RCU_STATE,
   ROOT,
   TASK,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
@@ -92,10 +135,42 @@ export const RCU_GP_SLEEP_MS = 10;
 
 // ---- where things are (per thread: the arena and task this thread is attached to) ----------
 
+/** The RCU flavours: qsbr (quiescent-state based, the default for runs) and memb. */
+export const RCU_FLAVORS = ['qsbr', 'memb'] as const;
+export type RcuFlavor = (typeof RCU_FLAVORS)[number];
+
 let cacheWords: Int32Array | null = null;
 let cacheTask = -1;
 let rsp = 0;
 let slot = 0;
+/** this thread's rcu_state uses the qsbr flavour */
+let qsbr = false;
+/** RCU_FLAG_DEBUG */
+let debug = false;
+/** qsbr: this task's read-lock nesting (the kernel's current->rcu_read_lock_nesting) */
+let nest = 0;
+/** qsbr: online (rcu_thread_online) and not asleep; its slot holds a counter value */
+let online = false;
+/** the task's park and I/O-sleep words: sleeping on them inside a qsbr section is a bug */
+let parkWord = -1;
+let fenceWord = -1;
+
+const qsbrSleepHooks = {
+  begin(p: number): boolean {
+    if (nest !== 0) {
+      if (debug && (p === parkWord || p === fenceWord)) {
+        throw new LockStateError('rcu (qsbr): a task slept inside an RCU read section');
+      }
+      return false; // a short wait (a contended spinlock): stay online
+    }
+    if (!online) return false;
+    rcu_thread_offline();
+    return true;
+  },
+  end(): void {
+    rcu_thread_online();
+  },
+};
 
 function resolve(): void {
   if (current_id() < 0) throw new LockStateError('rcu: this thread is not a task (task_attach)');
@@ -103,8 +178,16 @@ function resolve(): void {
   if (p === 0) throw new LayoutError('rcu: no rcu_state at ROOT.RCU; call rcu_init() at set-up');
   rsp = p;
   slot = current() + TASK.rcu_ctr;
+  parkWord = current() + TASK.park;
+  fenceWord = current() + TASK.fence;
   cacheWords = words();
   cacheTask = current();
+  const flags = atomic_read(p + RCU_STATE.flags);
+  qsbr = (flags & RCU_FLAG_QSBR) !== 0;
+  debug = (flags & RCU_FLAG_DEBUG) !== 0;
+  nest = 0;
+  online = false;
+  set_sleep_hooks(qsbr ? qsbrSleepHooks : null);
 }
 
 /** The current task's reader slot (and rsp, resolved with it). */
@@ -119,32 +202,70 @@ export function rcu_state_ptr(): number {
   return rsp;
 }
 
+export interface RcuInitOptions {
+  /** qsbr or memb; memb when omitted */
+  readonly flavor?: RcuFlavor;
+  /** qsbr debug checks (no quiescent state or park inside a read section); on when omitted */
+  readonly debug?: boolean;
+}
+
 /** Main thread, set-up: allocate rcu_state and publish it at ROOT.RCU. */
-export function rcu_init(): number {
+export function rcu_init(opts: RcuInitOptions = {}): number {
+  const flavor = opts.flavor ?? 'memb';
+  if (!(RCU_FLAVORS as readonly string[]).includes(flavor)) {
+    throw new LockStateError(`rcu_init: unknown flavour '${flavor}'; allowed: qsbr, memb`);
+  }
   const p = arena_alloc(RCU_STATE.SIZE, LINE_WORDS, 'rcu_state');
   atomic_set(p + RCU_STATE.gp_ctr, RCU_GP_COUNT);
   atomic_set(p + RCU_STATE.gp_futex, GP_FUTEX_IDLE);
   spin_lock_init(p + RCU_STATE.lock);
   atomic_set(p + RCU_STATE.gp_seq, 0);
   atomic_set(p + RCU_STATE.gp_phase, GP_IDLE);
+  atomic_set(
+    p + RCU_STATE.flags,
+    (flavor === 'qsbr' ? RCU_FLAG_QSBR : 0) | (opts.debug === false ? 0 : RCU_FLAG_DEBUG),
+  );
   set_root(ROOT.RCU, p);
   cacheWords = null;
   cblist.reset();
   return p;
 }
 
+/**
+ * Benches and tests: make rcu_state p (an earlier rcu_init()'s) the buffer's RCU again. Nobody
+ * may be inside a read section, online, or waiting for a grace period on the other one.
+ */
+export function rcu_use_state(p: number): void {
+  if (online || nest !== 0) {
+    throw new LockStateError('rcu_use_state: this task is online or inside a read section');
+  }
+  set_root(ROOT.RCU, p);
+  cacheWords = null;
+}
+
+/** The flavour of the rcu_state this thread uses. */
+export function rcu_flavor(): RcuFlavor {
+  reader_slot();
+  return qsbr ? 'qsbr' : 'memb';
+}
+
 // ---- readers ------------------------------------------------------------------------------
 
 export function rcu_read_lock(): void {
-  const s = reader_slot();
+  if (cacheWords !== words() || cacheTask !== current()) resolve();
+  if (qsbr) {
+    // No shared access at all while online: the quiescent states tell the grace period.
+    if (nest++ === 0) {
+      if (!online) rcu_transient_lock();
+      sched_point(SP.RCU_SECTION);
+    }
+    return;
+  }
+  const s = slot;
   const tmp = plain_read(s); // only this task writes its slot
   if ((tmp & RCU_NEST_MASK) === 0) {
-    // Full barrier: the xchg orders the slot store before the section (see the file header).
-    // The counter is read relaxed, as liburcu's CMM_LOAD_SHARED does: a stale snapshot is what
-    // the grace period's two scans are built to tolerate.
-    const snap = atomic_read_once(rsp + RCU_STATE.gp_ctr);
-    atomic_xchg(s, snap);
-    trace(EV.RCU_READ_LOCK, snap, 0);
+    rcu_transient_lock();
+    sched_point(SP.RCU_SECTION);
   } else {
     if ((tmp & RCU_NEST_MASK) === RCU_NEST_MASK) {
       throw new LockStateError(`rcu_read_lock nested deeper than ${RCU_NEST_MASK}`);
@@ -153,28 +274,120 @@ export function rcu_read_lock(): void {
   }
 }
 
+/** memb's outermost lock (and a qsbr section of a task that is not online). */
+function rcu_transient_lock(): void {
+  // Full barrier: the xchg orders the slot store before the section (see the file header).
+  // The counter is read relaxed, as liburcu's CMM_LOAD_SHARED does: a stale snapshot is what
+  // the grace period's two scans are built to tolerate.
+  const snap = atomic_read_once(rsp + RCU_STATE.gp_ctr);
+  atomic_xchg(slot, snap);
+  trace(EV.RCU_READ_LOCK, snap, 0);
+}
+
 export function rcu_read_unlock(): void {
-  const s = reader_slot();
+  if (cacheWords !== words() || cacheTask !== current()) resolve();
+  if (qsbr) {
+    if (nest === 0) throw new LockStateError('rcu_read_unlock outside an RCU read section');
+    if (--nest === 0 && !online) rcu_slot_clear(EV.RCU_READ_UNLOCK);
+    return;
+  }
+  const s = slot;
   const tmp = plain_read(s); // only this task writes its slot
-  const nest = tmp & RCU_NEST_MASK;
-  if (nest === 1) {
-    // RELEASE and full barrier: section before the store, store before the gp_futex load.
-    atomic_xchg(s, 0);
-    trace(EV.RCU_READ_UNLOCK, tmp, 0);
-    // A sequentially consistent load: with the waiter's xchg of gp_futex and its rescan of the
-    // slots this is a store-buffer pair, and in the JS memory model only Atomics operations
-    // order a load after a store to another word (a plain load here could miss the waiter).
-    if (atomic_read(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
-  } else if (nest === 0) {
+  const nestField = tmp & RCU_NEST_MASK;
+  if (nestField === 1) rcu_slot_clear(EV.RCU_READ_UNLOCK);
+  else if (nestField === 0) {
     throw new LockStateError('rcu_read_unlock outside an RCU read section');
   } else {
     atomic_set(s, tmp - RCU_GP_COUNT);
   }
 }
 
+/** memb's outermost unlock, a qsbr transient unlock, and going offline: the slot to 0. */
+function rcu_slot_clear(ev: number): void {
+  // RELEASE and full barrier: section before the store, store before the gp_futex load.
+  const old = atomic_xchg(slot, 0);
+  trace(ev, old, 0);
+  rcu_gp_wake_check();
+}
+
+/** After a slot store: wake a grace-period waiter that sleeps on gp_futex. */
+function rcu_gp_wake_check(): void {
+  // A sequentially consistent load: with the waiter's xchg of gp_futex and its rescan of the
+  // slots this is a store-buffer pair, and in the JS memory model only Atomics operations
+  // order a load after a store to another word (a plain load here could miss the waiter).
+  if (atomic_read(rsp + RCU_STATE.gp_futex) === GP_FUTEX_WAITING) rcu_gp_wake();
+}
+
 /** Whether the current task is inside an RCU read section. */
 export function rcu_read_lock_held(): boolean {
-  return (plain_read(reader_slot()) & RCU_NEST_MASK) !== 0; // only this task writes its slot
+  reader_slot();
+  if (qsbr) return nest !== 0;
+  return (plain_read(slot) & RCU_NEST_MASK) !== 0; // only this task writes its slot
+}
+
+// ---- qsbr: quiescent states, online and offline ---------------------------------------------
+
+/**
+ * qsbr: report a quiescent state (the worker loop calls it between operations, where the
+ * kernel's scheduler would see a context switch). Free unless a grace period moved gp_ctr
+ * since the last report; a no-op for memb and for a task that is not online.
+ */
+export function rcu_quiescent_state(): void {
+  if (!online) return;
+  if (cacheWords !== words() || cacheTask !== current()) {
+    resolve();
+    return;
+  }
+  if (nest !== 0) {
+    if (debug) throw new LockStateError('rcu_quiescent_state inside an RCU read section');
+    return;
+  }
+  const c = atomic_read_once(rsp + RCU_STATE.gp_ctr);
+  if (c === plain_read(slot)) return; // only this task writes its slot
+  // RELEASE for the sections before, full barrier before the sections after (file header).
+  atomic_xchg(slot, c);
+  rcu_gp_wake_check();
+}
+
+/**
+ * qsbr: from now on this task's read sections cost no shared access; it must report quiescent
+ * states (rcu_quiescent_state) and goes offline by itself while it sleeps. No-op for memb.
+ */
+export function rcu_thread_online(): void {
+  if (cacheWords !== words() || cacheTask !== current()) {
+    if (current_id() < 0 || get_root(ROOT.RCU) === 0) return; // a buffer without RCU
+    resolve();
+  }
+  if (!qsbr || online) return;
+  if (nest !== 0) throw new LockStateError('rcu_thread_online inside an RCU read section');
+  // The lock's full barrier: the slot store before the sections that follow.
+  atomic_xchg(slot, atomic_read_once(rsp + RCU_STATE.gp_ctr));
+  online = true;
+}
+
+/** qsbr: this task stops taking part (a grace period no longer waits for it). */
+export function rcu_thread_offline(): void {
+  if (!online) return;
+  reader_slot();
+  if (nest !== 0) throw new LockStateError('rcu_thread_offline inside an RCU read section');
+  online = false;
+  rcu_slot_clear(EV.RCU_OFFLINE);
+}
+
+/** Whether this task is online (qsbr). */
+export function rcu_thread_is_online(): boolean {
+  return online;
+}
+
+/**
+ * A task leaves for good (a worker's body returned or threw, perhaps inside a read section):
+ * whatever the flavour, its slot goes to 0 so that no grace period waits for it.
+ */
+export function rcu_thread_exit(): void {
+  if (cacheWords !== words() || cacheTask !== current()) return; // never used RCU here
+  nest = 0;
+  online = false;
+  if (plain_read(slot) !== 0) rcu_slot_clear(EV.RCU_OFFLINE); // only this task writes it
 }
 
 function rcu_gp_wake(): void {
@@ -244,7 +457,16 @@ function rcu_gp_wait(cookie: number): void {
       atomic_xchg(f, GP_FUTEX_WAITING);
       if (rcu_gp_step(cookie)) break;
       set_waiting(EV.RCU_SYNC_BEGIN, f);
-      atomic_wait(f, GP_FUTEX_WAITING, RCU_GP_SLEEP_MS);
+      // A slice that timed out, after which the grace period can end: a reader left, and its
+      // unlock owed us a wake-up (it must see WAITING: the store-buffer pair above). It may be
+      // between its slot store and that wake-up: futex_wake_overdue() gives it the grace.
+      if (
+        atomic_wait(f, GP_FUTEX_WAITING, RCU_GP_SLEEP_MS) === 'timed-out' &&
+        rcu_gp_step(cookie)
+      ) {
+        futex_wake_overdue(WAIT_SITE.RCU_GP, f, GP_FUTEX_WAITING);
+        break;
+      }
     }
   } finally {
     set_waiting(0, 0);
@@ -258,12 +480,19 @@ export function cond_synchronize_rcu(cookie: number): void {
     throw new LockStateError('synchronize_rcu inside an RCU read section would wait for itself');
   }
   if (poll_state_synchronize_rcu(cookie)) return;
+  // qsbr: a task waiting for a grace period is quiescent (else it would wait for itself).
+  const wasOnline = online;
+  if (wasOnline) rcu_thread_offline();
   const l = rsp + RCU_STATE.lock;
-  spin_lock(l);
   try {
-    rcu_gp_wait(cookie);
+    spin_lock(l);
+    try {
+      rcu_gp_wait(cookie);
+    } finally {
+      spin_unlock(l);
+    }
   } finally {
-    spin_unlock(l);
+    if (wasOnline) rcu_thread_online();
   }
   // Full barrier: the grace period's end before the caller's frees.
   smp_mb();
@@ -308,11 +537,16 @@ export function rcu_gp_try_advance(cookie: number): boolean {
   reader_slot();
   const l = rsp + RCU_STATE.lock;
   if (!spin_trylock(l)) return poll_state_synchronize_rcu(cookie);
+  // qsbr: outside a read section the caller is quiescent; offline, its own slot cannot hold
+  // up the flip's second scan.
+  const wasOnline = online && nest === 0;
+  if (wasOnline) rcu_thread_offline();
   let done: boolean;
   try {
     done = rcu_gp_step(cookie);
   } finally {
     spin_unlock(l);
+    if (wasOnline) rcu_thread_online();
   }
   if (done) smp_mb();
   return done;

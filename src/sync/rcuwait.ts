@@ -20,6 +20,13 @@
 // test/litmus/store-buffer.test.ts checks the pair; breaking the order (loading the condition
 // before publishing w.task) makes test/unit/rcuwait.test.ts count lost wake-ups.
 //
+// The broken variant RCUWAIT_PLAIN_ORDERING (src/sched/bugs.ts) does the pair with plain
+// accesses: the waiter publishes w.task with a plain store and sets its state without the
+// barrier (__set_current_state), and the waker loads w.task with a plain load. On x86 the
+// waiter's plain store may then wait in its store buffer while its load of the condition goes
+// ahead — the store-buffering outcome of the SB shape — so waiter and waker both miss: a lost
+// wake-up. `faultline litmus rcuwait+rcuwait-plain-ordering` shows it on real threads.
+//
 // Sleeping: park() in bounded slices (schedule_timeout). A wake-up is unpark() of the task; a
 // token that arrives before the waiter sleeps makes its next park() return at once, like the
 // kernel's wake_up_process() setting TASK_RUNNING before schedule(). A woken waiter always
@@ -32,10 +39,21 @@
 // task, which every sleeper tolerates.
 
 import { EINTR, LockStateError } from '../errors.js';
-import { atomic_cmpxchg, atomic_read, atomic_set, atomic_xchg } from '../sched/atomics.js';
+import {
+  atomic_cmpxchg,
+  atomic_read,
+  atomic_set,
+  atomic_xchg,
+  plain_read,
+  plain_set,
+  sched_point,
+} from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import {
+  __set_current_state,
   count,
   current,
   fatal_signal_pending,
@@ -43,9 +61,21 @@ import {
   set_current_state,
   set_waiting,
   trace,
+  wake_overdue,
   wake_up_process,
 } from '../sched/task.js';
-import { RCUWAIT, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../shm/layout/index.js';
+import {
+  RCUWAIT,
+  TASK_KILLABLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  WAIT_SITE,
+} from '../shm/layout/index.js';
+
+/** Schedule points a race script can stop at. */
+const SP_PUBLISHED = sched_label('rcuwait_wait_event:published');
+const SP_CHECKED = sched_label('rcuwait_wait_event:checked');
+const SP_WAKE_LOADED = sched_label('rcuwait_wake_up:loaded');
 
 /** The longest one sleep lasts before the waiter re-checks its condition and the abort flag. */
 export const RCUWAIT_SLICE_MS = 20;
@@ -76,20 +106,47 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
   }
   const p = w + RCUWAIT.task;
   const me = current();
+  // BUG.RCUWAIT_CHECK_BEFORE_PUBLISH: the broken order checks the condition first, then
+  // publishes itself and sleeps without checking again. A wake-up sent between the check and
+  // the publication finds w.task NULL and is lost: the waiter sleeps although the condition
+  // holds (here until a slice ends, then counted as a lost wake-up by wake_overdue(); under the controlled scheduler,
+  // for ever: a deadlock).
+  const broken = bug_on(BUG.RCUWAIT_PLAIN_ORDERING);
+  let skipCheck = false;
+  if (bug_on(BUG.RCUWAIT_CHECK_BEFORE_PUBLISH)) {
+    set_current_state(state);
+    if (cond()) {
+      set_current_state(TASK_RUNNING);
+      return 0;
+    }
+    sched_point(SP_CHECKED);
+    skipCheck = true;
+  }
   // prepare_to_rcuwait(): publish ourselves (rcu_assign_pointer).
-  const prev = atomic_xchg(p, me);
+  let prev: number;
+  if (broken) {
+    prev = plain_read(p); // BUG RCUWAIT_PLAIN_ORDERING: a plain store may wait in the store buffer
+    plain_set(p, me);
+  } else prev = atomic_xchg(p, me);
   if (prev !== 0 && prev !== me) {
     atomic_cmpxchg(p, me, prev);
     throw new LockStateError(`rcuwait at ${w}: task ${prev} already waits; one waiter at a time`);
   }
+  sched_point(SP_PUBLISHED);
   let ret = 0;
   let slept = false;
   try {
     for (;;) {
       // (A) full barrier: the store of w.task above is ordered before the load of the
       // condition below. Pairs with (B) in rcuwait_wake_up().
-      set_current_state(state);
-      if (cond()) break;
+      if (broken)
+        __set_current_state(state); // BUG RCUWAIT_PLAIN_ORDERING: no (A)
+      else set_current_state(state);
+      if (!skipCheck) {
+        if (cond()) break;
+        sched_point(SP_CHECKED);
+      }
+      skipCheck = false;
       // signal_pending_state(): only a fatal signal interrupts a killable wait.
       if (state === TASK_KILLABLE && fatal_signal_pending()) {
         ret = EINTR;
@@ -101,7 +158,9 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
         set_waiting(EV.RCUWAIT_WAIT, w);
       }
       count(CNT.RCUWAIT_SLEEP);
-      schedule_timeout(RCUWAIT_SLICE_MS);
+      // A slice that times out with the condition already true: whoever made it true owed us
+      // a wake-up (the (A)/(B) pair guarantees it saw us published). See wake_overdue().
+      if (!schedule_timeout(RCUWAIT_SLICE_MS) && cond()) wake_overdue(WAIT_SITE.RCUWAIT, w);
     }
   } finally {
     // finish_rcuwait(): unpublish, then run.
@@ -123,7 +182,10 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
 export function rcuwait_wake_up(w: number): boolean {
   // (B) full barrier: the caller's store of the condition is ordered before this load of
   // w.task (both are sequentially consistent). Pairs with (A) in rcuwait_wait_event().
-  const t = atomic_read(w + RCUWAIT.task);
+  const t = bug_on(BUG.RCUWAIT_PLAIN_ORDERING)
+    ? plain_read(w + RCUWAIT.task) // BUG RCUWAIT_PLAIN_ORDERING: no (B)
+    : atomic_read(w + RCUWAIT.task);
+  sched_point(SP_WAKE_LOADED);
   if (t === 0) return false;
   trace(EV.RCUWAIT_WAKE, w, t);
   wake_up_process(t);

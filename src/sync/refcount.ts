@@ -212,11 +212,18 @@ export function refcount_inc_not_zero_limited_acquire(r: number, limit: number):
 }
 
 /**
- * Increment unless 0, ACQUIRE on success. Like the kernel's, it fails only at 0: past INT_MAX it
- * saturates and warns (through __refcount_add_not_zero) rather than refusing.
+ * Add i unless 0, ACQUIRE on success: the limited acquire add with limit INT_MAX, as the current
+ * kernel defines it. INT_MAX - old wraps negative for any saturated (negative) count, and is 0
+ * at INT_MAX, so both refuse: nothing is added and nothing warns. (v6.15's version was the plain
+ * add_not_zero with acquire ordering, which saturated and warned there instead.)
  */
+export function refcount_add_not_zero_acquire(r: number, i: number): boolean {
+  return add_limited_ok(__refcount_add_not_zero_limited_acquire(r, i, INT_MAX), i, INT_MAX);
+}
+
+/** Increment unless 0, at INT_MAX or saturated; ACQUIRE on success (see above). */
 export function refcount_inc_not_zero_acquire(r: number): boolean {
-  return __refcount_add_not_zero(r, 1) !== 0; // a full-barrier cmpxchg: at least ACQUIRE
+  return refcount_add_not_zero_acquire(r, 1);
 }
 
 /**

@@ -16,10 +16,19 @@
 // wake waiters (wait_lock, the list), possibly after another task has taken the lock. So an
 // rwsem must never be what drops the last reference to the object that contains it.
 //
-// Optimistic spinning (simplified): before queueing, a writer spins at most RWSEM_SPIN_TRIES
-// rounds, only while the owner word names a writer that is not asleep (or no owner), trying to
-// take a free lock that has no HANDOFF. It never spins on readers (the kernel's time-bounded
-// reader spin and the osq queue are left out), and does not spin again after setting HANDOFF.
+// Optimistic spinning (kernel/locking/rwsem.c, CONFIG_RWSEM_SPIN_ON_OWNER): before queueing, a
+// writer spins while the owner word names a writer that is on a CPU, trying to take the lock
+// each time the owner changes; on a reader-owned lock it spins for a time limit of
+// (20 + readers) / 2 µs (readers capped at 30), then sets NONSPINNABLE and queues. A first
+// waiter that has set HANDOFF spins on the owner too, instead of sleeping, while it runs.
+// Simplified, and how:
+// - No osq (the MCS queue of spinners): concurrent spinners all watch the owner word and race
+//   for the lock with cmpxchg. The osq only orders spinners among themselves and keeps them
+//   off the lock's cache line; with 2 cores there is rarely a second spinner.
+// - need_resched() has no JavaScript counterpart: a writer spins at most RWSEM_SPIN_MAX_US in
+//   all (about a scheduler tick's worth of patience on a busy machine), then queues.
+// - owner_on_cpu() is task_on_cpu(): the owner is not asleep in a faultline wait or sleep_us.
+// - Off with HDR_FLAG_RWSEM_NO_SPIN (createArena({ rwsemSpin: false })): writers queue at once.
 
 import { EINTR, LayoutError, LockStateError } from '../errors.js';
 import {
@@ -40,15 +49,19 @@ import {
   schedule_timeout,
   set_current_state,
   set_waiting,
+  task_on_cpu,
   trace,
+  wake_overdue,
 } from '../sched/task.js';
 import { max_tasks, task_ptr } from '../shm/arena.js';
 import {
+  HDR_FLAG_RWSEM_NO_SPIN,
+  HEADER,
   RWSEM,
   RWSEM_FLAG_HANDOFF,
   RWSEM_FLAG_WAITERS,
   RWSEM_LOCK_MASK,
-  RWSEM_OWNER_FLAGS_MASK,
+  RWSEM_NONSPINNABLE,
   RWSEM_OWNER_MAX_TASK,
   RWSEM_OWNER_SHIFT,
   RWSEM_READ_FAILED_MASK,
@@ -61,10 +74,11 @@ import {
   RWSEM_WAITING_FOR_WRITE,
   RWSEM_WRITER_LOCKED,
   RWSEM_WRITER_MASK,
-  TASK,
+  rwsem_count_readers,
   TASK_KILLABLE,
   TASK_RUNNING,
   TASK_UNINTERRUPTIBLE,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { rwsem_assert_write_owner } from './rwsem_debug.js';
 import {
@@ -93,14 +107,15 @@ export {
   rwsem_assert_held,
   rwsem_assert_held_write,
   rwsem_check_invariants,
+  rwsem_describe,
   rwsem_is_contended,
   rwsem_is_locked,
   rwsem_wait_list,
 } from './rwsem_debug.js';
 export { RWSEM_WAIT_TIMEOUT_MS, rwsem_owner } from './rwsem_wait.js';
 
-/** Optimistic spinning rounds a writer makes before it queues. */
-export const RWSEM_SPIN_TRIES = 128;
+/** The most a writer spins before it queues, in µs: the stand-in for need_resched(). */
+export const RWSEM_SPIN_MAX_US = 50;
 
 /** init_rwsem(): unlocked, no owner, empty wait list. Not for a rwsem anyone may be using. */
 export function init_rwsem(sem: number): void {
@@ -193,7 +208,9 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
       spin_unlock(sem + RWSEM.wait_lock);
       break;
     }
-    schedule_timeout();
+    if (!schedule_timeout() && rwsem_read_wake_due(sem, w)) {
+      wake_overdue(WAIT_SITE.RWSEM_READ, sem);
+    }
   }
   set_current_state(TASK_RUNNING);
   set_waiting(0, 0);
@@ -266,33 +283,143 @@ export function up_read(sem: number): void {
 
 // ---- writers ----------------------------------------------------------------------------------
 
-/** Writer optimistic spinning (simplified; see the file comment). ACQUIRE on success. */
-function rwsem_optimistic_spin(sem: number): boolean {
-  const cp = sem + RWSEM.count;
-  for (let i = 0; i < RWSEM_SPIN_TRIES; i++) {
-    const o = atomic_read(sem + RWSEM.owner);
-    if ((o & RWSEM_OWNER_FLAGS_MASK) !== 0) return false; // readers, or non-spinnable
-    const owner = o >>> RWSEM_OWNER_SHIFT;
-    if (owner !== 0 && atomic_read(owner + TASK.state) !== TASK_RUNNING) return false;
-    const c = atomic_read(cp);
-    if ((c & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) === 0) {
-      if (atomic_cmpxchg(cp, c, c | RWSEM_WRITER_LOCKED) === c) {
-        rwsem_set_owner(sem);
-        count(CNT.RWSEM_OPT_LOCK);
-        return true;
-      }
-      continue;
+// ---- optimistic spinning (see the file comment) --------------------------------------------
+
+/** enum owner_state */
+const OWNER_NULL = 1 << 0;
+const OWNER_WRITER = 1 << 1;
+const OWNER_READER = 1 << 2;
+const OWNER_NONSPINNABLE = 1 << 3;
+
+function rwsem_owner_state(o: number): number {
+  if ((o & RWSEM_NONSPINNABLE) !== 0) return OWNER_NONSPINNABLE;
+  if ((o & RWSEM_READER_OWNED) !== 0) return OWNER_READER;
+  return o >>> RWSEM_OWNER_SHIFT !== 0 ? OWNER_WRITER : OWNER_NULL;
+}
+
+/** Microseconds on a monotonic clock shared by the spin limits. */
+const now_us = (): number => performance.now() * 1000;
+
+/** The stand-in for need_resched(): the spin budget ran out. */
+const need_resched = (deadlineUs: number): boolean => now_us() > deadlineUs;
+
+/** Whether spinning may start: not NONSPINNABLE, and a writer owner (if any) is running. */
+function rwsem_can_spin_on_owner(sem: number): boolean {
+  if ((atomic_read(HEADER.flags) & HDR_FLAG_RWSEM_NO_SPIN) !== 0) return false;
+  const o = atomic_read(sem + RWSEM.owner);
+  const owner = o >>> RWSEM_OWNER_SHIFT;
+  // Do not look at a reader owner: the entry may be stale.
+  const ok =
+    (o & RWSEM_NONSPINNABLE) === 0 &&
+    (owner === 0 || (o & RWSEM_READER_OWNED) !== 0 || task_on_cpu(owner));
+  if (!ok) count(CNT.RWSEM_OPT_FAIL);
+  return ok;
+}
+
+/**
+ * Spin while the same writer owns the lock and runs; return the state the owner word moved to
+ * (OWNER_NONSPINNABLE when the owner went to sleep or the budget ran out).
+ */
+function rwsem_spin_on_owner(sem: number, deadlineUs: number): number {
+  const op = sem + RWSEM.owner;
+  const o = atomic_read(op);
+  const state = rwsem_owner_state(o);
+  if (state !== OWNER_WRITER) return state;
+  const owner = o >>> RWSEM_OWNER_SHIFT;
+  for (let i = 1; ; i++) {
+    const n = atomic_read(op);
+    if (n !== o) return rwsem_owner_state(n);
+    // The owner's task slot never goes away, so reading its state after the owner word is safe.
+    if (!task_on_cpu(owner) || ((i & 0xf) === 0 && need_resched(deadlineUs))) {
+      return OWNER_NONSPINNABLE;
     }
     cpu_relax();
   }
+}
+
+/** Take a lock that is free with no HANDOFF, without queueing. ACQUIRE on success. */
+export function rwsem_try_write_lock_unqueued(sem: number): boolean {
+  const cp = sem + RWSEM.count;
+  let c = atomic_read(cp);
+  while ((c & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) === 0) {
+    const found = atomic_cmpxchg(cp, c, c | RWSEM_WRITER_LOCKED);
+    if (found === c) {
+      rwsem_set_owner(sem);
+      count(CNT.RWSEM_OPT_LOCK);
+      return true;
+    }
+    c = found;
+  }
   return false;
+}
+
+/** rwsem_rspin_threshold(): when spinning on this reader phase must stop, in now_us(). */
+function rwsem_rspin_threshold(sem: number): number {
+  const readers = Math.min(30, rwsem_count_readers(atomic_read(sem + RWSEM.count)));
+  return now_us() + (20 + readers) / 2;
+}
+
+/** rwsem_optimistic_spin(): true with the write lock held. */
+function rwsem_optimistic_spin(sem: number): boolean {
+  const deadline = now_us() + RWSEM_SPIN_MAX_US;
+  let prev = OWNER_NULL;
+  let loop = 0;
+  let rspin = 0;
+  for (let spins = 1; ; spins++) {
+    const state = rwsem_spin_on_owner(sem, deadline);
+    if (state === OWNER_NONSPINNABLE) break;
+    if (rwsem_try_write_lock_unqueued(sem)) return true;
+    if (state === OWNER_READER) {
+      // A new reader phase restarts the clock, so a writer can slip in between two phases.
+      if (prev !== OWNER_READER) {
+        if ((atomic_read(sem + RWSEM.owner) & RWSEM_NONSPINNABLE) !== 0) break;
+        rspin = rwsem_rspin_threshold(sem);
+        loop = 0;
+      } else if ((++loop & 0xf) === 0 && now_us() > rspin) {
+        rwsem_set_nonspinnable(sem);
+        count(CNT.RWSEM_OPT_NOSPIN);
+        break;
+      }
+    }
+    // On a reader-owned lock the threshold above is the bound; otherwise the spin budget.
+    if (state === OWNER_NULL && (spins & 0xf) === 0 && need_resched(deadline)) break;
+    prev = state;
+    cpu_relax();
+  }
+  count(CNT.RWSEM_OPT_FAIL);
+  return false;
+}
+
+// Lost wake-ups (see wake_overdue() in src/sched/task.ts): after a slice that timed out, was a
+// wake-up owed to this waiter? A reader is owed one once it was granted (waiter.task cleared:
+// the granter wakes it after dropping wait_lock), and so is the first waiter of either kind
+// once the lock is free: the unlocker that left it free with WAITERS set, or the waiter that
+// left the head, had to call rwsem_mark_wake(). A later waiter is owed nothing: only the
+// head is woken. Checked under wait_lock, so the head and the count are one snapshot.
+
+function rwsem_head_free(sem: number, w: number): boolean {
+  spin_lock(sem + RWSEM.wait_lock);
+  const due =
+    rwsem_first_waiter(sem) === w && (atomic_read(sem + RWSEM.count) & RWSEM_LOCK_MASK) === 0;
+  spin_unlock(sem + RWSEM.wait_lock);
+  return due;
+}
+
+function rwsem_read_wake_due(sem: number, w: number): boolean {
+  // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
+  return atomic_read(w + RWSEM_WAITER.task) === 0 || rwsem_head_free(sem, w);
+}
+
+function rwsem_write_wake_due(sem: number, w: number): boolean {
+  return rwsem_head_free(sem, w);
 }
 
 /** Wait for the write lock (rwsem_down_write_slowpath). Returns 0, or EINTR (KILLABLE). */
 function rwsem_down_write_slowpath(sem: number, state: number): number {
   count(CNT.RWSEM_WRITE_SLOW);
   trace(EV.RWSEM_DOWN_WRITE_SLOW, sem, atomic_read(sem + RWSEM.count));
-  if (rwsem_optimistic_spin(sem)) return 0;
+  // rwsem_optimistic_spin() implies ACQUIRE on success.
+  if (rwsem_can_spin_on_owner(sem) && rwsem_optimistic_spin(sem)) return 0;
 
   const w = rwsem_waiter_of(current());
   spin_lock(sem + RWSEM.wait_lock);
@@ -321,7 +448,16 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
       ret = EINTR;
       break;
     }
-    schedule_timeout();
+    // Holding the handoff, spin on a running writer owner instead of sleeping: when it lets go
+    // (OWNER_NULL) try again at once. handoff_set is only written under wait_lock; a stale 0
+    // here only costs a sleep.
+    const spun =
+      atomic_read(w + RWSEM_WAITER.handoff_set) !== 0 &&
+      (atomic_read(HEADER.flags) & HDR_FLAG_RWSEM_NO_SPIN) === 0 &&
+      rwsem_spin_on_owner(sem, now_us() + RWSEM_SPIN_MAX_US) === OWNER_NULL;
+    if (!spun && !schedule_timeout() && rwsem_write_wake_due(sem, w)) {
+      wake_overdue(WAIT_SITE.RWSEM_WRITE, sem);
+    }
     spin_lock(sem + RWSEM.wait_lock);
   }
   if (ret === 0) spin_unlock(sem + RWSEM.wait_lock);

@@ -17,6 +17,7 @@ import {
   RWSEM_FLAG_WAITERS,
   RWSEM_LOCK_MASK,
   RWSEM_OWNER_SHIFT,
+  RWSEM_READER_OWNED,
   RWSEM_UNLOCKED_VALUE,
   RWSEM_WAITER,
   RWSEM_WAITING_FOR_READ,
@@ -131,4 +132,41 @@ export function rwsem_check_invariants(sem: number): void {
   } finally {
     spin_unlock(sem + RWSEM.wait_lock);
   }
+}
+
+/**
+ * One line for a report: the count's bits, the owner and the queue, read WITHOUT wait_lock (a
+ * report on a hang must not block on a lock a stuck task holds), so a racy snapshot; the walk is
+ * bounded, so a corrupted list cannot loop.
+ */
+export function rwsem_describe(sem: number): string {
+  const c = atomic_read(sem + RWSEM.count);
+  const bits: string[] = [];
+  if ((c & RWSEM_WRITER_LOCKED) !== 0) bits.push('WRITER_LOCKED');
+  if ((c & RWSEM_FLAG_WAITERS) !== 0) bits.push('WAITERS');
+  if ((c & RWSEM_FLAG_HANDOFF) !== 0) bits.push('HANDOFF');
+  if ((c & RWSEM_FLAG_READFAIL) !== 0) bits.push('READFAIL');
+  const readers = rwsem_count_readers(c);
+  if (readers !== 0) bits.push(`readers=${readers}`);
+  const o = atomic_read(sem + RWSEM.owner);
+  const ownerTask = o >>> RWSEM_OWNER_SHIFT;
+  const owner =
+    ownerTask === 0
+      ? 'none'
+      : `task ${atomic_read(ownerTask + TASK.id)}${(o & RWSEM_READER_OWNED) !== 0 ? ' (reader-owned hint)' : ''}`;
+  const queue: string[] = [];
+  const limit = max_tasks();
+  for (let w = atomic_read(sem + RWSEM.wait_head); w !== 0; ) {
+    if (queue.length > limit) {
+      queue.push('... (loops)');
+      break;
+    }
+    const type = atomic_read(w + RWSEM_WAITER.type) === RWSEM_WAITING_FOR_READ ? 'R' : 'W';
+    const granted = atomic_read(w + RWSEM_WAITER.task) === 0 ? ' granted' : '';
+    const handoff = atomic_read(w + RWSEM_WAITER.handoff_set) !== 0 ? ' handoff' : '';
+    queue.push(`task ${atomic_read(w - TASK.rwsem_waiter + TASK.id)} ${type}${granted}${handoff}`);
+    w = atomic_read(w + RWSEM_WAITER.next);
+  }
+  const hex = (c >>> 0).toString(16).padStart(8, '0');
+  return `count 0x${hex} [${bits.join(' ') || 'unlocked'}], owner ${owner}, queue [${queue.join(', ')}]`;
 }

@@ -26,6 +26,7 @@ import {
   plain_read,
   plain_set,
 } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, count_add, current, trace, unpark } from '../sched/task.js';
@@ -216,7 +217,10 @@ export function rwsem_mark_wake(sem: number, wakeType: number): void {
     const old = atomic_fetch_add(cp, adjustment);
     if ((old & RWSEM_WRITER_MASK) !== 0) {
       // A writer stole the lock. If the first reader has waited too long, request a handoff.
-      if (time_after(rwsem_jiffies(), plain_read(first + RWSEM_WAITER.timeout))) {
+      if (
+        !bug_on(BUG.RWSEM_NO_HANDOFF) &&
+        time_after(rwsem_jiffies(), plain_read(first + RWSEM_WAITER.timeout))
+      ) {
         if ((old & RWSEM_FLAG_HANDOFF) === 0) {
           adjustment -= RWSEM_FLAG_HANDOFF;
           count(CNT.RWSEM_HANDOFF_SET);
@@ -284,7 +288,10 @@ export function rwsem_cond_wake_waiter(sem: number, c: number): void {
  */
 export function rwsem_del_wake_waiter(sem: number, w: number): void {
   const wasFirst = plain_read(sem + RWSEM.wait_head) === w; // wait_lock held
-  if (rwsem_del_waiter(sem, w) && wasFirst) rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
+  // RWSEM_KILLED_NO_WAKE: leave without letting the new head at the lock.
+  if (rwsem_del_waiter(sem, w) && wasFirst && !bug_on(BUG.RWSEM_KILLED_NO_WAKE)) {
+    rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
+  }
   spin_unlock(sem + RWSEM.wait_lock);
   wake_up_q();
 }
@@ -299,23 +306,29 @@ export function rwsem_wake(sem: number, wakeType: number): void {
 
 /**
  * rwsem_try_write_lock(): a queued writer tries to take the lock. Caller holds wait_lock; on
- * success the node is unlinked. While HANDOFF is set only the first waiter may take the lock.
- * A first waiter that has waited RWSEM_WAIT_TIMEOUT_MS and finds the lock held sets HANDOFF
- * (and its handoff_set) instead. ACQUIRE on success: the cmpxchg pairs with the unlockers'
- * RELEASE.
+ * success the node is unlinked. Any queued writer that has waited RWSEM_WAIT_TIMEOUT_MS and finds
+ * the lock held may set HANDOFF; it is recorded on the *first* waiter (first->handoff_set), the
+ * only one that may then take the lock. The others yield only while that record is set: a
+ * HANDOFF bit left behind by a first waiter that was killed does not stop them. ACQUIRE on
+ * success: the cmpxchg pairs with the unlockers' RELEASE.
  */
 export function rwsem_try_write_lock(sem: number, w: number): boolean {
   const cp = sem + RWSEM.count;
-  const head = plain_read(sem + RWSEM.wait_head); // wait_lock held
-  const isFirst = head === w;
+  const first = plain_read(sem + RWSEM.wait_head); // wait_lock held
+  const isFirst = first === w;
   const alone = isFirst && plain_read(sem + RWSEM.wait_tail) === w;
+  const noHandoff = bug_on(BUG.RWSEM_NO_HANDOFF);
   let c = atomic_read(cp);
   let n: number;
   for (;;) {
     const hasHandoff = (c & RWSEM_FLAG_HANDOFF) !== 0;
-    if (hasHandoff && !isFirst) return false;
+    // Honour HANDOFF only when the first waiter holds it (handoff_set is written under
+    // wait_lock, which we hold).
+    if (hasHandoff && !isFirst && atomic_read(first + RWSEM_WAITER.handoff_set) !== 0) {
+      return false;
+    }
     if ((c & RWSEM_LOCK_MASK) !== 0) {
-      if (hasHandoff || !isFirst) return false;
+      if (hasHandoff || noHandoff) return false;
       if (!time_after(rwsem_jiffies(), plain_read(w + RWSEM_WAITER.timeout))) return false;
       n = c | RWSEM_FLAG_HANDOFF;
     } else {
@@ -327,7 +340,7 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
     c = found;
   }
   if ((n & RWSEM_FLAG_HANDOFF) !== 0) {
-    atomic_set(w + RWSEM_WAITER.handoff_set, 1);
+    atomic_set(first + RWSEM_WAITER.handoff_set, 1);
     count(CNT.RWSEM_HANDOFF_SET);
     trace(EV.RWSEM_HANDOFF, sem, RWSEM_WAITING_FOR_WRITE);
     return false;

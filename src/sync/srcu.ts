@@ -42,12 +42,23 @@ import {
   cpu_relax,
   plain_read,
   plain_set,
+  sched_point,
   smp_mb,
   words,
 } from '../sched/atomics.js';
+import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { check_abort, count, current_id, set_waiting, trace } from '../sched/task.js';
+import { sched_label } from '../sched/labels.js';
+import { SP } from '../sched/points.js';
+import {
+  check_abort,
+  count,
+  current_id,
+  futex_wake_overdue,
+  set_waiting,
+  trace,
+} from '../sched/task.js';
 import { arena_alloc, get_root, max_tasks, set_root } from '../shm/arena.js';
 import {
   GP_FUTEX_IDLE,
@@ -62,9 +73,14 @@ import {
   srcu_lock_count_off,
   srcu_struct_words,
   srcu_unlock_count_off,
+  WAIT_SITE,
 } from '../shm/layout/index.js';
 import { RcuCbList, rcu_seq_done, rcu_seq_snap } from './rcu_cblist.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
+
+/** Schedule points a race script can stop at. */
+const SP_IDX_LOADED = sched_label('srcu_read_lock:idx_loaded');
+const SP_FLIPPED = sched_label('srcu_gp:flipped');
 
 /** Scans a blocked grace period repeats (with cpu_relax) before it starts to sleep. */
 const ACTIVE_ATTEMPTS = 16;
@@ -115,9 +131,11 @@ function my_data(ssp: number): number {
 /** Enter a read section; returns the index to pass to srcu_read_unlock(). May nest. */
 export function srcu_read_lock(ssp: number): number {
   const idx = atomic_read(ssp + SRCU.srcu_idx) & 1;
+  sched_point(SP_IDX_LOADED);
   // Full barrier B: the increment before the section's accesses.
   atomic_fetch_add(my_data(ssp) + srcu_lock_count_off(idx), 1);
   trace(EV.SRCU_READ_LOCK, ssp, idx);
+  sched_point(SP.SRCU_SECTION);
   return idx;
 }
 
@@ -187,9 +205,15 @@ function srcu_gp_step(ssp: number, cookie: number): boolean {
     if (phase === GP_WAIT_STALE) {
       const idx = atomic_read(idxp);
       // Scan 1: late readers left on the non-current index by an earlier grace period.
-      if (!srcu_readers_active_idx_check(ssp, idx ^ 1)) return false;
+      // BUG.SRCU_SKIP_FIRST_INDEX skips it: a reader that loaded srcu_idx before the previous
+      // flip and incremented the old index after that grace period drained it is then on the
+      // index this flip makes current, and scan 2 never looks at it.
+      if (!bug_on(BUG.SRCU_SKIP_FIRST_INDEX) && !srcu_readers_active_idx_check(ssp, idx ^ 1)) {
+        return false;
+      }
       // srcu_flip. Full barrier D.
       atomic_xchg(idxp, idx ^ 1);
+      sched_point(SP_FLIPPED);
       plain_set(php, GP_WAIT_FLIP); // under ssp's lock
     }
     // Scan 2: the index that was current before the flip.
@@ -216,7 +240,16 @@ function srcu_gp_wait(ssp: number, cookie: number): void {
       atomic_xchg(w, GP_FUTEX_WAITING);
       if (srcu_gp_step(ssp, cookie)) break;
       set_waiting(EV.SRCU_SYNC_BEGIN, w);
-      atomic_wait(w, GP_FUTEX_WAITING, SRCU_GP_SLEEP_MS);
+      // A slice that timed out, after which the grace period can end: a reader left, and its
+      // unlock owed us a wake-up (it must see WAITING: the store-buffer pair above). It may be
+      // between its slot store and that wake-up: futex_wake_overdue() gives it the grace.
+      if (
+        atomic_wait(w, GP_FUTEX_WAITING, SRCU_GP_SLEEP_MS) === 'timed-out' &&
+        srcu_gp_step(ssp, cookie)
+      ) {
+        futex_wake_overdue(WAIT_SITE.SRCU_GP, w, GP_FUTEX_WAITING);
+        break;
+      }
     }
   } finally {
     set_waiting(0, 0);

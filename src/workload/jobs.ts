@@ -22,6 +22,7 @@ import {
   set_fault_cost,
   VM_FAULT_SIGSEGV,
 } from '../ops/index.js';
+import { scheme } from '../schemes/active.js';
 import type { Job, JobInit } from './job.js';
 import { thinkTime } from './loop.js';
 import type { FaultCost, WriterOp } from './spec.js';
@@ -33,10 +34,24 @@ export interface PageRange {
   readonly pages: number;
 }
 
+/** The spread layout's VMAs: `count` of `pages` pages, VMA i at base + i * stride. */
+export interface SpreadArgs {
+  readonly base: number;
+  readonly stride: number;
+  readonly count: number;
+  readonly pages: number;
+  /** Zipf-like picks (s = 1) instead of uniform ones */
+  readonly zipf: boolean;
+  /** pages a faulter holds present before it zaps its oldest */
+  readonly ring: number;
+}
+
 export interface FaulterArgs {
   readonly mm: number;
   readonly regions: readonly PageRange[];
-  readonly access: 'sequential' | 'random';
+  /** the spread layout (regions is empty then) */
+  readonly spread: SpreadArgs | null;
+  readonly access: 'sequential' | 'random' | 'uniform' | 'zipf';
   readonly writeFraction: number;
   readonly faultCost: FaultCost;
   readonly seed: number;
@@ -48,8 +63,9 @@ export interface WriterArgs {
   readonly thinkUs: number;
   /** size of the VMAs mmapMunmap maps */
   readonly pages: number;
-  /** the faulters' VMAs, for mprotect and madvise */
+  /** the faulters' VMAs, for mprotect and madvise (or `spread`'s, when that is set) */
   readonly targets: readonly PageRange[];
+  readonly spread: SpreadArgs | null;
   readonly seed: number;
 }
 
@@ -86,7 +102,65 @@ export function createJob(init: JobInit): Job {
   throw new UsageError(`job role ${init.role}: allowed faulter, writer`);
 }
 
+/**
+ * The spread layout's faulter: each fault picks a VMA (uniform, or Zipf-like: rank k with
+ * probability about 1/(k ln N), ranks scattered over the address space by a fixed bijection) and
+ * a page in it that this faulter does not hold present, faults it, and keeps it in a FIFO; once
+ * the FIFO is full, the step zaps the oldest page instead (MADV_DONTNEED of one page, its own
+ * kind), so the pages present stay bounded however large the mm.
+ */
+function spreadFaulter(a: FaulterArgs, s: SpreadArgs): Job {
+  set_fault_cost(a.faultCost);
+  const rand = rng(a.seed);
+  const fifo = new Int32Array(s.ring);
+  const held = new Set<number>();
+  let head = 0;
+  let n = 0;
+  const logN = Math.log(s.count + 1);
+  // A prime far above any count: rank -> VMA index is a bijection mod count.
+  const SCATTER = 2_654_435_761;
+  const pickVma = (): number => {
+    if (!s.zipf) return Math.floor(rand() * s.count);
+    // Inverse of the continuous 1/x density on [1, N+1): rank k has weight about 1/(k+1).
+    const rank = Math.min(s.count - 1, Math.floor(Math.exp(rand() * logN)) - 1);
+    return (rank * SCATTER) % s.count;
+  };
+  return {
+    kinds: FAULTER_KINDS,
+    step(): number {
+      if (n === s.ring) {
+        const addr = fifo[head]!;
+        head = (head + 1) % s.ring;
+        n--;
+        held.delete(addr);
+        const r = do_madvise_dontneed(a.mm, addr, 1);
+        if (r !== 0) throw new Error(`madvise(DONTNEED) of page ${addr} returned ${r}`);
+        return 1;
+      }
+      let addr = 0;
+      for (let tries = 0; tries < 8; tries++) {
+        addr = s.base + pickVma() * s.stride + Math.floor(rand() * s.pages);
+        if (!held.has(addr)) break;
+      }
+      const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+      if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+        throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+      }
+      if (!held.has(addr)) {
+        held.add(addr);
+        fifo[(head + n) % s.ring] = addr;
+        n++;
+      }
+      return 0;
+    },
+    finish(): void {
+      scheme().barrier(); // madvise may free page tables after a grace period
+    },
+  };
+}
+
 function faulter(a: FaulterArgs): Job {
+  if (a.spread !== null) return spreadFaulter(a, a.spread);
   set_fault_cost(a.faultCost);
   const rand = rng(a.seed);
   const total = a.regions.reduce((s, r) => s + r.pages, 0);
@@ -119,6 +193,9 @@ function faulter(a: FaulterArgs): Job {
       }
       return 1;
     },
+    finish(): void {
+      scheme().barrier();
+    },
   };
 }
 
@@ -132,10 +209,14 @@ function writer(a: WriterArgs, run: number): Job {
       picks.push([op, sum]);
     }
   }
-  if (picks.some(([op]) => op === 'mprotect' || op === 'madvise') && a.targets.length === 0) {
+  const s = a.spread;
+  const nTargets = s !== null ? s.count : a.targets.length;
+  const targetAt = (i: number): PageRange =>
+    s !== null ? { start: s.base + i * s.stride, pages: s.pages } : a.targets[i]!;
+  if (picks.some(([op]) => op === 'mprotect' || op === 'madvise') && nTargets === 0) {
     throw new UsageError('writer: mprotect/madvise need faulters VMAs to act on');
   }
-  const readOnly = new Uint8Array(a.targets.length);
+  const readOnly = new Uint8Array(nTargets);
   let mapped = 0;
   let target = 0;
   const pick = (): WriterOp => {
@@ -160,8 +241,9 @@ function writer(a: WriterArgs, run: number): Job {
           return 0;
         }
         case 'mprotect': {
-          const i = target++ % a.targets.length;
-          const t = a.targets[i]!;
+          // A large mm: the writer changes VMAs all over it, not one after the other.
+          const i = s !== null ? Math.floor(rand() * nTargets) : target++ % nTargets;
+          const t = targetAt(i);
           readOnly[i] = readOnly[i] === 1 ? 0 : 1;
           const r = do_mprotect(
             a.mm,
@@ -178,7 +260,7 @@ function writer(a: WriterArgs, run: number): Job {
           return 3;
         }
         case 'madvise': {
-          const t = a.targets[Math.floor(rand() * a.targets.length)]!;
+          const t = targetAt(Math.floor(rand() * nTargets));
           const r = do_madvise_dontneed(a.mm, t.start, t.pages);
           if (r !== 0)
             throw new Error(`madvise(DONTNEED) of ${t.pages} pages at ${t.start} returned ${r}`);
@@ -188,6 +270,10 @@ function writer(a: WriterArgs, run: number): Job {
     },
     between(): void {
       thinkTime(run, a.thinkUs);
+    },
+    finish(): void {
+      // Deferred frees live in this thread: run them before it leaves (rcu_barrier and co.).
+      scheme().barrier();
     },
   };
 }

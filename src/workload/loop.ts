@@ -23,6 +23,7 @@ import {
 import { EV } from '../sched/events.js';
 import { check_abort, current, SCHED_SLICE_MS, tick, trace } from '../sched/task.js';
 import { NR_TASK_COUNTERS, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../shm/layout/index.js';
+import { rcu_quiescent_state, rcu_thread_exit, rcu_thread_online } from '../sync/rcu.js';
 import type { Job } from './job.js';
 
 export interface LoopResult {
@@ -70,6 +71,9 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
   let ops = 0;
   trace(EV.WORKER_START, index, budget);
   waitAtBarrier(run);
+  // qsbr RCU: from here this task reports a quiescent state after every operation (the
+  // kernel's context switch) and is offline while it sleeps; memb: both are no-ops.
+  rcu_thread_online();
   let t0 = performance.now();
   let measuring = atomic_read(run + RUN.measure) !== 0;
   if (measuring) resetOwnCounters();
@@ -94,6 +98,7 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
       ops++;
       atomic_set(slot + RUN_WORKER.ops, ops);
       tick();
+      rcu_quiescent_state();
       job.between?.();
       if (measuring && ops === budget) {
         // The last budgeted worker to finish stops the others (writers have no budget).
@@ -119,6 +124,8 @@ export function runLoop(job: Job, run: number, index: number, budget: number): L
     try {
       job.finish?.();
     } finally {
+      // No grace period may wait for a task that has left (even one that threw mid-section).
+      rcu_thread_exit();
       // Only now: the watchdog keeps watching a worker until its finish() is done too.
       atomic_set(slot + RUN_WORKER.exited, 1);
     }

@@ -4,9 +4,10 @@
 
 import { UsageError } from '../errors.js';
 import { MMAP_MIN_PAGE, PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
-import { do_mmap, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import { mmap_region_many, PROT_READ, PROT_WRITE } from '../ops/index.js';
+import type { RcuFlavor } from '../sync/rcu.js';
 import type { WorkerPlan } from './job.js';
-import type { FaulterArgs, PageRange, WriterArgs } from './jobs.js';
+import type { FaulterArgs, PageRange, SpreadArgs, WriterArgs } from './jobs.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
 import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from './world.js';
 
@@ -22,17 +23,25 @@ export interface SetupOptions {
   readonly spec: WorkloadSpec;
   readonly scheme: SchemeName;
   readonly srcuFree: SrcuFree;
+  /** the RCU flavour (default qsbr) */
+  readonly rcu?: RcuFlavor;
   /** faulting workers */
   readonly threads: number;
   /** assertions and tracing on */
   readonly instrumentation: boolean;
   /** op budget per faulter (0: run for a duration) */
   readonly faulterBudget?: number;
+  /** rw_semaphore writers spin before queueing (default true, as the kernel) */
+  readonly rwsemSpin?: boolean;
 }
 
-/** Pages the faulters have mapped (and may have present) at once. */
+/** spread layout: pages a faulter holds present before it zaps its oldest (a FIFO). */
+export const SPREAD_RING = 64;
+
+/** Pages the faulters may have present at once. */
 export function faulterPages(spec: WorkloadSpec, threads: number): number {
   const v = spec.vmas;
+  if (v.layout === 'spread') return threads * SPREAD_RING;
   return v.layout === 'private' ? threads * v.count * v.pages : v.count * v.pages;
 }
 
@@ -45,18 +54,21 @@ export const MAX_FAULTER_PAGES = 65_536;
  * otherwise fuse them) and private VMAs of different faulters never share a pte page and its
  * lock — as in pft, where each thread's region is far from the others'.
  */
-function faulterPlacement(pages: number): { base: number; stride: number } {
-  return {
-    base: Math.ceil(MMAP_MIN_PAGE / PTRS_PER_PTE) * PTRS_PER_PTE,
-    stride: Math.ceil((pages + 1) / PTRS_PER_PTE) * PTRS_PER_PTE,
-  };
+function faulterPlacement(spec: WorkloadSpec): { base: number; stride: number } {
+  const pages = spec.vmas.pages;
+  const base = Math.ceil(MMAP_MIN_PAGE / PTRS_PER_PTE) * PTRS_PER_PTE;
+  // spread: a large mm's small VMAs lie close together, many to a page-table page, a one-page
+  // hole after each (so that mprotect never merges neighbours).
+  if (spec.vmas.layout === 'spread') return { base, stride: pages + 1 };
+  return { base, stride: Math.ceil((pages + 1) / PTRS_PER_PTE) * PTRS_PER_PTE };
 }
 
 /** The world a run of `spec` at `threads` faulters needs. */
 export function worldShape(spec: WorkloadSpec, threads: number) {
   const writers = writerCount(spec);
   const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
-  const { base, stride } = faulterPlacement(spec.vmas.pages);
+  const spread = spec.vmas.layout === 'spread';
+  const { base, stride } = faulterPlacement(spec);
   // Every page the faulters can have present at once, twice over (frees may be deferred).
   const frames = Math.max(1024, 2 * faulterPages(spec, threads) + 256);
   return {
@@ -67,17 +79,30 @@ export function worldShape(spec: WorkloadSpec, threads: number) {
     // than the world's default for this many frames.
     ptePages: Math.max(
       Math.ceil(frames / 8),
-      vmaCount * (stride / PTRS_PER_PTE) + 256 + writers * 64,
+      Math.ceil((vmaCount * stride) / PTRS_PER_PTE) + 256 + writers * 64,
     ),
     maxTasks: threads + writers + 1,
-    // Every VMA that can exist at once, plus room for frees still waiting for a grace period.
-    maxVmas: Math.max(4096, 4 * (vmaCount + writers * 4)),
+    // Every VMA that can exist at once, plus room for frees still waiting for a grace period
+    // (a large mm: its VMAs once, and the writers' churn).
+    maxVmas: spread
+      ? vmaCount + 4096 + writers * 1024
+      : Math.max(4096, 4 * (vmaCount + writers * 4)),
     frames,
   };
 }
 
 /** Throw a UsageError if `spec` cannot run at `threads` faulters; names the field to change. */
 export function checkFits(spec: WorkloadSpec, threads: number): void {
+  if (spec.vmas.layout === 'spread' && spec.access !== 'uniform' && spec.access !== 'zipf') {
+    throw new UsageError(
+      `workload ${spec.name}: access ${spec.access} with the spread layout; allowed: uniform, zipf`,
+    );
+  }
+  if (spec.vmas.layout !== 'spread' && spec.access !== 'sequential' && spec.access !== 'random') {
+    throw new UsageError(
+      `workload ${spec.name}: access ${spec.access} with the ${spec.vmas.layout} layout; allowed: sequential, random`,
+    );
+  }
   if (spec.vmas.layout === 'shared' && spec.vmas.pages < threads) {
     throw new UsageError(
       `workload ${spec.name}: shared VMAs of ${spec.vmas.pages} pages cannot give each of ${threads} faulters a page; allowed: vmas.pages >= threads`,
@@ -117,6 +142,7 @@ export function setupRun(o: SetupOptions): RunSetup {
   const { sab } = world_create({
     scheme: o.scheme,
     srcuFree: o.srcuFree,
+    rcu: o.rcu ?? 'qsbr',
     maxTasks,
     maxMms: 4,
     maxVmas: shape.maxVmas,
@@ -124,22 +150,31 @@ export function setupRun(o: SetupOptions): RunSetup {
     ptePages: shape.ptePages,
     padding: true,
     assertions: o.instrumentation,
+    rwsemSpin: o.rwsemSpin ?? true,
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];
   const pages = spec.vmas.pages;
-  const { base, stride } = faulterPlacement(pages);
-  for (let i = 0; i < vmaCount; i++) {
-    const start = do_mmap(mm, base + i * stride, pages, PROT_READ | PROT_WRITE);
-    if (start < 0) {
-      throw new Error(`set-up: mmap of faulter VMA ${i} (${pages} pages) returned ${start}`);
-    }
-    vmas.push({ start, pages });
+  const { base, stride } = faulterPlacement(spec);
+  const spread: SpreadArgs | null =
+    spec.vmas.layout === 'spread'
+      ? { base, stride, count: vmaCount, pages, zipf: spec.access === 'zipf', ring: SPREAD_RING }
+      : null;
+  // One write-locked transaction for all of them: a large mm builds in time linear in its VMAs.
+  const r = mmap_region_many(mm, base, stride, vmaCount, pages, PROT_READ | PROT_WRITE);
+  if (r !== 0) {
+    throw new Error(`set-up: mmap of ${vmaCount} faulter VMAs of ${pages} pages returned ${r}`);
+  }
+  // A spread layout is described by `spread`: no list to copy into every worker.
+  if (spread === null) {
+    for (let i = 0; i < vmaCount; i++) vmas.push({ start: base + i * stride, pages });
   }
   const plans: WorkerPlan[] = [];
   for (let f = 0; f < threads; f++) {
     const regions: PageRange[] = [];
-    if (spec.vmas.layout === 'private') {
+    if (spread !== null) {
+      // every faulter picks from every VMA
+    } else if (spec.vmas.layout === 'private') {
       regions.push(...vmas.slice(f * spec.vmas.count, (f + 1) * spec.vmas.count));
     } else {
       // Shared VMAs: faulter f owns the f-th slice of pages of each one.
@@ -152,6 +187,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     const args: FaulterArgs = {
       mm,
       regions,
+      spread,
       access: spec.access,
       writeFraction: spec.writeFraction,
       faultCost: spec.faultCost,
@@ -167,6 +203,7 @@ export function setupRun(o: SetupOptions): RunSetup {
         thinkUs: g.thinkUs,
         pages: g.pages,
         targets: vmas,
+        spread,
         seed: 0xc0ffee + plans.length,
       };
       plans.push({ taskId: plans.length + 1, role: 'writer', args, budget: 0 });

@@ -39,15 +39,21 @@ export interface WorkloadSpec {
   readonly description: string;
   /**
    * The faulters' VMAs. private: `count` VMAs per faulter, each its own. shared: `count` VMAs
-   * that every faulter faults in, each faulter in its own slice of pages of each.
+   * that every faulter faults in, each faulter in its own slice of pages of each. spread: one
+   * large mm of `count` small VMAs (a hole after each) that every faulter picks from at random
+   * (access uniform or zipf), zapping its oldest faulted page once it holds SPREAD_RING.
    */
   readonly vmas: {
-    readonly layout: 'private' | 'shared';
+    readonly layout: 'private' | 'shared' | 'spread';
     readonly count: number;
     readonly pages: number;
   };
-  /** the order a faulter touches its pages in each round (random: a fresh shuffle each round) */
-  readonly access: 'sequential' | 'random';
+  /**
+   * private and shared: the order a faulter touches its pages in each round (random: a fresh
+   * shuffle each round). spread: how a faulter picks the VMA of each fault — uniform, or zipf
+   * (Zipf-like with s = 1: the k-th hottest VMA is picked in proportion to 1/k).
+   */
+  readonly access: 'sequential' | 'random' | 'uniform' | 'zipf';
   /** the fraction of faults that are writes (0..1) */
   readonly writeFraction: number;
   readonly faultCost: FaultCost;
@@ -78,6 +84,10 @@ export const DEFAULT_WRITER: WriterGroup = {
 
 export const LIMITS = {
   vmaCount: 1024,
+  /** spread layout: VMAs in the one large mm */
+  spreadVmaCount: 200_000,
+  /** spread layout: pages per VMA */
+  spreadVmaPages: 64,
   vmaPages: 65_536,
   writerGroups: 8,
   writersPerGroup: 64,
@@ -207,22 +217,35 @@ export function parseWorkload(
     'vmas',
     (p, v) => {
       const m = object(p, v, ['layout', 'count', 'pages']);
+      const layout =
+        m['layout'] === undefined
+          ? d.vmas.layout
+          : oneOf(`${p}.layout`, m['layout'], ['private', 'shared', 'spread'] as const);
+      const spread = layout === 'spread';
       return {
-        layout:
-          m['layout'] === undefined
-            ? d.vmas.layout
-            : oneOf(`${p}.layout`, m['layout'], ['private', 'shared'] as const),
+        layout,
         count:
           m['count'] === undefined
             ? d.vmas.count
-            : int(`${p}.count`, m['count'], 1, LIMITS.vmaCount),
+            : int(`${p}.count`, m['count'], 1, spread ? LIMITS.spreadVmaCount : LIMITS.vmaCount),
         pages:
           m['pages'] === undefined
-            ? d.vmas.pages
-            : int(`${p}.pages`, m['pages'], 1, LIMITS.vmaPages),
+            ? spread
+              ? 1
+              : d.vmas.pages
+            : int(`${p}.pages`, m['pages'], 1, spread ? LIMITS.spreadVmaPages : LIMITS.vmaPages),
       };
     },
     d.vmas,
+  );
+  const spread = vmas.layout === 'spread';
+  const access = get(
+    'access',
+    (p, v) =>
+      spread
+        ? oneOf(p, v, ['uniform', 'zipf'] as const)
+        : oneOf(p, v, ['sequential', 'random'] as const),
+    spread ? 'uniform' : d.access,
   );
   const list = <T>(p: string, v: unknown, max: number, each: (p: string, v: unknown) => T): T[] => {
     if (!Array.isArray(v) || v.length > max) fail(p, v, `a list of at most ${max}`);
@@ -240,7 +263,7 @@ export function parseWorkload(
       d.description,
     ),
     vmas,
-    access: get('access', (p, v) => oneOf(p, v, ['sequential', 'random'] as const), d.access),
+    access,
     writeFraction: get('writeFraction', (p, v) => num(p, v, 0, 1), d.writeFraction),
     faultCost: get('faultCost', faultCost, d.faultCost),
     writers: get('writers', (p, v) => list(p, v, LIMITS.writerGroups, writerGroup), d.writers),

@@ -33,7 +33,7 @@ import {
   WORD_BYTES,
 } from '../shm/layout/index.js';
 import { kmem_cache_create } from '../shm/slab.js';
-import { rcu_init } from '../sync/rcu.js';
+import { type RcuFlavor, rcu_init } from '../sync/rcu.js';
 import { refcount_warn_init } from '../sync/refcount.js';
 import { init_srcu_struct } from '../sync/srcu.js';
 
@@ -51,10 +51,18 @@ export interface WorldConfig {
   readonly padding: boolean;
   /** live assertions and shadow counters (tests, stress); off for benchmarks */
   readonly assertions: boolean;
+  /** rw_semaphore writers spin on the owner before queueing (the kernel's default) */
+  readonly rwsemSpin: boolean;
   /** srcu_spf's munmap: queue call_srcu (default) or wait synchronize_srcu */
   readonly srcuFree: 'call_srcu' | 'synchronize_srcu';
+  /** the RCU flavour (src/sync/rcu.ts): qsbr, as the kernel's, or liburcu's memb */
+  readonly rcu: RcuFlavor;
   /** page-table pages (512 PTEs each); default: enough for the frames, spread out */
   readonly ptePages?: number;
+  /** room for the caller's own structures (a bench's lookup trees), MiB */
+  readonly extraMiB?: number;
+  /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 or absent runs the fixed code */
+  readonly bugs?: number;
 }
 
 export const DEFAULT_WORLD: WorldConfig = {
@@ -65,7 +73,9 @@ export const DEFAULT_WORLD: WorldConfig = {
   maxTasks: 64,
   padding: true,
   assertions: true,
+  rwsemSpin: true,
   srcuFree: 'call_srcu',
+  rcu: 'qsbr',
 };
 
 /** The limits a user may set (the CLI names them in its errors). */
@@ -136,10 +146,16 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   // Lay out once to learn the struct sizes for this padding setting, then size the buffer.
   configureLayout({ padding: cfg.padding });
   const bytes = worldWords(cfg) * WORD_BYTES;
-  const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4;
-  const arena = createArena({ sizeMiB, maxTasks: cfg.maxTasks, padding: cfg.padding });
+  const sizeMiB = Math.ceil(bytes / (1 << 20)) + 4 + (cfg.extraMiB ?? 0);
+  const arena = createArena({
+    sizeMiB,
+    maxTasks: cfg.maxTasks,
+    padding: cfg.padding,
+    rwsemSpin: cfg.rwsemSpin,
+    bugs: cfg.bugs ?? 0,
+  });
   task_attach(0);
-  rcu_init();
+  rcu_init({ flavor: cfg.rcu, debug: cfg.assertions });
   refcount_warn_init();
   const srcu = init_srcu_struct();
   const s = scheme_by_id(scheme_id(cfg.scheme));

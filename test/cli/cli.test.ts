@@ -80,19 +80,46 @@ describe('faultline --help', () => {
       '--html',
       '--no-progress',
       '--instrumentation',
+      '--rwsem-spin',
     ]) {
       expect(b.stdout).toContain(f);
     }
     expect((await run(['help'])).code).toBe(0);
   });
+});
 
-  it('later commands say so in one line and exit 2; their --help exits 0', async () => {
-    for (const c of ['stress', 'race', 'litmus', 'explore']) {
-      await bad([c], new RegExp(`^faultline: faultline ${c} is not implemented yet`));
-      const h = await run([c, '--help']);
-      expect(h.code).toBe(0);
-      expect(h.stdout).toMatch(/not implemented yet/);
-    }
+describe('faultline race and explore', () => {
+  it('--list names each script and its source; a script runs both variants, exit 0', async () => {
+    const l = await run(['race', '--list']);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toMatch(/^rcuwait-lost-wakeup +\S/m);
+    const r = await run(['race', 'rcuwait-lost-wakeup']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/outcome: deadlock; lost wake-up/);
+    expect(r.stdout).toMatch(/2 of 2 verdicts as expected/);
+  });
+  it("explore finds the broken variant's bug (exit 1) and --replay repeats it", async () => {
+    const e = await run(['explore', 'rcuwait-lost-wakeup']);
+    expect(e.code).toBe(1);
+    const s = /first failing schedule \(1 preemption\): (\S+)/.exec(e.stdout)?.[1];
+    expect(s).toBeDefined();
+    const r = await run(['explore', 'rcuwait-lost-wakeup', '--replay', s!]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/outcome: deadlock/);
+  });
+  it('bad input exits 2 with one line', async () => {
+    await Promise.all([
+      bad(['race', 'nope'], /unknown race script 'nope': allowed rcuwait-lost-wakeup/),
+      bad(
+        ['race', 'rcuwait-lost-wakeup', '--variant', 'x'],
+        /--variant x: allowed fixed, broken or both/,
+      ),
+      bad(
+        ['explore', 'rcuwait-lost-wakeup', '--preemptions', '11'],
+        /--preemptions 11: allowed an integer 0\.\.10/,
+      ),
+      bad(['explore', 'rcuwait-lost-wakeup', '--replay', '1x0'], /bad schedule part '1x0'/),
+    ]);
   });
 });
 
@@ -132,6 +159,7 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
         /--schemes: unknown scheme "big_lock"; allowed: mmap_lock, vma_rwsem, vma_refcnt, srcu_spf/,
       ],
       [['--instrumentation', 'maybe'], /--instrumentation maybe: allowed: on, off or on,off/],
+      [['--rwsem-spin', 'fast'], /--rwsem-spin fast: allowed: on, off or on,off/],
       [
         ['--json', '/nonexistent-dir/r.json'],
         /--json \/nonexistent-dir\/r\.json: directory \/nonexistent-dir does not exist/,

@@ -33,8 +33,12 @@ export interface Fixture {
   readonly gate: number;
 }
 
-export function setup(maxTasks = 8): Fixture {
-  const arena = createArena({ sizeMiB: 4, maxTasks });
+/**
+ * A fresh arena with one rwsem; `bugs` switches on catalogue variants (src/sched/bugs.ts),
+ * `rwsemSpin` false makes writers queue without spinning.
+ */
+export function setup(maxTasks = 8, bugs = 0, rwsemSpin = true): Fixture {
+  const arena = createArena({ sizeMiB: 4, maxTasks, bugs, rwsemSpin });
   task_attach(0);
   const sem = arena_alloc(RWSEM.SIZE, LINE_WORDS);
   init_rwsem(sem);

@@ -9,7 +9,7 @@ import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena } from '../../src/shm/arena.js';
-import { rcu_init } from '../../src/sync/rcu.js';
+import { type RcuFlavor, rcu_init } from '../../src/sync/rcu.js';
 import { init_srcu_struct } from '../../src/sync/srcu.js';
 import { runThreads } from '../helpers/threads.js';
 import {
@@ -24,10 +24,10 @@ const READS = 20_000;
 const POOL = 4;
 const MIN_REPLACEMENTS = 200;
 
-async function torture(flavor: 'rcu' | 'srcu', mode: 'sync' | 'call') {
+async function torture(flavor: 'rcu' | 'srcu', mode: 'sync' | 'call', rcu: RcuFlavor = 'memb') {
   const a = createArena({ sizeMiB: 8, maxTasks: READERS + 2 });
   task_attach(0);
-  rcu_init();
+  rcu_init({ flavor: rcu });
   const ssp = flavor === 'srcu' ? init_srcu_struct() : 0;
   const ptr = arena_alloc(1, 16);
   const done = arena_alloc(1, 16);
@@ -78,13 +78,19 @@ function check(r: Awaited<ReturnType<typeof torture>>, syncCounter: number | nul
 }
 
 describe('poisoned-object torture', () => {
-  it('rcu, synchronize_rcu: no reader ever sees a freed object', async () => {
-    check(await torture('rcu', 'sync'), CNT.RCU_SYNC);
-  });
+  it.each(['memb', 'qsbr'] as const)(
+    'rcu %s, synchronize_rcu: no reader ever sees a freed object',
+    async (rcu) => {
+      check(await torture('rcu', 'sync', rcu), CNT.RCU_SYNC);
+    },
+  );
 
-  it('rcu, call_rcu: no reader ever sees a freed object', async () => {
-    check(await torture('rcu', 'call'), null);
-  });
+  it.each(['memb', 'qsbr'] as const)(
+    'rcu %s, call_rcu: no reader ever sees a freed object',
+    async (rcu) => {
+      check(await torture('rcu', 'call', rcu), null);
+    },
+  );
 
   it('srcu, synchronize_srcu: no reader ever sees a freed object', async () => {
     check(await torture('srcu', 'sync'), CNT.SRCU_SYNC);

@@ -6,7 +6,16 @@ import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { arena_alloc, createArena, get_root, task_ptr } from '../../src/shm/arena.js';
-import { ROOT, RUN, RUN_WORKER, run_worker_ptr, TASK } from '../../src/shm/layout/index.js';
+import {
+  LINE_WORDS,
+  ROOT,
+  RUN,
+  RUN_WORKER,
+  RWSEM,
+  run_worker_ptr,
+  TASK,
+} from '../../src/shm/layout/index.js';
+import { init_rwsem } from '../../src/sync/rwsem.js';
 import type { WorkerPlan } from '../../src/workload/job.js';
 import type { FaulterArgs, WriterArgs } from '../../src/workload/jobs.js';
 import { PRESETS } from '../../src/workload/presets.js';
@@ -34,6 +43,7 @@ describe('runner', () => {
       workers: plans(6, 'adder', { words }, 3000),
       durationMs: 0,
     });
+    expect(out.lostWakeups).toEqual([]);
     expect(out.workers.map((w) => w.ops)).toEqual([3000, 3000, 3000, 3000, 3000, 3000]);
     // Odd steps took the spinlock, even steps added atomically: 1500 of each per worker.
     expect(atomic_read(words + 1)).toBe(9000);
@@ -67,6 +77,7 @@ describe('runner', () => {
       pin: true,
       cores: 2,
     });
+    expect(out.lostWakeups).toEqual([]);
     const total = out.workers.reduce((s, w) => s + w.ops, 0);
     expect(total).toBeGreaterThan(0);
     expect(atomic_read(words + 1) + atomic_read(words + 2)).toBe(total);
@@ -93,6 +104,7 @@ describe('runner', () => {
       durationMs: 0,
       warmupMs: 100,
     });
+    expect(out.lostWakeups).toEqual([]);
     expect(out.workers.map((w) => w.ops)).toEqual([2000, 2000, 2000, 2000]);
     for (const w of out.workers) {
       expect(w.histograms[0]!.count + w.histograms[1]!.count).toBe(2000);
@@ -154,6 +166,32 @@ describe('runner', () => {
     expect(f.message).toMatch(/worker 0 \(task 1, adder, \d+ ops\)/);
     expect(f.message).toMatch(/worker 1 \(task 2, adder/);
     expect(f.message).toMatch(/worker 2 \(task 3, stuck, 0 ops\):.*COMPLETION_WAIT/);
+  });
+
+  it("the watchdog's report shows the lock state: a writer queued behind a reader", async () => {
+    const { sab, words } = setup(8);
+    const sem = arena_alloc(RWSEM.SIZE, LINE_WORDS);
+    init_rwsem(sem);
+    const workers: WorkerPlan[] = [
+      { taskId: 1, role: 'read-holder', args: { words, sem }, budget: 0 },
+      { taskId: 2, role: 'stuck-writer', args: { words, sem }, budget: 0 },
+    ];
+    const err = await runWorkers({
+      sab,
+      jobModule: jobModule(),
+      workers,
+      durationMs: 20_000,
+      watchdogMs: 300,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailure);
+    const m = (err as RunFailure).message;
+    expect(m).toMatch(/^watchdog: no progress from worker 1 \(task 2\)/);
+    expect(m).toMatch(/task 2: uninterruptible; waits in RWSEM_DOWN_WRITE_SLOW on word \d+/);
+    expect(m).toMatch(
+      new RegExp(
+        `rwsem at ${sem}: count 0x[0-9a-f]+ \\[WAITERS (HANDOFF )?readers=1\\], owner task 1 \\(reader-owned hint\\), queue \\[task 2 W`,
+      ),
+    );
   });
 
   it('set-up keeps the faulters VMAs apart: a guard hole after each, so mprotect never merges them', () => {

@@ -11,16 +11,22 @@ import {
   set_schedule_hook,
 } from '../../src/sched/atomics.js';
 import { check_abort, current, park } from '../../src/sched/task.js';
-import { RCU_STATE, TASK } from '../../src/shm/layout/index.js';
+import { get_root } from '../../src/shm/arena.js';
+import { RCU_STATE, ROOT, TASK } from '../../src/shm/layout/index.js';
 import {
   call_rcu,
   poll_state_synchronize_rcu,
   rcu_barrier,
+  rcu_flavor,
   rcu_process_callbacks,
+  rcu_quiescent_state,
   rcu_read_lock,
+  rcu_read_lock_held,
   rcu_read_unlock,
   rcu_set_counters_for_test,
   rcu_state_ptr,
+  rcu_thread_offline,
+  rcu_thread_online,
   start_poll_synchronize_rcu,
   synchronize_rcu,
 } from '../../src/sync/rcu.js';
@@ -42,19 +48,32 @@ export function objWord(gen: number, i: number): number {
   return i === 0 ? gen : (Math.imul(gen, 31) + i) | 0;
 }
 
-/** Wait (bounded sleeps) until word p holds v. */
+/**
+ * Whether waits must spin: a qsbr read section may not sleep (a parked task is quiescent, so
+ * the flavour forbids it and its debug check throws); a memb reader may be preempted anywhere.
+ */
+function mustSpin(): boolean {
+  if (get_root(ROOT.RCU) === 0) return false; // a buffer without RCU (the SRCU tests)
+  return rcu_read_lock_held() && rcu_flavor() === 'qsbr';
+}
+
+/** Wait (bounded sleeps, or abort-checked spinning inside a qsbr section) until p holds v. */
 export function waitFor(p: number, v: number): void {
-  while (atomic_read(p) !== v) {
-    park(2);
-    check_abort();
+  const spin = mustSpin();
+  for (let i = 0; atomic_read(p) !== v; i++) {
+    if (spin) cpu_relax();
+    else park(2);
+    if (!spin || (i & 1023) === 0) check_abort();
   }
 }
 
-/** Sleep about ms milliseconds in bounded park() slices. */
+/** Sleep (or, inside a qsbr section, spin) about ms milliseconds in bounded slices. */
 export function sleepMs(ms: number): void {
+  const spin = mustSpin();
   const end = performance.now() + ms;
   for (let left = ms; left > 0; left = end - performance.now()) {
-    park(Math.max(1, Math.ceil(left)));
+    if (spin) for (let i = 0; i < 256; i++) cpu_relax();
+    else park(Math.max(1, Math.ceil(left)));
     check_abort();
   }
 }
@@ -71,13 +90,67 @@ export function holdReader(a: {
   holdMs: number;
   ended: number;
 }): number {
+  rcu_thread_online(); // qsbr: a reader whose sections cost nothing; memb: no-op
   rcu_read_lock();
   atomic_set(a.started, 1);
   if (a.release !== 0) waitFor(a.release, 1);
   else sleepMs(a.holdMs);
   atomic_set(a.ended, 1);
   rcu_read_unlock();
+  rcu_quiescent_state();
+  rcu_thread_offline();
   return 0;
+}
+
+/**
+ * qsbr: go online, raise `started`, then run (no read section, no sleep, no quiescent state)
+ * for spinMs, raise `qs` and report a quiescent state, then sleep until `release`.
+ */
+export function onlineSpinner(a: {
+  started: number;
+  spinMs: number;
+  qs: number;
+  release: number;
+}): number {
+  rcu_thread_online();
+  atomic_set(a.started, 1);
+  const end = performance.now() + a.spinMs;
+  while (performance.now() < end) {
+    for (let i = 0; i < 256; i++) cpu_relax();
+    check_abort();
+  }
+  atomic_set(a.qs, 1);
+  rcu_quiescent_state();
+  waitFor(a.release, 1); // parks: offline while asleep
+  return 0;
+}
+
+/** Once `started`, synchronize_rcu(); report `qs` as it was when the grace period ended. */
+export function syncAfterStart(a: { started: number; qs: number; release: number }): number {
+  waitFor(a.started, 1);
+  rcu_thread_online(); // a waiting updater must not wait for itself
+  synchronize_rcu();
+  const qs = atomic_read(a.qs);
+  rcu_quiescent_state();
+  // A second grace period while the spinner sleeps (online, parked): it must not wait for it.
+  synchronize_rcu();
+  atomic_set(a.release, 1);
+  return qs;
+}
+
+/** qsbr: sleep inside a read section; returns the error's name (the debug check throws). */
+export function parkInsideSection(): string {
+  rcu_thread_online();
+  rcu_read_lock();
+  try {
+    park(1);
+    return 'none';
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    rcu_read_unlock();
+    rcu_thread_offline();
+  }
 }
 
 /** Once the reader is inside, synchronize_rcu(); report whether its section had ended. */
@@ -141,11 +214,16 @@ export function staleReader(a: {
     atomic_set(a.stalled, 1);
     waitFor(a.go, 1);
   });
+  // memb: rcu_read_lock's slot store stalls; qsbr: rcu_thread_online's (the same load, then
+  // store of gp_ctr), and the section after it is covered only by that stale snapshot.
+  rcu_thread_online();
   rcu_read_lock();
   atomic_set(a.inside, 1);
   sleepMs(a.holdMs);
   atomic_set(a.ended, 1);
   rcu_read_unlock();
+  rcu_quiescent_state();
+  rcu_thread_offline();
   return 0;
 }
 
@@ -207,6 +285,8 @@ export function poisonReader(a: PoisonReaderArgs): PoisonReaderResult {
   let bad = 0;
   let gens = 0;
   let lastGen = 0;
+  // rcu qsbr: online, a quiescent state after every read (liburcu's rcutorture does the same).
+  if (a.flavor === 'rcu') rcu_thread_online();
   for (let r = 0; r < a.reads; r++) {
     const nest = (r & 7) === 0;
     let idx = 0;
@@ -228,10 +308,13 @@ export function poisonReader(a: PoisonReaderArgs): PoisonReaderResult {
       if (a.flavor === 'rcu') rcu_read_unlock();
       else srcu_read_unlock(a.ssp, idx2);
     }
-    if (a.flavor === 'rcu') rcu_read_unlock();
-    else srcu_read_unlock(a.ssp, idx);
+    if (a.flavor === 'rcu') {
+      rcu_read_unlock();
+      rcu_quiescent_state();
+    } else srcu_read_unlock(a.ssp, idx);
     if ((r & 1023) === 0) check_abort();
   }
+  if (a.flavor === 'rcu') rcu_thread_offline();
   atomic_fetch_add(a.done, 1);
   return { reads: a.reads, bad, gens };
 }
@@ -266,6 +349,7 @@ export function poisonWriter(a: PoisonWriterArgs): PoisonWriterResult {
   };
   const process = (): number =>
     a.flavor === 'rcu' ? rcu_process_callbacks() : srcu_process_callbacks(a.ssp);
+  if (a.flavor === 'rcu') rcu_thread_online(); // qsbr: an updater that is itself a reader
   while (atomic_read(a.done) < a.nReaders || replacements < a.minReplacements) {
     while (free.length === 0) {
       if (process() === 0) park(1);
@@ -276,6 +360,7 @@ export function poisonWriter(a: PoisonWriterArgs): PoisonWriterResult {
     for (let i = 0; i < OBJ_WORDS; i++) atomic_set(o + i, objWord(gen, i));
     const old = atomic_xchg(a.ptr, o); // rcu_assign_pointer: RELEASE
     replacements++;
+    if (a.flavor === 'rcu') rcu_quiescent_state();
     if (a.mode === 'sync') {
       if (a.flavor === 'rcu') synchronize_rcu();
       else synchronize_srcu(a.ssp);
@@ -286,7 +371,9 @@ export function poisonWriter(a: PoisonWriterArgs): PoisonWriterResult {
       process();
     }
   }
-  if (a.flavor === 'rcu') rcu_barrier();
-  else srcu_barrier(a.ssp);
+  if (a.flavor === 'rcu') {
+    rcu_barrier();
+    rcu_thread_offline();
+  } else srcu_barrier(a.ssp);
   return { replacements, poisoned, lastGen: gen };
 }

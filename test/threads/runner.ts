@@ -20,12 +20,15 @@ import {
 import { CNT } from '../../src/sched/counters.js';
 import { EV } from '../../src/sched/events.js';
 import { check_abort, count, trace } from '../../src/sched/task.js';
-import { RUN } from '../../src/shm/layout/index.js';
+import { RUN, RWSEM, rwsem_count_readers } from '../../src/shm/layout/index.js';
+import { down_read, down_write } from '../../src/sync/rwsem.js';
 import { spin_lock, spin_unlock } from '../../src/sync/spinlock.js';
 import type { Job, JobInit } from '../../src/workload/job.js';
 
 export interface RunnerJobArgs {
   readonly words: number;
+  /** an rw_semaphore for the 'read-holder' and 'stuck-writer' roles */
+  readonly sem?: number;
   /** for 'thrower': throw on this step (1-based), holding the spinlock */
   readonly throwAt?: number;
 }
@@ -84,6 +87,30 @@ export function createJob(init: JobInit): Job {
             atomic_wait(never, 0, 20);
             check_abort();
           }
+        },
+      };
+    case 'read-holder':
+      // Takes the read lock on its first step and keeps it; every step is progress.
+      return {
+        kinds: ['hold'],
+        step(): number {
+          if (steps++ === 0) down_read(a.sem ?? 0);
+          return 0;
+        },
+      };
+    case 'stuck-writer':
+      // Queues behind the reader for ever (uninterruptible; the abort unwinds it).
+      return {
+        kinds: ['write'],
+        step(): number {
+          const sem = a.sem ?? 0;
+          // Only once the reader holds it, so the writer queues behind a reader.
+          while (rwsem_count_readers(atomic_read(sem + RWSEM.count)) === 0) {
+            atomic_wait(never, 0, 1);
+            check_abort();
+          }
+          down_write(sem);
+          return 0;
         },
       };
     case 'bad-kind':

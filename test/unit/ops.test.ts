@@ -10,6 +10,7 @@ import {
   do_munmap,
   handle_user_fault,
   inject_munmap_gather_failure,
+  mmap_region_many,
   PROT_READ,
   PROT_WRITE,
   read_maps,
@@ -88,6 +89,30 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     expect(listing(mm, true)).toBe('100-104:3 104-108:1 108-112:3');
     for (let p = 100; p < 112; p++) expect(handle_user_fault(mm, p, false)).toBe(0);
     expect(do_munmap(mm, 100, 12)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
+  it('mmap_region_many maps a large mm in one transaction, or nothing', () => {
+    world_create({ scheme: name, maxVmas: 2200, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    expect(mmap_region_many(mm, 1000, 3, 2000, 2, RW)).toBe(0);
+    expect(sum_counter(CNT.MMAP_OPS, 1)).toBe(2000);
+    const l = listing(mm, true).split(' ');
+    expect(l.length).toBe(2000);
+    expect(l[0]).toBe('1000-1002:3');
+    expect(l[1999]).toBe(`${1000 + 3 * 1999}-${1002 + 3 * 1999}:3`);
+    check_world_quiescent([mm]);
+    // Overlapping, or right above a VMA it could merge with: nothing is mapped.
+    expect(mmap_region_many(mm, 1000 + 3 * 1999, 3, 10, 2, RW)).toBe(EEXIST);
+    expect(mmap_region_many(mm, 1002 + 3 * 1999, 3, 10, 2, RW)).toBe(EEXIST);
+    expect(mmap_region_many(mm, 100_000, 2, 10, 2, RW)).toBe(EINVAL);
+    // The slab runs out half-way: every VMA made so far is freed again.
+    expect(mmap_region_many(mm, 100_000, 3, 1000, 1, RW)).toBe(ENOMEM);
+    expect(listing(mm, true).split(' ').length).toBe(2000);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+    expect(do_munmap(mm, 1000, 3 * 2000)).toBe(0);
     scheme().barrier();
     check_world_quiescent([mm]);
   });

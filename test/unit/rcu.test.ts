@@ -16,16 +16,23 @@ import {
   call_rcu,
   get_state_synchronize_rcu,
   poll_state_synchronize_rcu,
+  RCU_FLAVORS,
+  type RcuFlavor,
   rcu_barrier,
+  rcu_flavor,
   rcu_gp_try_advance,
   rcu_init,
   rcu_pending_callbacks,
   rcu_process_callbacks,
+  rcu_quiescent_state,
   rcu_read_lock,
   rcu_read_lock_held,
   rcu_read_unlock,
   rcu_set_counters_for_test,
   rcu_state_ptr,
+  rcu_thread_exit,
+  rcu_thread_offline,
+  rcu_thread_online,
   start_poll_synchronize_rcu,
   synchronize_rcu,
 } from '../../src/sync/rcu.js';
@@ -33,12 +40,17 @@ import { runThreads } from '../helpers/threads.js';
 
 const THREADS = 'test/threads/rcu';
 
-function setup(maxTasks = 8): { sab: SharedArrayBuffer; rsp: number } {
+function setupFlavor(
+  maxTasks = 8,
+  flavor: RcuFlavor = 'memb',
+): { sab: SharedArrayBuffer; rsp: number } {
   const a = createArena({ sizeMiB: 4, maxTasks });
   task_attach(0);
-  const rsp = rcu_init();
+  const rsp = rcu_init({ flavor });
   return { sab: a.sab, rsp };
 }
+
+const setup = setupFlavor;
 
 function mySlot(): number {
   return atomic_read(task_ptr(0) + TASK.rcu_ctr);
@@ -172,7 +184,91 @@ describe('rcu: one task', () => {
   });
 });
 
-describe('rcu: real threads', () => {
+describe('rcu qsbr: one task', () => {
+  it('an online task: read sections touch no shared word; a quiescent state publishes gp_ctr', () => {
+    const { rsp } = setup(8, 'qsbr');
+    expect(rcu_flavor()).toBe('qsbr');
+    rcu_thread_online();
+    const ctr = atomic_read(rsp + RCU_STATE.gp_ctr);
+    expect(mySlot()).toBe(ctr);
+    rcu_read_lock();
+    rcu_read_lock();
+    expect(rcu_read_lock_held()).toBe(true);
+    expect(mySlot()).toBe(ctr);
+    rcu_read_unlock();
+    rcu_read_unlock();
+    expect(rcu_read_lock_held()).toBe(false);
+    expect(() => rcu_read_unlock()).toThrow(LockStateError);
+    // synchronize_rcu from an online task does not wait for itself, and leaves it online...
+    synchronize_rcu();
+    expect(mySlot()).toBe(atomic_read(rsp + RCU_STATE.gp_ctr));
+    // ...its slot lags the counter until the next quiescent state.
+    rcu_set_counters_for_test(0x7fff0001, atomic_read(rsp + RCU_STATE.gp_seq));
+    expect(mySlot()).not.toBe(0x7fff0001);
+    rcu_quiescent_state();
+    expect(mySlot()).toBe(0x7fff0001);
+    rcu_thread_offline();
+    expect(mySlot()).toBe(0);
+  });
+
+  it('a task that is not online gets memb-style sections: the slot is set only inside', () => {
+    const { rsp } = setup(8, 'qsbr');
+    expect(mySlot()).toBe(0);
+    rcu_read_lock();
+    expect(mySlot()).toBe(atomic_read(rsp + RCU_STATE.gp_ctr));
+    rcu_read_lock();
+    rcu_read_unlock();
+    expect(mySlot()).not.toBe(0);
+    rcu_read_unlock();
+    expect(mySlot()).toBe(0);
+    rcu_quiescent_state(); // offline: a no-op
+    expect(mySlot()).toBe(0);
+  });
+
+  it('debug checks: no quiescent state, offline or online inside a read section', () => {
+    setup(8, 'qsbr');
+    rcu_thread_online();
+    rcu_read_lock();
+    expect(() => rcu_quiescent_state()).toThrow(/inside an RCU read section/);
+    expect(() => rcu_thread_offline()).toThrow(LockStateError);
+    expect(() => synchronize_rcu()).toThrow(/would wait for itself/);
+    rcu_read_unlock();
+    rcu_thread_offline();
+    rcu_read_lock();
+    expect(() => rcu_thread_online()).toThrow(LockStateError);
+    // A task leaving with a section open (it threw) clears its slot.
+    rcu_thread_exit();
+    expect(mySlot()).toBe(0);
+    expect(rcu_read_lock_held()).toBe(false);
+  });
+
+  it('rcu_init refuses an unknown flavour', () => {
+    createArena({ sizeMiB: 1, maxTasks: 2 });
+    task_attach(0);
+    expect(() => rcu_init({ flavor: 'tree' as RcuFlavor })).toThrow(/allowed: qsbr, memb/);
+  });
+});
+
+describe('rcu qsbr: real threads', () => {
+  it('a grace period waits for an online task to report a quiescent state, not for a sleeper', async () => {
+    const { sab } = setup(8, 'qsbr');
+    const [started, qs, release] = flags(3) as [number, number, number];
+    const res = await runThreads(sab, THREADS, [
+      { taskId: 1, fn: 'onlineSpinner', args: { started, spinMs: 30, qs, release } },
+      { taskId: 2, fn: 'syncAfterStart', args: { started, qs, release } },
+    ]);
+    expect(res[1]).toBe(1);
+  });
+
+  it('parking inside a read section is reported (debug check)', async () => {
+    const { sab } = setup(8, 'qsbr');
+    const res = await runThreads(sab, THREADS, [{ taskId: 1, fn: 'parkInsideSection' }]);
+    expect(res[0]).toMatch(/slept inside an RCU read section/);
+  });
+});
+
+describe.each(RCU_FLAVORS)('rcu %s: real threads', (flavor) => {
+  const setup = (maxTasks = 8) => setupFlavor(maxTasks, flavor);
   it('synchronize_rcu waits for a reader that entered before it', async () => {
     const { sab } = setup();
     const [started, ended] = flags(2) as [number, number];

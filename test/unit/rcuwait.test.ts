@@ -139,7 +139,7 @@ describe('rcuwait on real threads', () => {
       a.sab,
       'test/threads/rcuwait',
       specs,
-      60_000,
+      40_000,
     )) as PingPongResult[];
     const total = (f: (x: PingPongResult) => number): number => res.reduce((t, x) => t + f(x), 0);
     console.log(

@@ -10,6 +10,7 @@ import {
   REFCOUNT_WARN_NAMES,
   refcount_add,
   refcount_add_not_zero,
+  refcount_add_not_zero_acquire,
   refcount_dec,
   refcount_dec_and_test,
   refcount_inc,
@@ -102,11 +103,22 @@ describe('refcount_t operations', () => {
     expect(warned()).toEqual({});
   });
 
-  it('inc_not_zero_acquire fails only at 0: at INT_MAX it saturates and warns, as the kernel does', () => {
-    refcount_set(r, 0x7fffffff);
+  it('inc_not_zero_acquire refuses at INT_MAX and on a saturated count: no reference, no warning', () => {
+    for (const v of [REFCOUNT_MAX, REFCOUNT_SATURATED, -1, -0x80000000, REFCOUNT_SATURATED + 5]) {
+      refcount_set(r, v);
+      expect(refcount_inc_not_zero_acquire(r)).toBe(false);
+      expect(refcount_read(r)).toBe(v);
+      expect(refcount_add_not_zero_acquire(r, 1)).toBe(false);
+      expect(refcount_read(r)).toBe(v);
+    }
+    refcount_set(r, REFCOUNT_MAX - 1);
     expect(refcount_inc_not_zero_acquire(r)).toBe(true);
-    expect(refcount_read(r)).toBe(REFCOUNT_SATURATED);
-    expect(warned()).toEqual({ REFCOUNT_ADD_NOT_ZERO_OVF: 1 });
+    expect(refcount_read(r)).toBe(REFCOUNT_MAX);
+    refcount_set(r, REFCOUNT_MAX - 3);
+    expect(refcount_add_not_zero_acquire(r, 4)).toBe(false);
+    expect(refcount_add_not_zero_acquire(r, 3)).toBe(true);
+    expect(refcount_read(r)).toBe(REFCOUNT_MAX);
+    expect(warned()).toEqual({});
   });
 });
 

@@ -22,7 +22,9 @@ describe('summarizeRun', () => {
   it('sums per-worker rates, merges histograms by role and kind, keeps counters', () => {
     const out: RunOutcome = {
       wallNs: 1e9,
+      startNs: 0,
       pinWarning: null,
+      lostWakeups: [],
       workers: [
         {
           index: 0,

@@ -4,7 +4,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { InvariantViolation, LockStateError } from '../../src/errors.js';
-import { atomic_fetch_or, atomic_read, atomic_set } from '../../src/sched/atomics.js';
+import {
+  atomic_fetch_add,
+  atomic_fetch_or,
+  atomic_read,
+  atomic_set,
+} from '../../src/sched/atomics.js';
+import { BUG } from '../../src/sched/bugs.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter, task_attach } from '../../src/sched/task.js';
 import { task_ptr } from '../../src/shm/arena.js';
@@ -24,24 +30,38 @@ import {
   down_write_killable,
   down_write_trylock,
   downgrade_write,
-  RWSEM_WAIT_TIMEOUT_MS,
   rwsem_assert_held,
   rwsem_assert_held_write,
   rwsem_check_invariants,
   rwsem_is_contended,
   rwsem_is_locked,
+  rwsem_try_write_lock_unqueued,
+  rwsem_wait_list,
   up_read,
   up_write,
 } from '../../src/sync/rwsem.js';
 import {
   RWSEM_WAKE_ANY,
   rwsem_add_waiter,
+  rwsem_del_wake_waiter,
+  rwsem_jiffies,
   rwsem_mark_wake,
   rwsem_try_write_lock,
   rwsem_waiter_of,
 } from '../../src/sync/rwsem_wait.js';
 import { spin_lock, spin_unlock } from '../../src/sync/spinlock.js';
-import { BIAS, countOf, HANDOFF, queue, setup, sleep, W, WAITERS } from '../helpers/rwsem.js';
+import { BIAS, countOf, HANDOFF, queue, setup, W, WAITERS } from '../helpers/rwsem.js';
+
+/**
+ * Set every queued waiter's handoff deadline: `timedOut` puts it in the past (as if it had waited
+ * RWSEM_WAIT_TIMEOUT_MS), otherwise a minute ahead, so a slow machine cannot time it out early.
+ */
+function setDeadlines(sem: number, timedOut: boolean): void {
+  const t = (rwsem_jiffies() + (timedOut ? -1 : 60_000)) | 0;
+  for (const w of rwsem_wait_list(sem)) {
+    atomic_set(rwsem_waiter_of(task_ptr(w.task)) + RWSEM_WAITER.timeout, t);
+  }
+}
 
 describe('rwsem on one task', () => {
   it('fast paths, trylocks, downgrade and the assertions', () => {
@@ -126,40 +146,46 @@ describe('rwsem on one task', () => {
 });
 
 describe('rwsem handoff (one thread scripting three tasks)', () => {
-  it('only the first waiter sets HANDOFF, after the timeout, and only it takes the lock', async () => {
-    const { sem } = setup();
-    const w1 = rwsem_waiter_of(task_ptr(1));
-    const w2 = rwsem_waiter_of(task_ptr(2));
-    down_read(sem); // task 0 holds a read lock
-    // Tasks 1 and 2 queue as writers (what rwsem_down_write_slowpath does under wait_lock).
-    for (const [id, w] of [
-      [1, w1],
-      [2, w2],
-    ] as const) {
+  /** Queue tasks as writers behind whatever task 0 holds (rwsem_down_write_slowpath's part). */
+  function queueWriters(sem: number, ids: readonly number[]): number[] {
+    const ws = ids.map((id) => {
+      const w = rwsem_waiter_of(task_ptr(id));
       task_attach(id);
       spin_lock(sem + RWSEM.wait_lock);
       rwsem_add_waiter(sem, w, RWSEM_WAITING_FOR_WRITE);
       atomic_fetch_or(sem + RWSEM.count, WAITERS);
       spin_unlock(sem + RWSEM.wait_lock);
-    }
-    const tryAs = (id: number, w: number): boolean => {
-      task_attach(id);
-      spin_lock(sem + RWSEM.wait_lock);
-      const got = rwsem_try_write_lock(sem, w);
-      spin_unlock(sem + RWSEM.wait_lock);
-      return got;
-    };
+      return w;
+    });
+    setDeadlines(sem, false);
+    return ws;
+  }
+  const tryAs = (sem: number, id: number): boolean => {
+    task_attach(id);
+    spin_lock(sem + RWSEM.wait_lock);
+    const got = rwsem_try_write_lock(sem, rwsem_waiter_of(task_ptr(id)));
+    spin_unlock(sem + RWSEM.wait_lock);
+    return got;
+  };
+
+  it('any timed-out waiter sets HANDOFF, recorded on the first, and only the first takes the lock', () => {
+    const { sem } = setup();
+    down_read(sem); // task 0 holds a read lock
+    queueWriters(sem, [1, 2]);
     // Before the timeout nobody sets HANDOFF.
-    expect(tryAs(1, w1)).toBe(false);
+    expect(tryAs(sem, 2)).toBe(false);
+    expect(tryAs(sem, 1)).toBe(false);
     expect(countOf(sem)).toBe(BIAS | WAITERS);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
-    // Timed out, but not first: task 2 may not request a handoff.
-    expect(tryAs(2, w2)).toBe(false);
-    expect(countOf(sem)).toBe(BIAS | WAITERS);
-    // The first waiter may.
-    expect(tryAs(1, w1)).toBe(false);
+    setDeadlines(sem, true);
+    // Timed out and second in line: task 2 may request the handoff, for task 1 (the kernel's
+    // rwsem_try_write_lock: "a waiter (first or not) can set the handoff bit").
+    expect(tryAs(sem, 2)).toBe(false);
     expect(countOf(sem)).toBe(BIAS | WAITERS | HANDOFF);
     expect(queue(sem)).toEqual(['w1!', 'w2']);
+    expect(sum_counter(CNT.RWSEM_HANDOFF_SET, 3)).toBe(1);
+    // The first waiter finds it already set: nothing changes.
+    expect(tryAs(sem, 1)).toBe(false);
+    expect(countOf(sem)).toBe(BIAS | WAITERS | HANDOFF);
     rwsem_check_invariants(sem);
 
     task_attach(0);
@@ -168,15 +194,15 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     // The lock is free, but handed off: nobody else gets it.
     expect(down_write_trylock(sem)).toBe(false);
     expect(down_read_trylock(sem)).toBe(false);
-    expect(tryAs(2, w2)).toBe(false);
+    expect(tryAs(sem, 2)).toBe(false);
     expect(countOf(sem)).toBe(WAITERS | HANDOFF);
-    expect(tryAs(1, w1)).toBe(true);
+    expect(tryAs(sem, 1)).toBe(true);
     expect(countOf(sem)).toBe(W | WAITERS);
     expect(atomic_read(sem + RWSEM.owner)).toBe(task_ptr(1) << RWSEM_OWNER_SHIFT);
     expect(queue(sem)).toEqual(['w2']);
     rwsem_check_invariants(sem);
     up_write(sem); // as task 1
-    expect(tryAs(2, w2)).toBe(true);
+    expect(tryAs(sem, 2)).toBe(true);
     expect(countOf(sem)).toBe(W);
     up_write(sem);
     task_attach(0);
@@ -184,7 +210,109 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     rwsem_check_invariants(sem);
   });
 
-  it('a reader at the head requests the handoff when writers keep the lock', async () => {
+  it('a HANDOFF left behind by a killed first waiter does not hold back the others', () => {
+    const { sem } = setup();
+    down_read(sem);
+    const [w1] = queueWriters(sem, [1, 2, 3]);
+    setDeadlines(sem, true);
+    expect(tryAs(sem, 1)).toBe(false);
+    expect(queue(sem)).toEqual(['w1!', 'w2', 'w3']);
+    // Task 1 is killed: its out_nolock path (the list stays non-empty, so HANDOFF stays).
+    task_attach(1);
+    spin_lock(sem + RWSEM.wait_lock);
+    rwsem_del_wake_waiter(sem, w1!); // drops wait_lock; wakes task 2 (a park token)
+    expect(countOf(sem)).toBe(BIAS | WAITERS | HANDOFF);
+    expect(queue(sem)).toEqual(['w2', 'w3']);
+    task_attach(0);
+    up_read(sem);
+    expect(countOf(sem)).toBe(WAITERS | HANDOFF);
+    // Nobody first holds the handoff now: task 3 yields only to a recorded handoff, so it may
+    // take the free lock, and taking it clears HANDOFF.
+    expect(tryAs(sem, 3)).toBe(true);
+    expect(countOf(sem)).toBe(W | WAITERS);
+    expect(queue(sem)).toEqual(['w2']);
+    rwsem_check_invariants(sem);
+    up_write(sem); // as task 3
+    expect(tryAs(sem, 2)).toBe(true);
+    up_write(sem);
+    task_attach(0);
+    expect(countOf(sem)).toBe(0);
+    rwsem_check_invariants(sem);
+  });
+
+  it('rwsem-no-handoff: a timed-out waiter never sets HANDOFF', () => {
+    const { sem } = setup(8, BUG.RWSEM_NO_HANDOFF);
+    down_read(sem);
+    queueWriters(sem, [1, 2]);
+    setDeadlines(sem, true);
+    expect(tryAs(sem, 1)).toBe(false);
+    expect(tryAs(sem, 2)).toBe(false);
+    expect(countOf(sem)).toBe(BIAS | WAITERS);
+    expect(queue(sem)).toEqual(['w1', 'w2']);
+    task_attach(0);
+    up_read(sem);
+    expect(tryAs(sem, 1)).toBe(true);
+    up_write(sem);
+    expect(tryAs(sem, 2)).toBe(true);
+    up_write(sem);
+    task_attach(0);
+    expect(countOf(sem)).toBe(0);
+  });
+
+  // A stream of spinning writers against one queued reader, one step at a time: each round the
+  // holder releases, a spinning writer takes the free lock before the holder's rwsem_wake runs,
+  // and rwsem_mark_wake finds a writer in. Only the reader handoff ends it.
+  for (const bugs of [0, BUG.RWSEM_NO_HANDOFF]) {
+    it(`${bugs === 0 ? 'reader handoff stops lock stealing' : 'rwsem-no-handoff: spinning writers starve a queued reader'}`, () => {
+      const { sem } = setup(8, bugs);
+      const r1 = rwsem_waiter_of(task_ptr(1));
+      task_attach(2);
+      down_write(sem);
+      task_attach(1);
+      spin_lock(sem + RWSEM.wait_lock);
+      rwsem_add_waiter(sem, r1, RWSEM_WAITING_FOR_READ);
+      atomic_fetch_or(sem + RWSEM.count, WAITERS);
+      spin_unlock(sem + RWSEM.wait_lock);
+      setDeadlines(sem, true);
+      let stolen = 0;
+      let holder = 2;
+      for (let round = 0; round < 6 && atomic_read(r1 + RWSEM_WAITER.task) !== 0; round++) {
+        task_attach(holder);
+        atomic_fetch_add(sem + RWSEM.count, -W); // up_write's RELEASE
+        holder = holder === 2 ? 3 : 2;
+        task_attach(holder);
+        if (rwsem_try_write_lock_unqueued(sem)) stolen++; // a spinner on another CPU
+        task_attach(0);
+        spin_lock(sem + RWSEM.wait_lock); // the releaser's rwsem_wake()
+        rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
+        spin_unlock(sem + RWSEM.wait_lock);
+        rwsem_check_invariants(sem);
+      }
+      if (bugs === 0) {
+        // Round 1: stolen, and the waker sets HANDOFF for the timed-out reader. Round 2: the
+        // spinner finds HANDOFF and backs off; the reader is granted.
+        expect(stolen).toBe(1);
+        expect(atomic_read(r1 + RWSEM_WAITER.task)).toBe(0);
+        expect(countOf(sem)).toBe(BIAS);
+        task_attach(1);
+        up_read(sem);
+      } else {
+        expect(stolen).toBe(6);
+        expect(queue(sem)).toEqual(['r1']);
+        expect(countOf(sem)).toBe(W | WAITERS);
+        task_attach(holder);
+        up_write(sem); // grants the reader at last: nobody stole this time
+        expect(atomic_read(r1 + RWSEM_WAITER.task)).toBe(0);
+        task_attach(1);
+        up_read(sem);
+      }
+      task_attach(0);
+      expect(countOf(sem)).toBe(0);
+      rwsem_check_invariants(sem);
+    });
+  }
+
+  it('a reader at the head requests the handoff when writers keep the lock', () => {
     const { sem } = setup();
     const r1 = rwsem_waiter_of(task_ptr(1));
     down_write(sem); // task 0 writes
@@ -199,9 +327,10 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
       rwsem_mark_wake(sem, RWSEM_WAKE_ANY);
       spin_unlock(sem + RWSEM.wait_lock);
     };
+    setDeadlines(sem, false);
     wake(); // a writer holds it: back off, too early for a handoff
     expect(countOf(sem)).toBe(W | WAITERS);
-    await sleep(RWSEM_WAIT_TIMEOUT_MS + 6);
+    setDeadlines(sem, true);
     wake();
     expect(countOf(sem)).toBe(W | WAITERS | HANDOFF);
     expect(queue(sem)).toEqual(['r1!']);

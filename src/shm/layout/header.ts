@@ -21,11 +21,20 @@ export const ROOT = {
   RUN: 4,
   /** refcount warning counters (src/sync/refcount.ts) */
   REFCOUNT_WARN: 5,
+  /** the controlled scheduler's block (src/sched/control.ts) */
+  CTL: 6,
+  /** the stress run's control block (src/harness/stress) */
+  STRESS: 12,
 } as const;
 export const NR_ROOTS = 16;
 
 /** Header flag bits. */
 export const HDR_FLAG_PADDING = 1 << 0;
+/**
+ * rw_semaphore writers queue at once instead of spinning on the owner first: the kernel built
+ * without CONFIG_RWSEM_SPIN_ON_OWNER. Read by rwsem_down_write_slowpath (src/sync/rwsem.ts).
+ */
+export const HDR_FLAG_RWSEM_NO_SPIN = 1 << 1;
 
 export const HEADER = defineStruct('header', {
   /** FAULTLINE_MAGIC */

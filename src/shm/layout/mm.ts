@@ -99,6 +99,13 @@ export const MM_GLOBALS = defineStruct('mm_globals', {
   srcu: 1,
   /** mm ids handed out so far */
   next_mm_id: { words: 1, hot: true },
+  /**
+   * The OOM killer's victim (an mm pointer, pinned with mmgrab) until the OOM reaper has
+   * reaped it; 0 when no kill is in progress. Set with cmpxchg from 0, cleared by the reaper.
+   */
+  oom_victim: 1,
+  /** the OOM reaper's task slot pointer, 0 if no reaper runs */
+  oom_reaper: 1,
 });
 
 /** MM_GLOBALS.flags bits */

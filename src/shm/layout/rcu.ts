@@ -1,8 +1,9 @@
 // Layout of RCU (src/sync/rcu.ts) and SRCU (src/sync/srcu.ts).
 //
-// The per-task RCU reader slot is TASK.rcu_ctr (src/shm/layout/task.ts); it holds a snapshot of
-// rcu_state.gp_ctr with the nesting count in its low RCU_NEST_BITS bits, or 0 outside a read
-// section. Per-task SRCU counters live at the end of their srcu_struct, one srcu_data per task
+// The per-task RCU reader slot is TASK.rcu_ctr (src/shm/layout/task.ts). memb flavour: a
+// snapshot of rcu_state.gp_ctr with the nesting count in its low RCU_NEST_BITS bits, or 0
+// outside a read section. QSBR flavour: 0 while the task is offline, else the gp_ctr value it
+// last reported a quiescent state with (nesting field 1; the depth is task-local). Per-task SRCU counters live at the end of their srcu_struct, one srcu_data per task
 // slot (srcu_data_off).
 
 import { defineStruct } from './struct.js';
@@ -52,7 +53,17 @@ export const RCU_STATE = defineStruct('rcu_state', {
   gp_seq: 1,
   /** GP_IDLE / GP_WAIT_STALE / GP_WAIT_FLIP; only touched under `lock` */
   gp_phase: 1,
+  /**
+   * RCU_FLAG_QSBR | RCU_FLAG_DEBUG, set once by rcu_init() before any task runs; each thread
+   * reads it when it first uses this rcu_state.
+   */
+  flags: 1,
 });
+
+/** rcu_state.flags: the QSBR flavour (else memb). */
+export const RCU_FLAG_QSBR = 1 << 0;
+/** rcu_state.flags: debug checks (QSBR: no quiescent state or sleep inside a read section). */
+export const RCU_FLAG_DEBUG = 1 << 1;
 
 export const SRCU = defineStruct('srcu_struct', {
   /** the index (0/1) new readers count themselves in; flipped by the grace-period owner */

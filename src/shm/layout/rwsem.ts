@@ -27,10 +27,12 @@ export const RWSEM_WRITER_LOCKED = 1 << 0;
  */
 export const RWSEM_FLAG_WAITERS = 1 << 1;
 /**
- * Bit 2: a lock handoff is pending. Set under wait_lock by the first waiter only, after it has
- * waited RWSEM_WAIT_TIMEOUT_MS; while set, no reader steals and no writer other than the first
- * waiter takes the lock. Cleared when that waiter gets the lock, when readers are woken, or when
- * the list empties; so it is only ever set while the list is non-empty.
+ * Bit 2: a lock handoff is pending. Set under wait_lock by any queued writer that has waited
+ * RWSEM_WAIT_TIMEOUT_MS and found the lock held (or by a waker for a first reader that waited
+ * that long), and recorded on the first waiter's handoff_set. While set, no reader steals and no
+ * spinning writer takes the lock; queued writers other than the first yield while the first
+ * waiter's handoff_set is set. Cleared when a writer takes the lock, when readers are woken, or
+ * when the list empties; so it is only ever set while the list is non-empty.
  */
 export const RWSEM_FLAG_HANDOFF = 1 << 2;
 /**
@@ -118,9 +120,9 @@ export const RWSEM_WAITING_FOR_READ = 1;
  *                task clears it (RELEASE) to grant a reader the lock, after unlinking the
  *                node. Writers are never granted this way: they take the lock themselves.
  *   type         RWSEM_WAITING_FOR_WRITE / RWSEM_WAITING_FOR_READ
- *   timeout      rwsem_jiffies() deadline after which this waiter, when first, may request a
- *                handoff (u32 milliseconds, compared with wrap-around)
- *   handoff_set  1 if this waiter (then first in the list) set or inherited RWSEM_FLAG_HANDOFF
+ *   timeout      rwsem_jiffies() deadline after which this waiter may request a handoff (u32 milliseconds, compared with wrap-around)
+ *   handoff_set  1 if RWSEM_FLAG_HANDOFF was set while this waiter was first (by itself or by
+ *                a timed-out waiter behind it); only the first waiter ever has it
  */
 export const RWSEM_WAITER = defineStruct('rwsem_waiter', {
   next: 1,

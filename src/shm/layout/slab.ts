@@ -48,8 +48,17 @@ export const KMEM_LIST = defineStruct('kmem_list', {
   lock: { struct: SPINLOCK },
   /** first free object (a pointer), 0 when empty */
   head: 1,
-  /** objects on the list; read without the lock only for statistics and a cheap peek */
+  /**
+   * free objects: those on the list plus the never-used ones from `fresh` on; read without the
+   * lock only for statistics and a cheap peek
+   */
   nr_free: 1,
+  /**
+   * index of the first object never handed out: objects fresh..capacity-1 are free but on no
+   * list (a refill takes them in address order once the list is empty), so creating a cache
+   * touches none of its objects — a large slab costs nothing until it is used
+   */
+  fresh: 1,
 });
 
 /** A cache descriptor. Everything but `list` is written once by kmem_cache_create. */

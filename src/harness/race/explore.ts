@@ -1,0 +1,180 @@
+// `faultline explore`: search a scenario's interleavings under the controlled scheduler.
+//
+// DFS with iterative preemption bounding (CHESS, Musuvathi & Qadeer 2007): an execution is a
+// sequence of decisions; a preemption is a decision that switches away from a task that could
+// have run on (switching when the running task blocks, ends or spins in cpu_relax is free).
+// Every schedule with at most K preemptions is run exactly once: each execution forces a prefix
+// of choices, runs on non-preemptively, and for every later decision queues the prefix that
+// takes each other enabled task there. Queued prefixes are kept in one bucket per preemption
+// count and the buckets are emptied in increasing order, so the first failure found has the
+// fewest preemptions any failure has (within the budget of executions).
+//
+// Pruning: a decision where the running task stands at a label (a named point, which takes no
+// shared step) is not branched: switching there is the same as switching at its next step.
+// No sleep sets: the search is exhaustive within the bound, never pruned unsoundly.
+//
+// PCT (Burckhardt et al. 2010): random distinct task priorities, d-1 random change points; the
+// highest-priority runnable task runs. A seed makes it repeatable.
+
+import { UsageError } from '../../errors.js';
+import { SP_NAMED, SP_YIELD } from '../../sched/atomics.js';
+import type { ControlledRun, Execution, Program } from './engine.js';
+
+export interface ExploreOptions {
+  readonly strategy: 'dfs' | 'pct';
+  /** DFS: the preemption bound K */
+  readonly preemptions: number;
+  readonly maxExecutions: number;
+  /** PCT: seed and depth d (d-1 change points) */
+  readonly seed: number;
+  readonly depth: number;
+  /** the bug mask of the variant explored */
+  readonly bugs: number;
+  /** stop at the first failing execution (DFS: still one with the fewest preemptions) */
+  readonly stopAtFailure?: boolean;
+  /** called after each execution (progress) */
+  readonly onExecution?: (n: number) => void;
+}
+
+export interface ExploreResult {
+  readonly executions: number;
+  /** DFS: every schedule within the bound was run */
+  readonly exhausted: boolean;
+  /** distinct outcomes (verdict text) with counts, most frequent first */
+  readonly outcomes: ReadonlyArray<{
+    readonly text: string;
+    readonly ok: boolean;
+    readonly count: number;
+  }>;
+  readonly failures: number;
+  /** the first failing execution (DFS: with the fewest preemptions) */
+  readonly firstFailure: Execution | null;
+  readonly elapsedMs: number;
+  /** the most steps one execution took */
+  readonly maxSteps: number;
+}
+
+/** The prefixes an execution opens: [prefix, extra preemptions] per alternative. */
+function alternatives(exec: Execution, from: number): Array<[Uint8Array, number]> {
+  const out: Array<[Uint8Array, number]> = [];
+  const choices = Uint8Array.from(exec.record, (s) => s.task);
+  for (let i = from; i < exec.record.length; i++) {
+    const s = exec.record[i]!;
+    if (s.self >= 0 && s.selfRunnable && s.selfKind === SP_NAMED) continue;
+    for (let a = 0; a < 8; a++) {
+      if (a === s.task || (s.enabled & (1 << a)) === 0) continue;
+      const cost = s.self >= 0 && s.selfRunnable && a !== s.self && s.selfKind !== SP_YIELD ? 1 : 0;
+      const p = new Uint8Array(i + 1);
+      p.set(choices.subarray(0, i));
+      p[i] = a;
+      out.push([p, cost]);
+    }
+  }
+  return out;
+}
+
+/** A small seeded PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+export async function explore(run: ControlledRun, opts: ExploreOptions): Promise<ExploreResult> {
+  if (!Number.isInteger(opts.preemptions) || opts.preemptions < 0 || opts.preemptions > 10) {
+    throw new UsageError(`--preemptions ${opts.preemptions}: allowed 0..10`);
+  }
+  if (!Number.isInteger(opts.maxExecutions) || opts.maxExecutions < 1) {
+    throw new UsageError(`--max-executions ${opts.maxExecutions}: allowed 1 or more`);
+  }
+  const t0 = performance.now();
+  const outcomes = new Map<string, { text: string; ok: boolean; count: number }>();
+  let executions = 0;
+  let failures = 0;
+  let maxSteps = 0;
+  let firstFailure: Execution | null = null;
+  const note = (e: Execution): void => {
+    executions++;
+    maxSteps = Math.max(maxSteps, e.steps);
+    const key = `${e.verdict.ok ? 'ok' : 'FAIL'} ${e.verdict.text}`;
+    const o = outcomes.get(key);
+    if (o === undefined) outcomes.set(key, { text: e.verdict.text, ok: e.verdict.ok, count: 1 });
+    else o.count++;
+    if (!e.verdict.ok) {
+      failures++;
+      if (firstFailure === null) firstFailure = e;
+    }
+    opts.onExecution?.(executions);
+  };
+  let exhausted = false;
+  if (opts.strategy === 'dfs') {
+    const K = opts.preemptions;
+    // One FIFO queue per preemption count, emptied in increasing order: within a bucket the
+    // earliest parent and the earliest branch point run first (breadth first), which reaches
+    // a bug that needs an early preemption long before a depth-first order would.
+    const buckets: Uint8Array[][] = Array.from({ length: K + 1 }, () => []);
+    buckets[0]!.push(new Uint8Array(0));
+    let stopped = false;
+    for (let k = 0; k <= K && !stopped; k++) {
+      const q = buckets[k]!;
+      let head = 0;
+      while (head < q.length) {
+        if (executions >= opts.maxExecutions) {
+          stopped = true;
+          break;
+        }
+        const prefix = q[head]!;
+        q[head++] = EMPTY; // the queue keeps only what is still to run
+        const e = await run.run(opts.bugs, { mode: 'default', prefix });
+        note(e);
+        if (e.outcome === 'diverged') continue; // cannot happen with a deterministic scenario
+        for (const [p, cost] of alternatives(e, prefix.length)) {
+          if (k + cost <= K) buckets[k + cost]!.push(p);
+        }
+        if (opts.stopAtFailure === true && firstFailure !== null) return result(false);
+      }
+      if (!stopped) q.length = 0;
+    }
+    exhausted = !stopped && buckets.every((b) => b.length === 0);
+  } else {
+    const rand = prng(opts.seed);
+    const nr = run.nrTasks;
+    const d = Math.max(1, opts.depth);
+    // Estimate the length of an execution from a non-preemptive one.
+    const probe = await run.run(opts.bugs, { mode: 'default' });
+    note(probe);
+    const len = Math.max(2, probe.steps);
+    while (executions < opts.maxExecutions) {
+      const prio = Array.from({ length: nr }, (_, i) => d + i);
+      for (let i = nr - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [prio[i], prio[j]] = [prio[j]!, prio[i]!];
+      }
+      const changes = Array.from({ length: d - 1 }, () => 1 + Math.floor(rand() * len)).sort(
+        (a, b) => a - b,
+      );
+      const program: Program = { mode: 'pct', priorities: prio, changes };
+      note(await run.run(opts.bugs, program));
+    }
+  }
+  return result(exhausted);
+
+  function result(exhaustedSearch: boolean): ExploreResult {
+    return {
+      executions,
+      exhausted: exhaustedSearch,
+      outcomes: [...outcomes.values()].sort((a, b) => b.count - a.count),
+      failures,
+      firstFailure,
+      elapsedMs: performance.now() - t0,
+      maxSteps,
+    };
+  }
+}

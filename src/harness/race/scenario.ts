@@ -1,0 +1,86 @@
+// The types of a controlled scenario and of a race script: the public shape a user writes
+// (the package's testing API re-exports this module). One file per script, whose default
+// export is a RaceScript; the same module runs in the main thread (set-up, check) and in each
+// task's worker thread (its body), so everything a body needs travels in `env`.
+
+import type { BugName } from '../../sched/bugs.js';
+import type { WorldConfig } from '../../workload/world.js';
+
+/** What set-up hands to every task: shared pointers (word indexes) and plain values. */
+export type ScenarioEnv = Readonly<Record<string, number | boolean | string | readonly number[]>>;
+
+/** One task of a scenario: a name for the timeline's column and a synchronous body. */
+export interface ScenarioTask {
+  readonly name: string;
+  /** Runs in its own worker thread; returns an integer the check may read (or nothing). */
+  run(env: ScenarioEnv): number | undefined;
+}
+
+/** How an execution ended, as the check sees it. */
+export type ExecOutcome = 'done' | 'deadlock' | 'step-limit' | 'diverged' | 'script-stuck';
+
+/** One task's end in an execution. */
+export interface TaskEnd {
+  readonly name: string;
+  /** 'done' returned, 'failed' threw, 'blocked' was blocked when the execution ended */
+  readonly state: 'done' | 'failed' | 'blocked' | 'ready' | 'idle';
+  /** the body's return value (0 if none) */
+  readonly result: number;
+  /** the error it threw: 'Name: message' */
+  readonly error: string | null;
+  /** the last label it passed, or null */
+  readonly lastLabel: string | null;
+}
+
+/** What the check is given. It also reads the shared memory directly (set-up's pointers). */
+export interface ExecView {
+  readonly outcome: ExecOutcome;
+  readonly tasks: readonly TaskEnd[];
+  readonly steps: number;
+  readonly preemptions: number;
+}
+
+/** The verdict of one execution: ok says the correct outcome held. */
+export interface Verdict {
+  readonly ok: boolean;
+  /** one line: what happened ("the waiter was woken", "deadlock: every task blocked") */
+  readonly text: string;
+}
+
+/** A small world and a few tasks, whose interleavings the controlled scheduler chooses. */
+export interface Scenario {
+  /** the name users type (`faultline race NAME`, `faultline explore NAME`) */
+  readonly name: string;
+  /** one line: what the scenario is about */
+  readonly summary: string;
+  /**
+   * The world: a mm world of this shape (a scheme and small slabs), or omitted for a bare
+   * arena (primitives only: rcuwait, refcount, rwsem, SRCU).
+   */
+  readonly world?: Partial<WorldConfig>;
+  /** The bug catalogue entries that make up the broken variant. */
+  readonly bugs: readonly BugName[];
+  /** Main thread, once per run, after the world exists: allocate and initialise, return env. */
+  setup(): ScenarioEnv;
+  /** 2 or 3 tasks (at most 4). */
+  readonly tasks: readonly ScenarioTask[];
+  /** Main thread, after each execution: judge the outcome from the memory and the view. */
+  check(env: ScenarioEnv, exec: ExecView): Verdict;
+  /** Names for shared words in the timeline (word index → 'vma.vm_refcnt'). */
+  describe?(env: ScenarioEnv): Readonly<Record<number, string>>;
+}
+
+/** A step of a script: run the named task until it passes `until` ('block' | 'end': until it
+ * cannot run, or its body returns). */
+export type ScriptStep = readonly [task: string, until: string];
+
+/** A race script: a scenario, the mailing-list thread it replays, and the schedule it argues. */
+export interface RaceScript extends Scenario {
+  /** the source: list, thread, author, year */
+  readonly thread: string;
+  /** the schedule, in labels */
+  readonly schedule: readonly ScriptStep[];
+  /** one line each: what the broken variant shows, and what the fix guarantees */
+  readonly broken: string;
+  readonly fixed: string;
+}

@@ -1,0 +1,455 @@
+// The stress job module: what each stress worker does per step (loaded by the runner's worker by
+// URL, like src/workload/jobs.ts for bench). Roles:
+//
+//   faulter  touches its pages (a private VMA and slices of the shared ones) in a fresh random
+//            order each round, then MADV_DONTNEED's each region so the next round faults again.
+//   writer   mmap + fault + munmap in two steps (a split, then the rest) of unrelated VMAs;
+//            mprotect of the middle of a faulters' VMA and back (a split, then a merge);
+//            MADV_DONTNEED of a faulters' VMA; /proc/pid/maps reading through per-VMA locks,
+//            checking that the faulters' VMAs — never unmapped — show no gap.
+//   exiter   a whole address space's life: mm_alloc, mmap and fault, munmap/mmap churn, then
+//            exit_mmap; its VMA slots and its mm_struct are reused by the next life and by the
+//            other mms while readers may still hold stale pointers to them.
+//   hog      burns CPU so that tasks are preempted inside their critical sections.
+//   killer   sends SIGKILL to tasks sleeping in killable waits and spurious wake-ups to others.
+//
+// Between steps every worker serves the quiescent-point barrier (pause.ts). A failed check
+// throws InvariantViolation from the worker: the runner stops the run and reports it with the
+// task's last events.
+
+import { EINTR, InvariantViolation, UsageError } from '../../errors.js';
+import {
+  do_madvise_dontneed,
+  do_mmap,
+  do_mprotect,
+  do_munmap,
+  exit_mmap,
+  handle_user_fault,
+  PROT_READ,
+  PROT_WRITE,
+  read_maps,
+  set_fault_cost,
+  VM_FAULT_RETRY,
+  VM_FAULT_SIGSEGV,
+} from '../../ops/index.js';
+import { atomic_read, atomic_set } from '../../sched/atomics.js';
+import { CNT } from '../../sched/counters.js';
+import {
+  count,
+  current,
+  fatal_signal_pending,
+  flush_signals,
+  kill_task,
+  spin_ns,
+  unpark,
+} from '../../sched/task.js';
+import { scheme } from '../../schemes/active.js';
+import { get_root, task_ptr } from '../../shm/arena.js';
+import {
+  ROOT,
+  RUN,
+  STRESS,
+  TASK,
+  TASK_KILLABLE,
+  TASK_UNINTERRUPTIBLE,
+} from '../../shm/layout/index.js';
+import { rcu_read_lock_held } from '../../sync/rcu.js';
+import type { Job, JobInit } from '../../workload/job.js';
+import type { PageRange } from '../../workload/jobs.js';
+import { thinkTime } from '../../workload/loop.js';
+import type { FaultCost, WriterOp } from '../../workload/spec.js';
+import { mm_create, world_attach } from '../../workload/world.js';
+import { type ChaosConfig, install_chaos, rng, taskSeed } from './chaos.js';
+import { pause_leave, pause_point, pause_reset } from './pause.js';
+
+const RW = PROT_READ | PROT_WRITE;
+
+/** What every stress worker's args carry. */
+export interface StressCommon {
+  readonly chaos: ChaosConfig;
+  readonly seed: number;
+}
+
+export interface StressFaulterArgs extends StressCommon {
+  readonly mm: number;
+  readonly regions: readonly PageRange[];
+  readonly writeFraction: number;
+  readonly faultCost: FaultCost;
+  /**
+   * The writers' churn zones: about one fault in `zoneFraction` goes to a random page there,
+   * where a writer maps and unmaps (0, or SIGSEGV when nothing is mapped: both are fine).
+   */
+  readonly zones: readonly PageRange[];
+  readonly zoneFraction: number;
+}
+
+export interface StressWriterArgs extends StressCommon {
+  readonly mm: number;
+  readonly ops: Readonly<Partial<Record<WriterOp, number>>>;
+  readonly thinkUs: number;
+  readonly pages: number;
+  /** the faulters' VMAs: mprotect and madvise act on them; maps must always show them whole */
+  readonly targets: readonly PageRange[];
+  /** where this writer's mmap/munmap churn happens (faulters fault there too) */
+  readonly zone: PageRange;
+}
+
+export interface StressExiterArgs extends StressCommon {
+  /** this exiter's slot in STRESS.mms */
+  readonly slot: number;
+  readonly vmas: number;
+  readonly pages: number;
+  /** churn steps per life before exit_mmap */
+  readonly steps: number;
+  /**
+   * The main mm and the faulters' VMAs in it: each churn step also splits and merges one of
+   * them (mprotect there and back), so VMA slots freed in one mm are allocated in the other
+   * from this task's slab cache — type-safe reuse across mms while faulters look them up.
+   */
+  readonly mainMm: number;
+  readonly targets: readonly PageRange[];
+}
+
+export interface StressHogArgs extends StressCommon {
+  readonly spinUs: number;
+}
+
+export interface StressKillerArgs extends StressCommon {
+  /** task ids that may be killed or woken */
+  readonly targets: readonly number[];
+  /** kills (and spurious wake-ups) per second */
+  readonly rate: number;
+}
+
+export const STRESS_ROLES = ['faulter', 'writer', 'exiter', 'hog', 'killer'] as const;
+
+export function attach(sab: SharedArrayBuffer, taskId: number): void {
+  world_attach(sab, taskId);
+}
+
+export function createJob(init: JobInit): Job {
+  const common = init.args as StressCommon;
+  install_chaos(common.chaos, taskSeed(common.seed, init.taskId));
+  const stress = get_root(ROOT.STRESS);
+  pause_reset();
+  const rand = rng(taskSeed(common.seed ^ 0x5a5a5a5a, init.taskId));
+  let job: Job;
+  switch (init.role) {
+    case 'faulter':
+      job = faulter(init.args as StressFaulterArgs, rand);
+      break;
+    case 'writer':
+      job = writer(init.args as StressWriterArgs, init.run, rand);
+      break;
+    case 'exiter':
+      job = exiter(init.args as StressExiterArgs, stress, rand);
+      break;
+    case 'hog':
+      job = hog(init.args as StressHogArgs);
+      break;
+    case 'killer':
+      job = killer(init.args as StressKillerArgs, init.run, rand);
+      break;
+    default:
+      throw new UsageError(`stress role ${init.role}: allowed ${STRESS_ROLES.join(', ')}`);
+  }
+  const inner = job;
+  return {
+    kinds: inner.kinds,
+    step: () => inner.step(),
+    between(): void {
+      inner.between?.();
+      // A task killed during the step has died; the next step is a new life of the task.
+      if (fatal_signal_pending()) flush_signals();
+      pause_point(stress, init.run);
+    },
+    finish(): void {
+      pause_leave(stress);
+      inner.finish?.();
+      // After a failure this task may have unwound out of an RCU section, and the run's first
+      // error must stay the one reported: run the deferred frees only on a clean exit.
+      if (atomic_read(init.run + RUN.failed) === 0 && !rcu_read_lock_held()) scheme().barrier();
+    },
+  };
+}
+
+/** An operation's -EINTR (or a fault's RETRY) is only legal when the task was killed. */
+function killed(what: string, r: number): void {
+  if (!fatal_signal_pending()) {
+    throw new Error(`${what} returned ${r} with no fatal signal pending`);
+  }
+  count(CNT.CHAOS_KILL_EINTR);
+}
+
+function shuffle(a: Int32Array, rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
+
+function faulter(a: StressFaulterArgs, rand: () => number): Job {
+  set_fault_cost(a.faultCost);
+  const total = a.regions.reduce((s, r) => s + r.pages, 0);
+  const order = new Int32Array(total);
+  let n = 0;
+  for (const r of a.regions) for (let p = 0; p < r.pages; p++) order[n++] = r.start + p;
+  shuffle(order, rand);
+  let next = 0;
+  let zap = 0;
+  return {
+    kinds: ['fault', 'madvise'],
+    step(): number {
+      if (a.zones.length > 0 && rand() < a.zoneFraction) {
+        const z = a.zones[Math.floor(rand() * a.zones.length)]!;
+        const addr = z.start + Math.floor(rand() * z.pages);
+        const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+        if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
+        else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+          throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+        }
+        return 0;
+      }
+      if (next < total) {
+        const addr = order[next++]!;
+        const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+        // SIGSEGV: a writer mprotected the VMA read-only. RETRY: the task was killed.
+        if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
+        else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+          throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+        }
+        return 0;
+      }
+      const reg = a.regions[zap++]!;
+      const r = do_madvise_dontneed(a.mm, reg.start, reg.pages);
+      if (r === EINTR) killed('madvise', r);
+      else if (r !== 0) throw new Error(`madvise(DONTNEED) at ${reg.start} returned ${r}`);
+      if (zap === a.regions.length) {
+        zap = 0;
+        next = 0;
+        shuffle(order, rand);
+      }
+      return 1;
+    },
+  };
+}
+
+/** The faulters' VMAs must appear whole in every listing: a hole is a false gap (§6.7). */
+function checkNoGap(targets: readonly PageRange[], seen: ReadonlyArray<[number, number]>): void {
+  for (const t of targets) {
+    let at = t.start;
+    for (const [s, e] of seen) if (s <= at && e > at) at = e;
+    if (at < t.start + t.pages) {
+      throw new InvariantViolation(
+        `maps: false gap at page ${at} inside [${t.start}, ${t.start + t.pages}), a VMA never unmapped`,
+      );
+    }
+  }
+}
+
+function writer(a: StressWriterArgs, run: number, rand: () => number): Job {
+  const picks: Array<[WriterOp, number]> = [];
+  let sum = 0;
+  for (const [op, w] of Object.entries(a.ops) as Array<[WriterOp, number]>) {
+    if (w > 0) {
+      sum += w;
+      picks.push([op, sum]);
+    }
+  }
+  const pick = (): WriterOp => {
+    const x = rand() * sum;
+    for (const [op, upTo] of picks) if (x < upTo) return op;
+    return picks[picks.length - 1]![0];
+  };
+  // mprotect state: the middle of target i is read-only while ro[i] is 1.
+  const ro = new Uint8Array(a.targets.length);
+  let mapped = 0;
+  let left = 0;
+  const seen: Array<[number, number]> = [];
+  const out = (s: number, e: number): void => {
+    seen.push([s, e]);
+  };
+  return {
+    kinds: ['mmap', 'munmap', 'mprotect', 'maps', 'madvise'],
+    step(): number {
+      if (left > 0) {
+        // Unmap piecewise: a head (a split), then the rest, one munmap per step.
+        const head = left > 1 ? 1 + Math.floor(rand() * (left - 1)) : 1;
+        const r = do_munmap(a.mm, mapped, head);
+        if (r === EINTR) killed('munmap', r);
+        else if (r !== 0) throw new Error(`munmap of ${head} pages at ${mapped} returned ${r}`);
+        else {
+          mapped += head;
+          left -= head;
+        }
+        return 1;
+      }
+      if (picks.length === 0 || a.targets.length === 0) return 3;
+      switch (pick()) {
+        case 'mmapMunmap': {
+          const at = a.zone.start + Math.floor(rand() * (a.zone.pages - a.pages + 1));
+          const r = do_mmap(a.mm, at, a.pages, RW);
+          if (r === EINTR) {
+            killed('mmap', r);
+            return 0;
+          }
+          if (r < 0) throw new Error(`mmap of ${a.pages} pages returned ${r}`);
+          mapped = r;
+          left = a.pages;
+          for (let p = 0; p < a.pages; p += 5) {
+            const f = handle_user_fault(a.mm, r + p, true);
+            if (f === VM_FAULT_RETRY) killed('fault', f);
+            else if (f !== 0)
+              throw new Error(`fault in a fresh mapping at ${r + p}: 0x${f.toString(16)}`);
+          }
+          return 0;
+        }
+        case 'mprotect': {
+          const i = Math.floor(rand() * a.targets.length);
+          const t = a.targets[i]!;
+          const len = Math.max(1, t.pages >> 1);
+          const r = do_mprotect(a.mm, t.start + (t.pages >> 2), len, ro[i] ? RW : PROT_READ);
+          if (r === EINTR) killed('mprotect', r);
+          else if (r !== 0) throw new Error(`mprotect at ${t.start} returned ${r}`);
+          else ro[i] = ro[i] ? 0 : 1;
+          return 2;
+        }
+        case 'maps': {
+          seen.length = 0;
+          const r = read_maps(a.mm, true, out);
+          if (r === EINTR) killed('read_maps', r);
+          else if (r < 0) throw new Error(`read_maps returned ${r}`);
+          else checkNoGap(a.targets, seen);
+          return 3;
+        }
+        case 'madvise': {
+          const t = a.targets[Math.floor(rand() * a.targets.length)]!;
+          const r = do_madvise_dontneed(a.mm, t.start, t.pages);
+          if (r === EINTR) killed('madvise', r);
+          else if (r !== 0) throw new Error(`madvise(DONTNEED) at ${t.start} returned ${r}`);
+          return 4;
+        }
+      }
+    },
+    between(): void {
+      thinkTime(run, a.thinkUs);
+    },
+  };
+}
+
+function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
+  const slot = stress + STRESS.mms + a.slot;
+  let mm = 0;
+  let steps = 0;
+  const starts: number[] = [];
+  /** mmap with retries across kills: a life's set-up must finish. */
+  const map = (): number => {
+    for (;;) {
+      const r = do_mmap(mm, 0, a.pages, RW);
+      if (r !== EINTR) {
+        if (r < 0) throw new Error(`exiter: mmap of ${a.pages} pages returned ${r}`);
+        return r;
+      }
+      killed('mmap', r);
+      flush_signals();
+    }
+  };
+  return {
+    kinds: ['mm_alloc', 'churn', 'exit_mmap'],
+    step(): number {
+      if (mm === 0) {
+        mm = mm_create();
+        starts.length = 0;
+        for (let i = 0; i < a.vmas; i++) starts.push(map());
+        atomic_set(slot, mm); // the checker validates it at the next pause
+        steps = 0;
+        return 0;
+      }
+      if (steps++ < a.steps) {
+        const t = a.targets[Math.floor(rand() * a.targets.length)];
+        if (t !== undefined && t.pages >= 3) {
+          const at = t.start + 1 + Math.floor(rand() * (t.pages - 2));
+          const len = 1 + Math.floor(rand() * (t.start + t.pages - at - 1));
+          for (const prot of [PROT_READ, RW]) {
+            const r = do_mprotect(a.mainMm, at, len, prot);
+            if (r === EINTR) killed('mprotect', r);
+            else if (r !== 0) throw new Error(`exiter: mprotect at ${at} returned ${r}`);
+          }
+          flush_signals();
+        }
+        const i = Math.floor(rand() * starts.length);
+        for (let p = 0; p < a.pages; p += 3) {
+          const f = handle_user_fault(mm, starts[i]! + p, true);
+          if (f === VM_FAULT_RETRY) killed('fault', f);
+          else if (f !== 0)
+            throw new Error(`exiter: fault at ${starts[i]! + p}: 0x${f.toString(16)}`);
+        }
+        const j = Math.floor(rand() * starts.length);
+        const r = do_munmap(mm, starts[j]!, a.pages);
+        if (r === EINTR) killed('munmap', r);
+        else if (r !== 0) throw new Error(`exiter: munmap returned ${r}`);
+        else {
+          flush_signals();
+          starts[j] = map();
+        }
+        return 1;
+      }
+      // The last user goes: the mm's VMAs and then the mm_struct itself are freed.
+      atomic_set(slot, 0);
+      exit_mmap(mm);
+      mm = 0;
+      return 2;
+    },
+  };
+}
+
+function hog(a: StressHogArgs): Job {
+  return {
+    kinds: ['spin'],
+    step(): number {
+      spin_ns(a.spinUs * 1000);
+      return 0;
+    },
+  };
+}
+
+function killer(a: StressKillerArgs, run: number, rand: () => number): Job {
+  const me = current();
+  return {
+    kinds: ['kill', 'wake'],
+    step(): number {
+      // Look for a sleeper, from a random place: a task in a killable wait gets SIGKILL, one
+      // in an uninterruptible wait a spurious wake-up; when nobody sleeps, a random task gets
+      // a wake-up token it will find at its next sleep.
+      const n = a.targets.length;
+      if (n === 0) return 1;
+      const from = Math.floor(rand() * n);
+      for (let i = 0; i < n; i++) {
+        const t = task_ptr(a.targets[(from + i) % n]!);
+        if (t === me) continue;
+        const state = atomic_read(t + TASK.state);
+        if (state === TASK_KILLABLE) {
+          kill_task(t);
+          count(CNT.CHAOS_KILL);
+          return 0;
+        }
+        if (state === TASK_UNINTERRUPTIBLE) {
+          unpark(t);
+          count(CNT.CHAOS_SPURIOUS_WAKE);
+          return 1;
+        }
+      }
+      const t = task_ptr(a.targets[from]!);
+      if (t !== me) {
+        unpark(t);
+        count(CNT.CHAOS_SPURIOUS_WAKE);
+      }
+      return 1;
+    },
+    between(): void {
+      thinkTime(run, a.rate > 0 ? 1e6 / a.rate : 100_000);
+    },
+  };
+}

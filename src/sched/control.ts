@@ -1,0 +1,437 @@
+// The controlled scheduler: real worker threads that take their shared-memory steps one at a
+// time, in an order a controller chooses.
+//
+// Each task of a controlled run installs this module's hook. At every schedule point (every
+// atomic step, every named sched_point(), every cpu_relax() of a spin loop) the task records
+// what it is about to do in its slot of the CTL block, decides who takes the next step, and
+// waits until the CTL.turn word names it. The decision is made by whichever task holds the turn
+// when it reaches its next point, from data in the buffer only (a forced prefix, a labelled
+// script, PCT priorities), so it is deterministic and no controller thread sits in the hand-off:
+// a task that runs on pays no hand-off at all; a switch costs one store and, only if the next
+// task sleeps, one notify.
+//
+// Blocking is part of the model. atomic_wait() while controlled does not sleep: the task is
+// BLOCKED on (word, value) and is runnable again only when the word holds another value, or,
+// if it sleeps TASK_KILLABLE, when a fatal signal is pending. So a bounded sleep becomes "blocked
+// until woken", and a lost wake-up becomes a deadlock (every remaining task blocked), decided at
+// a step and reported as the outcome. park() sleeps at once (spin 0) so it blocks in one step.
+// A task at cpu_relax() is deprioritised until another task writes shared memory: a spinner
+// cannot make progress before that, so its spins are not interleavings worth exploring.
+//
+// Memory ordering: the turn word is stored (seq-cst) by the task that hands over, after all of
+// its steps, and loaded (seq-cst) by the task that takes over before any of its own: each
+// hand-off is a release/acquire pair, and the steps themselves are the same seq-cst Atomics as
+// in free runs. Exactly one task runs between two points, so the record is the execution.
+
+import { HarnessAbort } from '../errors.js';
+import { task_ptr } from '../shm/arena.js';
+import {
+  CTL,
+  CTL_MAX_STEPS,
+  CTL_MODE_PCT,
+  CTL_MODE_SCRIPT,
+  CTL_OUT_DEADLOCK,
+  CTL_OUT_DIVERGED,
+  CTL_OUT_DONE,
+  CTL_OUT_RUNNING,
+  CTL_OUT_STEP_LIMIT,
+  CTL_SEG_WORDS,
+  CTL_ST_BLOCKED,
+  CTL_ST_DONE,
+  CTL_ST_FAILED,
+  CTL_ST_READY,
+  CTL_ST_RUNNING,
+  CTL_TASK,
+  HEADER,
+  SIGKILL_PENDING,
+  TASK,
+  TASK_KILLABLE,
+} from '../shm/layout/index.js';
+import {
+  atomic_notify,
+  ctl_add,
+  ctl_load,
+  ctl_relax,
+  ctl_store,
+  ctl_wait,
+  SP_NAMED,
+  SP_RMW,
+  SP_STORE,
+  SP_WAIT,
+  SP_YIELD,
+  set_schedule_hook,
+  set_wait_blocker,
+} from './atomics.js';
+import { get_park_spin, set_park_spin } from './task.js';
+
+/** Thrown in every task of an execution that ended (deadlock, step limit, divergence). */
+export class ExecutionEnded extends HarnessAbort {
+  override name = 'ExecutionEnded';
+}
+
+/** Spins on the turn word before sleeping on it. */
+const TURN_SPIN = 4000;
+/** One sleep on the turn word; the loop re-checks the outcome and the abort flag. */
+const TURN_SLICE_MS = 20;
+/** enabled-mask encoding in CTL.rec_enabled */
+export const REC_SELF_SHIFT = 8;
+export const REC_SELF_RUNNABLE = 1 << 16;
+/** bits 20..22: the deciding task's own kind (SP_*, or 7 when it has just ended) */
+export const REC_SELF_KIND_SHIFT = 20;
+export const REC_SELF_ENDED = 7;
+
+let ctl = 0;
+let me = -1;
+let nr = 0;
+let started = false;
+let ended = false;
+let busy = false;
+const taskPtrs: number[] = [];
+
+function slot(i: number): number {
+  return ctl + CTL.tasks + i * CTL_TASK.SIZE;
+}
+
+let savedSpin = 0;
+
+/** Make this thread ctl index `index` of the block at `block`. Once per thread. */
+export function ctl_install(block: number, index: number): void {
+  ctl = block;
+  me = index;
+  nr = ctl_load(block + CTL.nr_tasks);
+  taskPtrs.length = 0;
+  const first = ctl_load(block + CTL.first_task);
+  for (let i = 0; i < nr; i++) taskPtrs.push(task_ptr(first + i));
+}
+
+/**
+ * Join a new execution: install the hook, the blocker and a park() that sleeps at once. The
+ * task's first schedule point joins the start; ctl_end() when its body has returned.
+ */
+export function ctl_begin(): void {
+  started = false;
+  ended = false;
+  busy = false;
+  savedSpin = get_park_spin();
+  set_park_spin(0);
+  set_wait_blocker(on_wait);
+  set_schedule_hook(on_point);
+}
+
+/** Leave the execution: free running again. */
+export function ctl_end(): void {
+  set_schedule_hook(null);
+  set_wait_blocker(null);
+  set_park_spin(savedSpin);
+}
+
+/** True once the current execution has ended (the task runs free, unwinding). */
+export function ctl_ended(): boolean {
+  return ended;
+}
+
+// ---- the hook ---------------------------------------------------------------------------------
+
+function on_point(kind: number, what: number): void {
+  if (busy || ended) return;
+  if (kind === SP_WAIT) return; // the blocker handles the wait itself
+  busy = true;
+  try {
+    const s = slot(me);
+    ctl_store(s + CTL_TASK.kind, kind);
+    ctl_store(s + CTL_TASK.what, what);
+    if (kind === SP_NAMED) ctl_store(s + CTL_TASK.label, what);
+    ctl_store(s + CTL_TASK.yielded, kind === SP_YIELD ? 1 : 0);
+    ctl_store(s + CTL_TASK.status, CTL_ST_READY);
+    hand_over();
+    wait_turn();
+    if (kind === SP_STORE || kind === SP_RMW) {
+      // A write: whoever spins may now see something new.
+      for (let i = 0; i < nr; i++) if (i !== me) ctl_store(slot(i) + CTL_TASK.yielded, 0);
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+/** atomic_wait() while controlled: blocked until the word changes (or a kill, if killable). */
+function on_wait(p: number, expect: number): string {
+  if (ended) {
+    throw new ExecutionEnded('the controlled execution ended');
+  }
+  if (busy) return 'timed-out';
+  if (ctl_load(p) !== expect) return 'not-equal';
+  busy = true;
+  try {
+    const s = slot(me);
+    ctl_store(s + CTL_TASK.kind, SP_WAIT);
+    ctl_store(s + CTL_TASK.what, p);
+    ctl_store(s + CTL_TASK.wait_word, p);
+    ctl_store(s + CTL_TASK.wait_value, expect);
+    ctl_store(s + CTL_TASK.yielded, 0);
+    ctl_store(s + CTL_TASK.status, CTL_ST_BLOCKED);
+    hand_over();
+    wait_turn();
+  } finally {
+    busy = false;
+  }
+  return ctl_load(p) !== expect ? 'ok' : 'timed-out';
+}
+
+/** The task's body returned (ok) or threw (failed): leave the execution, handing over. */
+export function ctl_task_exit(result: number, failed: boolean): void {
+  if (ended || ctl === 0) return;
+  busy = true;
+  try {
+    const s = slot(me);
+    ctl_store(s + CTL_TASK.result, result | 0);
+    ctl_store(s + CTL_TASK.status, failed ? CTL_ST_FAILED : CTL_ST_DONE);
+    ctl_store(s + CTL_TASK.kind, 0);
+    hand_over();
+  } finally {
+    busy = false;
+  }
+}
+
+/** First point of this execution: join the start; else we hold the turn and decide. */
+function hand_over(): void {
+  if (!started) {
+    started = true;
+    // The last task to arrive makes the first decision, so it sees every task's first point.
+    if (ctl_add(ctl + CTL.arrived, 1) + 1 === nr) decide(-1);
+    return;
+  }
+  decide(me);
+}
+
+function wait_turn(): void {
+  const t = ctl + CTL.turn;
+  for (let i = 0; ; i++) {
+    const v = ctl_load(t);
+    if (v === me) break;
+    if (ctl_load(ctl + CTL.outcome) !== CTL_OUT_RUNNING) {
+      ended = true;
+      throw new ExecutionEnded('the controlled execution ended');
+    }
+    if (i < TURN_SPIN) {
+      ctl_relax();
+      continue;
+    }
+    if (ctl_load(HEADER.abort) !== 0) throw new HarnessAbort('run aborted by the harness');
+    ctl_add(ctl + CTL.sleepers, 1);
+    ctl_wait(t, v, TURN_SLICE_MS);
+    ctl_add(ctl + CTL.sleepers, -1);
+  }
+  ctl_store(slot(me) + CTL_TASK.status, CTL_ST_RUNNING);
+}
+
+// ---- the decision -----------------------------------------------------------------------------
+
+/** Bit i set: ctl index i can take a step now (ignoring yield fairness). */
+function enabled_mask(): number {
+  let m = 0;
+  for (let i = 0; i < nr; i++) {
+    const s = slot(i);
+    const st = ctl_load(s + CTL_TASK.status);
+    if (st === CTL_ST_READY) m |= 1 << i;
+    else if (st === CTL_ST_BLOCKED) {
+      if (ctl_load(ctl_load(s + CTL_TASK.wait_word)) !== ctl_load(s + CTL_TASK.wait_value)) {
+        m |= 1 << i;
+      } else {
+        const t = taskPtrs[i]!;
+        if (
+          ctl_load(t + TASK.state) === TASK_KILLABLE &&
+          (ctl_load(t + TASK.signal) & SIGKILL_PENDING) !== 0
+        ) {
+          m |= 1 << i;
+        }
+      }
+    }
+  }
+  return m;
+}
+
+/** Enabled tasks that are not waiting for someone else's write (all of them if none is). */
+function fair_mask(e: number): number {
+  let m = 0;
+  for (let i = 0; i < nr; i++) {
+    if ((e & (1 << i)) !== 0 && ctl_load(slot(i) + CTL_TASK.yielded) === 0) m |= 1 << i;
+  }
+  return m === 0 ? e : m;
+}
+
+/** The non-preemptive choice: self if it can run, else the next one after it, round robin. */
+function next_after(self: number, m: number): number {
+  if (self >= 0 && (m & (1 << self)) !== 0) return self;
+  for (let k = 1; k <= nr; k++) {
+    const i = ((((self < 0 ? -1 : self) + k) % nr) + nr) % nr;
+    if ((m & (1 << i)) !== 0) return i;
+  }
+  return -1;
+}
+
+function finish(outcome: number, step: number): void {
+  ctl_store(ctl + CTL.outcome_step, step);
+  ctl_store(ctl + CTL.outcome, outcome);
+  ctl_store(ctl + CTL.turn, -1);
+  ended = true;
+  // Every task unwinds now: bounded waits see the abort flag, hooks run free.
+  ctl_store(HEADER.abort, 1);
+  wake_all();
+}
+
+function wake_all(): void {
+  if (ctl_load(ctl + CTL.sleepers) !== 0) notify_turn();
+}
+
+/**
+ * Choose who takes the next step and give it the turn. `self` is the deciding task (it holds
+ * the turn and has just recorded its next step or its end), -1 at the start.
+ */
+function decide(self: number): void {
+  const step = ctl_load(ctl + CTL.steps);
+  const e = enabled_mask();
+  if (e === 0) {
+    let live = false;
+    for (let i = 0; i < nr; i++) {
+      const st = ctl_load(slot(i) + CTL_TASK.status);
+      if (st !== CTL_ST_DONE && st !== CTL_ST_FAILED) live = true;
+    }
+    if (live) finish(CTL_OUT_DEADLOCK, step);
+    else {
+      ctl_store(ctl + CTL.outcome_step, step);
+      ctl_store(ctl + CTL.outcome, CTL_OUT_DONE);
+      ctl_store(ctl + CTL.turn, -1);
+    }
+    return;
+  }
+  if (step >= CTL_MAX_STEPS) {
+    finish(CTL_OUT_STEP_LIMIT, step);
+    return;
+  }
+  const fair = fair_mask(e);
+  const selfRunnable = self >= 0 && (fair & (1 << self)) !== 0;
+  let c = -1;
+  if (step < ctl_load(ctl + CTL.prefix_len)) {
+    c = ctl_load(ctl + CTL.prefix + step);
+    if (c < 0 || c >= nr || (e & (1 << c)) === 0) {
+      finish(CTL_OUT_DIVERGED, step);
+      return;
+    }
+  } else {
+    const mode = ctl_load(ctl + CTL.mode);
+    if (mode === CTL_MODE_SCRIPT) c = script_choice(self, e, fair);
+    else if (mode === CTL_MODE_PCT) c = pct_choice(step, fair);
+    if (c < 0) c = next_after(self, fair);
+  }
+  ctl_store(ctl + CTL.rec_task + step, c);
+  const cs = slot(c);
+  ctl_store(ctl + CTL.rec_kind + step, ctl_load(cs + CTL_TASK.kind));
+  ctl_store(ctl + CTL.rec_what + step, ctl_load(cs + CTL_TASK.what));
+  // The record keeps the fair set: the alternatives worth exploring at this decision.
+  ctl_store(
+    ctl + CTL.rec_enabled + step,
+    fair |
+      ((self + 1) << REC_SELF_SHIFT) |
+      (selfRunnable ? REC_SELF_RUNNABLE : 0) |
+      (self_kind(self) << REC_SELF_KIND_SHIFT),
+  );
+  if (selfRunnable && c !== self && ctl_load(slot(self) + CTL_TASK.kind) !== SP_YIELD) {
+    ctl_add(ctl + CTL.preemptions, 1);
+  }
+  ctl_store(ctl + CTL.steps, step + 1);
+  if (c === self) return; // runs on: no hand-off
+  ctl_store(cs + CTL_TASK.status, CTL_ST_RUNNING);
+  ctl_store(ctl + CTL.turn, c);
+  if (ctl_load(ctl + CTL.sleepers) !== 0) notify_turn();
+}
+
+/**
+ * A labelled script: segment k says "run task t until it reaches label L" (L 0: until it
+ * blocks or ends). While t cannot run, the others run (non-preemptively) until it can.
+ */
+function script_choice(self: number, e: number, fair: number): number {
+  const segp = ctl + CTL.segment;
+  const n = ctl_load(ctl + CTL.nr_segments);
+  for (;;) {
+    const k = ctl_load(segp);
+    if (k >= n) return -1;
+    const base = ctl + CTL.segments + k * CTL_SEG_WORDS;
+    const t = ctl_load(base);
+    const label = ctl_load(base + 1);
+    const ts = slot(t);
+    if (label !== 0) {
+      const arrived =
+        t === self &&
+        ctl_load(ts + CTL_TASK.kind) === SP_NAMED &&
+        ctl_load(ts + CTL_TASK.what) === label;
+      const gone = ctl_load(ts + CTL_TASK.status) >= CTL_ST_DONE;
+      if (arrived || gone) {
+        ctl_store(segp, k + 1);
+        continue;
+      }
+      if ((e & (1 << t)) !== 0) return t;
+      return next_after(self, fair & ~(1 << t));
+    }
+    if ((e & (1 << t)) === 0) {
+      ctl_store(segp, k + 1);
+      continue;
+    }
+    return t;
+  }
+}
+
+/** PCT: the highest-priority runnable task; at change point k the runner's priority drops to k. */
+function pct_choice(step: number, fair: number): number {
+  const n = ctl_load(ctl + CTL.nr_pct_changes);
+  let best = -1;
+  let bestPrio = -1;
+  const pick = (): void => {
+    best = -1;
+    bestPrio = -1;
+    for (let i = 0; i < nr; i++) {
+      if ((fair & (1 << i)) === 0) continue;
+      const p = ctl_load(slot(i) + CTL_TASK.prio);
+      if (p > bestPrio) {
+        best = i;
+        bestPrio = p;
+      }
+    }
+  };
+  pick();
+  for (let k = 0; k < n; k++) {
+    if (ctl_load(ctl + CTL.pct_changes + k) === step && best >= 0) {
+      ctl_store(slot(best) + CTL_TASK.prio, k);
+      pick();
+    }
+  }
+  return best;
+}
+
+function self_kind(self: number): number {
+  if (self < 0) return 0;
+  const st = ctl_load(slot(self) + CTL_TASK.status);
+  if (st === CTL_ST_DONE || st === CTL_ST_FAILED) return REC_SELF_ENDED;
+  return ctl_load(slot(self) + CTL_TASK.kind) & 7;
+}
+
+function notify_turn(): void {
+  atomic_notify(ctl + CTL.turn, Number.POSITIVE_INFINITY);
+}
+
+// ---- helpers for the harness ------------------------------------------------------------------
+
+/** Which of the ctl indexes could run at decision `rec` (from CTL.rec_enabled). */
+export function rec_enabled_tasks(rec: number): number {
+  return rec & 0xff;
+}
+
+/** The deciding task's own kind at a recorded decision (REC_SELF_ENDED: it had just ended). */
+export function rec_self_kind(rec: number): number {
+  return (rec >>> REC_SELF_KIND_SHIFT) & 7;
+}
+
+/** The task that decided (held the turn) at a recorded decision, -1 at the start. */
+export function rec_self(rec: number): number {
+  return ((rec >>> REC_SELF_SHIFT) & 0xff) - 1;
+}

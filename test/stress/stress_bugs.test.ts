@@ -1,0 +1,46 @@
+// The bug catalogue under `faultline stress --inject-bug`: every entry has a default run, and
+// every entry whose broken variant has landed in src/ is caught by that run — the first
+// violation filed under one of the checks the entry names — on its own scheme and workload.
+// (The fixed code under the same targeted chaos reports zero: test/stress/stress_schemes.)
+
+import { describe, expect, it } from 'vitest';
+import { BUG_DEFAULTS, bugDefault } from '../../src/harness/stress/bug_defaults.js';
+import { runStress } from '../../src/harness/stress/engine.js';
+import { STRESS_PRESETS } from '../../src/harness/stress/workload.js';
+import { BUGS } from '../../src/sched/bugs.js';
+import { landedBugs } from '../helpers/stress.js';
+
+describe('the bug catalogue in stress', () => {
+  it('every entry has a default scheme, workload and chaos', () => {
+    for (const b of BUGS) {
+      const d = BUG_DEFAULTS[b.name];
+      expect(d, b.name).toBeDefined();
+      expect(STRESS_PRESETS[d!.preset], `${b.name}: preset ${d!.preset}`).toBeDefined();
+      expect(d!.caughtBy.length, b.name).toBeGreaterThan(0);
+    }
+  });
+
+  const landed = landedBugs().filter((b) => bugDefault(b).reliable !== false);
+  it.skipIf(landed.length === 0).each(landed)('--inject-bug %s is caught', async (name) => {
+    const d = bugDefault(name);
+    const r = await runStress({
+      schemes: [d.scheme],
+      workload: STRESS_PRESETS[d.preset]!,
+      threads: d.threads,
+      durationMs: 12_000,
+      opsPerFaulter: 0,
+      seed: 11,
+      chaos: d.chaos,
+      points: d.points,
+      ...(d.maxSleepUs !== undefined ? { maxSleepUs: d.maxSleepUs } : {}),
+      killRate: d.killRate,
+      bugs: [name],
+      commandLine: `faultline stress --inject-bug ${name}`,
+    });
+    const s = r.results[0]!;
+    expect(s.ok, `${name} ran ${s.durationMs} ms, ${s.opsTotal} ops, uncaught`).toBe(false);
+    const first = s.violations[0]!;
+    expect(d.caughtBy, `${name} caught as ${first.check}: ${first.message}`).toContain(first.check);
+    expect(first.tasks.length).toBeGreaterThan(0);
+  });
+});
