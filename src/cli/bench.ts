@@ -8,8 +8,15 @@ import { type BenchOptions, runBench } from '../harness/bench.js';
 import { renderHtml } from '../harness/html.js';
 import { checkOutputPath, reportJson, writeFileAtomic } from '../harness/report.js';
 import { renderTable } from '../harness/table.js';
+import { scheme_by_name } from '../schemes/index.js';
 import { RCU_FLAVORS, type RcuFlavor } from '../sync/rcu.js';
-import { DEFAULT_PRESETS, PRESET_NAMES, PRESETS } from '../workload/presets.js';
+import {
+  DEFAULT_PRESETS,
+  DEFAULT_RUN,
+  DEFAULT_RUN_WARMUP_MS,
+  PRESET_NAMES,
+  PRESETS,
+} from '../workload/presets.js';
 import { checkFits } from '../workload/setup.js';
 import type { WorkloadSpec } from '../workload/spec.js';
 import { SCHEMES } from '../workload/world.js';
@@ -67,12 +74,19 @@ export function benchHelp(): string {
 ${wrap(
   `Runs every scheme (${SCHEMES.join(', ')}) on each workload and prints faults/s, writer ops/s,
   latency p50/p99/p99.9/max, the lock counters and each scheme's ratio to mmap_lock. Alone, it
-  runs every preset at threads ${threads}, ${DEFAULT_WARMUP_MS}ms of warm-up and
-  ${DEFAULT_DURATION_MS}ms of measurement each.`,
+  runs the default presets (${DEFAULT_PRESETS.join(', ')}) at threads ${threads}, each
+  preset with its own interleaved repeats and run length (${Object.entries(DEFAULT_RUN)
+    .map(([p, r]) => `${p} ${r.repeat}x${r.durationMs}ms`)
+    .join(', ')}) after ${DEFAULT_RUN_WARMUP_MS}ms of warm-up, and prints each ratio's median
+  with its [min-max] over the repeats. --duration, --ops or --repeat replace that plan
+  (${DEFAULT_WARMUP_MS}ms of warm-up, ${DEFAULT_DURATION_MS}ms runs, once each).`,
 )}
 
 ${optionsHelp([
-  ['--preset P[,P...]', `workloads to run (default: all): ${PRESET_NAMES.join(', ')}`],
+  [
+    '--preset P[,P...]',
+    `workloads to run (default: ${DEFAULT_PRESETS.join(', ')}); all: ${PRESET_NAMES.join(', ')}`,
+  ],
   ['--schemes S[,S...]', `schemes to run (default: all): ${SCHEMES.join(', ')}`],
   [
     '--threads N[,N...]',
@@ -109,7 +123,9 @@ ${optionsHelp([
   ['--html FILE', 'write a self-contained HTML report with charts'],
   ['--no-progress', 'no progress bar (there is none when stderr is not a terminal)'],
   ['-h, --help', 'this text'],
-])}`;
+])}
+
+${optionsHelp(SCHEMES.map((s) => [s, scheme_by_name(s).kernel])).replace(/^options:/, 'schemes and the kernel each models:')}`;
 }
 
 export interface BenchArgs {
@@ -138,8 +154,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       : opsPerFaulter > 0
         ? 0
         : DEFAULT_DURATION_MS;
+  // No run length or repeat asked for: each preset's own plan (DEFAULT_RUN), chosen from its
+  // measured spread, with a shorter warm-up (the pool's threads stay warm from run to run).
+  const planned = v.duration === undefined && v.ops === undefined && v.repeat === undefined;
   const warmupMs =
-    v.warmup === undefined ? DEFAULT_WARMUP_MS : parseDuration('--warmup', v.warmup, 0, MAX_RUN_MS);
+    v.warmup !== undefined
+      ? parseDuration('--warmup', v.warmup, 0, MAX_RUN_MS)
+      : planned
+        ? DEFAULT_RUN_WARMUP_MS
+        : DEFAULT_WARMUP_MS;
   const repeat = v.repeat === undefined ? 1 : parseIntArg('--repeat', v.repeat, 1, MAX_REPEAT);
   const instr = v.instrumentation ?? 'off';
   const instrumentation = parseList('--instrumentation', instr, 'on, off or on,off').map((s) => {
@@ -186,6 +209,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       durationMs,
       opsPerFaulter,
       warmupMs,
+      ...(planned ? { perPreset: DEFAULT_RUN } : {}),
       pin: v.pin === true,
       instrumentation: [...new Set(instrumentation)],
       rwsemSpin: [...new Set(rwsemSpin)],

@@ -4,6 +4,7 @@
 
 import { CNT, COUNTER_NAMES } from '../sched/counters.js';
 import { reset_counters, sum_counter } from '../sched/task.js';
+import { scheme_by_name } from '../schemes/index.js';
 import type { RcuFlavor } from '../sync/rcu.js';
 import { setupRun } from '../workload/setup.js';
 import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
@@ -12,7 +13,7 @@ import { machineInfo } from './machine.js';
 import { compiledModule } from './paths.js';
 import { Progress } from './progress.js';
 import { type BenchReport, type BenchResult, schemeLabel, summarizeRun } from './results.js';
-import { runWorkers } from './runner.js';
+import { runWorkers, WorkerPool } from './runner.js';
 
 export const TIMING =
   'performance.now() around each operation (about 57 ns a call on the 2-core reference machine; two calls per operation)';
@@ -46,6 +47,13 @@ export interface BenchOptions {
    * configuration reports its median run by faults/s (writer ops/s when it has no faulter).
    */
   readonly repeat?: number;
+  /**
+   * Per preset (by name): its own run length and repeats, used instead of durationMs and
+   * repeat for that workload (the default run sets them from measured variance).
+   */
+  readonly perPreset?: Readonly<
+    Record<string, { readonly durationMs: number; readonly repeat: number }>
+  >;
 }
 
 /** The run whose throughput is the median of its configuration's repeats (lower middle). */
@@ -59,6 +67,8 @@ function medianRun(rs: readonly BenchResult[]): BenchResult {
     repeats: {
       faultsPerSec: rs.map((r) => r.faultsPerSec),
       writerOpsPerSec: rs.map((r) => r.writerOpsPerSec),
+      faultP99Ns: rs.map((r) => r.faultLatencyNs.p99),
+      writerP99Ns: rs.map((r) => r.writerLatencyNs.p99),
     },
   };
 }
@@ -111,16 +121,27 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { runs, skipped } = planRuns(o);
   const warnings = [...skipped];
   for (const s of skipped) o.warn?.(s);
-  const reps = o.repeat ?? 1;
-  const progress = new Progress(runs.length * reps, o.progress);
+  const plan = (r: PlannedRun): { durationMs: number; repeat: number } =>
+    o.perPreset?.[r.spec.name] ?? { durationMs: o.durationMs, repeat: o.repeat ?? 1 };
+  const reps = Math.max(1, ...runs.map((r) => plan(r).repeat));
+  const total = runs.reduce((s, r) => s + plan(r).repeat, 0);
+  const progress = new Progress(total, o.progress);
+  let done = 0;
   const jobModule = compiledModule('src/workload/jobs');
   const perRun: BenchResult[][] = runs.map(() => []);
   let pinWarned = false;
+  // Pools are kept from run to run and replaced only by a larger one: threads start and load
+  // their modules once per size (a run's set-up still counts the pool's time up to its gate).
+  // Grown as needed rather than made at the sweep's largest size up front: starting dozens of
+  // threads at once has crashed Node 20's ESM loader here (v8::Module::IsGraphAsync).
+  let pool: WorkerPool | null = null;
   try {
     for (let rep = 0; rep < reps; rep++)
       for (const [i, r] of runs.entries()) {
-        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${reps > 1 ? ` (${rep + 1}/${reps})` : ''}`;
-        progress.start(rep * runs.length + i, label);
+        const { durationMs, repeat } = plan(r);
+        if (rep >= repeat) continue;
+        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
+        progress.start(done++, label);
         const tSetup = performance.now();
         const setup = setupRun({
           spec: r.spec,
@@ -135,17 +156,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
+        if (pool === null || pool.threads < setup.workers.length) {
+          await pool?.destroy();
+          pool = new WorkerPool(setup.workers.length);
+        }
         const out = await runWorkers({
+          pool,
           sab: setup.sab,
           jobModule,
           workers: setup.workers,
-          durationMs: o.durationMs,
+          durationMs,
           warmupMs: o.warmupMs,
           pin: o.pin,
           cores: machine.cores,
           tracing: r.instrumentation === 'on',
           watchdogMs: o.watchdogMs ?? 10_000,
-          onTick: (ms) => progress.update(o.durationMs > 0 ? ms / (o.warmupMs + o.durationMs) : 0),
+          onTick: (ms) => progress.update(durationMs > 0 ? ms / (o.warmupMs + durationMs) : 0),
         });
         if (out.pinWarning !== null && !pinWarned) {
           pinWarned = true;
@@ -176,6 +202,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
   } finally {
     progress.done();
+    await pool?.destroy();
   }
   const results = perRun.map(medianRun);
   return {
@@ -191,8 +218,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       instrumentation: o.instrumentation,
       rwsemSpin: o.rwsemSpin ?? ['on'],
       rcu: o.rcu ?? ['qsbr'],
-      repeat: reps,
+      repeat: o.repeat ?? 1,
+      ...(o.perPreset === undefined ? {} : { perPreset: o.perPreset }),
       timing: TIMING,
+      schemeKernels: Object.fromEntries(o.schemes.map((s) => [s, scheme_by_name(s).kernel])),
     },
     results,
     warnings,

@@ -48,7 +48,13 @@ export interface BenchResult extends RunLabels {
     readonly bufferBytes: number;
   };
   /** with --repeat: every repeat's throughput; this result is the median repeat's */
-  readonly repeats?: { readonly faultsPerSec: number[]; readonly writerOpsPerSec: number[] };
+  readonly repeats?: {
+    readonly faultsPerSec: number[];
+    readonly writerOpsPerSec: number[];
+    /** fault and writer p99 of each repeat, ns (absent in older reports) */
+    readonly faultP99Ns?: number[];
+    readonly writerP99Ns?: number[];
+  };
 }
 
 export interface BenchConfig {
@@ -67,8 +73,14 @@ export interface BenchConfig {
   readonly rcu?: readonly string[];
   /** runs of each configuration; each result is the median one (absent in older reports) */
   readonly repeat?: number;
+  /** per preset: run length and repeats that replaced durationMs and repeat (the default run) */
+  readonly perPreset?: Readonly<
+    Record<string, { readonly durationMs: number; readonly repeat: number }>
+  >;
   /** how latencies were timed, and what the timer costs */
   readonly timing: string;
+  /** the kernel each scheme run models (absent in older reports) */
+  readonly schemeKernels?: Readonly<Record<string, string>>;
 }
 
 export interface BenchReport {
@@ -161,4 +173,33 @@ export function summarizeRun(
 export function schemeLabel(r: Pick<BenchResult, 'scheme' | 'srcuFree' | 'rwsemSpin'>): string {
   const base = r.srcuFree === null ? r.scheme : `${r.scheme}/${r.srcuFree}`;
   return r.rwsemSpin === 'off' ? `${base} (no rwsem spin)` : base;
+}
+
+/** A ratio over interleaved repeats: the median of the per-repeat ratios and their range. */
+export interface RatioSpread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** repeats paired */
+  readonly n: number;
+}
+
+/**
+ * a[k] / b[k] for each repeat k (repeat k of every configuration ran in the same pass, so
+ * the pair saw the same machine), reduced to median and range. null with fewer than 2 pairs.
+ */
+export function ratioSpread(
+  a: readonly number[] | undefined,
+  b: readonly number[] | undefined,
+): RatioSpread | null {
+  if (a === undefined || b === undefined) return null;
+  const n = Math.min(a.length, b.length);
+  if (n < 2) return null;
+  const rs: number[] = [];
+  for (let k = 0; k < n; k++) if (b[k]! > 0) rs.push(a[k]! / b[k]!);
+  if (rs.length < 2) return null;
+  rs.sort((x, y) => x - y);
+  const mid = rs.length >> 1;
+  const median = rs.length % 2 === 1 ? rs[mid]! : (rs[mid - 1]! + rs[mid]!) / 2;
+  return { median, min: rs[0]!, max: rs.at(-1)!, n: rs.length };
 }

@@ -63,8 +63,13 @@ export interface RunRequest {
   readonly tracing?: boolean;
   /** no progress from a worker for this long aborts the run (default 10 s) */
   readonly watchdogMs?: number;
-  /** workers not all at the barrier after this long aborts the run (default 30 s) */
+  /** workers not all at the barrier after this long aborts the run (default 30 s + 1 s a worker) */
   readonly startTimeoutMs?: number;
+  /**
+   * A pool to run on (a WorkerPool of at least this many threads), kept for the next run: a
+   * sweep starts its threads and loads their modules once. Without one, the run makes its own.
+   */
+  readonly pool?: WorkerPool;
   /** called about every 50 ms while the run goes, with the ms since the gate opened */
   readonly onTick?: (elapsedMs: number) => void;
 }
@@ -105,6 +110,35 @@ export class RunFailure extends FaultlineError {
 const POLL_MS = 50;
 /** How long aborted workers get to unwind before the pool terminates them. */
 const ABORT_GRACE_MS = 5_000;
+
+function newPiscina(n: number): Piscina {
+  return new Piscina({
+    filename: workerModule('bench'),
+    minThreads: n,
+    maxThreads: n,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 600_000,
+  });
+}
+
+/** Bench worker threads kept across runs (runBench makes one per sweep). */
+export class WorkerPool {
+  #piscina: Piscina;
+  constructor(readonly threads: number) {
+    this.#piscina = newPiscina(threads);
+  }
+  get piscina(): Piscina {
+    return this.#piscina;
+  }
+  /** Replace the threads (after an aborted run). */
+  async reset(): Promise<void> {
+    await this.#piscina.destroy();
+    this.#piscina = newPiscina(this.threads);
+  }
+  async destroy(): Promise<void> {
+    await this.#piscina.destroy();
+  }
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
@@ -115,7 +149,9 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     throw new RangeError('runWorkers: neither a duration nor an operation budget');
   }
   const watchdogMs = req.watchdogMs ?? 10_000;
-  const startTimeoutMs = req.startTimeoutMs ?? 30_000;
+  // Starting a thread loads every module of the bench worker (about 150 ms of CPU each on the
+  // 2-core reference machine): an oversubscribed start takes time in proportion to n.
+  const startTimeoutMs = req.startTimeoutMs ?? 30_000 + 1_000 * n;
   const cores = req.cores ?? availableParallelism();
 
   const run = arena_alloc(run_block_words(n), LINE_WORDS, 'run control block');
@@ -136,13 +172,10 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   }));
 
   const tPool = performance.now();
-  const pool = new Piscina({
-    filename: workerModule('bench'),
-    minThreads: n,
-    maxThreads: n,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: 60_000,
-  });
+  if (req.pool !== undefined && req.pool.threads < n) {
+    throw new RangeError(`runWorkers: a pool of ${req.pool.threads} threads for ${n} workers`);
+  }
+  const pool = req.pool?.piscina ?? newPiscina(n);
   const results: Array<BenchTaskResult | undefined> = new Array(n).fill(undefined);
   let settledCount = 0;
   let firstFailure = -1;
@@ -252,7 +285,9 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
     }
     wallNs = (performance.now() - t0) * 1e6;
   } finally {
-    await pool.destroy();
+    // A shared pool survives a clean run; after an abort its threads may still unwind.
+    if (req.pool === undefined) await pool.destroy();
+    else if (aborted) await req.pool.reset();
     clear_abort();
   }
   if (report === null && aborted) {

@@ -3,7 +3,13 @@
 
 import type { LatencySummary } from './histogram.js';
 import { machineLines } from './machine.js';
-import { type BenchReport, type BenchResult, schemeLabel } from './results.js';
+import {
+  type BenchReport,
+  type BenchResult,
+  type RatioSpread,
+  ratioSpread,
+  schemeLabel,
+} from './results.js';
 import { computeTargets } from './targets.js';
 
 /** 1234567 → '1.23M', 4560 → '4.56k'. */
@@ -31,6 +37,16 @@ export function fmtCount(v: number): string {
 
 export function fmtRatio(v: number): string {
   return Number.isFinite(v) ? `${v.toFixed(2)}x` : '-';
+}
+
+/**
+ * A ratio with its spread over interleaved repeats: the median of the per-repeat ratios and,
+ * in brackets, their range — a reader sees at once whether two schemes really differ.
+ */
+export function fmtRatioSpread(v: number, s: RatioSpread | null): string {
+  if (s === null) return fmtRatio(v);
+  const f = (x: number): string => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+  return `${fmtRatio(s.median)} [${f(s.min)}-${f(s.max)}]`;
 }
 
 function fmtLat(l: LatencySummary, count: number): string[] {
@@ -72,6 +88,11 @@ function opCount(r: BenchResult, pred: (k: string) => boolean): number {
     .reduce((s, [, o]) => s + o.count, 0);
 }
 
+/** How many runs a result is the median of. */
+function repeatsOf(r: BenchResult): number {
+  return r.repeats?.faultsPerSec.length ?? 1;
+}
+
 /** Groups of results that belong in one table: same preset, threads, instrumentation, RCU. */
 export function groupResults(rs: readonly BenchResult[]): BenchResult[][] {
   const groups = new Map<string, BenchResult[]>();
@@ -86,12 +107,15 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
   const maxThreads = Math.max(0, ...report.results.map((r) => r.threads + r.writers));
   const out: string[] = [...machineLines(report.machine, maxThreads)];
   out.push(`timing: ${report.config.timing}`);
+  for (const [s, k] of Object.entries(report.config.schemeKernels ?? {})) {
+    out.push(`kernel modelled by ${s}: ${k}`);
+  }
   for (const w of report.warnings) out.push(`warning: ${w}`);
   for (const g of groupResults(report.results)) {
     const f = g[0]!;
     out.push('');
     out.push(
-      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${(report.config.repeat ?? 1) > 1 ? `, median of ${report.config.repeat} interleaved runs` : ''}`,
+      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${repeatsOf(f) > 1 ? `, median of ${repeatsOf(f)} interleaved runs, [min-max] of the per-run ratios` : ''}`,
     );
     const setups = g.flatMap((r) => (r.setup === undefined ? [] : [r.setup]));
     if (setups.length > 0) {
@@ -111,7 +135,12 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
       const row = [
         schemeLabel(r),
         fmtRate(r.faultsPerSec),
-        base === undefined ? '-' : fmtRatio(r.faultsPerSec / base.faultsPerSec),
+        base === undefined
+          ? '-'
+          : fmtRatioSpread(
+              r.faultsPerSec / base.faultsPerSec,
+              ratioSpread(r.repeats?.faultsPerSec, base.repeats?.faultsPerSec),
+            ),
         ...fmtLat(
           r.faultLatencyNs,
           opCount(r, (k) => k === 'faulter.fault'),
@@ -120,7 +149,12 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
       if (hasWriters) {
         row.push(
           fmtRate(r.writerOpsPerSec),
-          base === undefined ? '-' : fmtRatio(r.writerOpsPerSec / base.writerOpsPerSec),
+          base === undefined
+            ? '-'
+            : fmtRatioSpread(
+                r.writerOpsPerSec / base.writerOpsPerSec,
+                ratioSpread(r.repeats?.writerOpsPerSec, base.repeats?.writerOpsPerSec),
+              ),
           ...fmtLat(
             r.writerLatencyNs,
             opCount(r, (k) => k.startsWith('writer.') && k !== 'writer.maps'),
@@ -150,9 +184,9 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
     out.push('');
     out.push('targets (shown, not asserted):');
     out.push(
-      ...columns(targets.map((t) => [t.what, `${t.threads} thr`, fmtRatio(t.ratio)])).map(
-        (l) => `  ${l}`,
-      ),
+      ...columns(
+        targets.map((t) => [t.what, `${t.threads} thr`, fmtRatioSpread(t.ratio, t.spread ?? null)]),
+      ).map((l) => `  ${l}`),
     );
   }
   return `${out.join('\n')}\n`;

@@ -1,7 +1,7 @@
 // The performance targets of DESIGN.md, as figures computed from a report. Shown, never
 // asserted: a 2-core machine cannot show scaling, and the table says so.
 
-import type { BenchReport, BenchResult } from './results.js';
+import { type BenchReport, type BenchResult, type RatioSpread, ratioSpread } from './results.js';
 
 export interface Target {
   /** what is compared, e.g. 'io-fault fault p99, mmap_lock / vma_refcnt' */
@@ -9,6 +9,8 @@ export interface Target {
   readonly ratio: number;
   /** the threads it was measured at */
   readonly threads: number;
+  /** over interleaved repeats: median and range of the per-repeat ratios */
+  readonly spread?: RatioSpread | null;
 }
 
 const PER_VMA = ['vma_rwsem', 'vma_refcnt', 'srcu_spf'];
@@ -55,6 +57,7 @@ export function computeTargets(report: BenchReport): Target[] {
           what: `pft faults/s, ${s} / mmap_lock`,
           ratio: ratio(r.faultsPerSec, base.faultsPerSec),
           threads: pftTop,
+          spread: ratioSpread(r.repeats?.faultsPerSec, base.repeats?.faultsPerSec),
         });
       }
     }
@@ -69,6 +72,7 @@ export function computeTargets(report: BenchReport): Target[] {
           what: `io-fault fault p99, mmap_lock / ${s}`,
           ratio: ratio(base.faultLatencyNs.p99, r.faultLatencyNs.p99),
           threads: ioTop,
+          spread: ratioSpread(base.repeats?.faultP99Ns, r.repeats?.faultP99Ns),
         });
       }
     }
@@ -83,6 +87,7 @@ export function computeTargets(report: BenchReport): Target[] {
           what: `${s} faults/s with a munmap writer / without (pft-munmap / pft)`,
           ratio: ratio(w.faultsPerSec, alone.faultsPerSec),
           threads: pmTop,
+          spread: ratioSpread(w.repeats?.faultsPerSec, alone.repeats?.faultsPerSec),
         });
       }
     }
@@ -152,6 +157,7 @@ export function computeTargets(report: BenchReport): Target[] {
         what: `${r.preset} ${r.scheme}${r.srcuFree === null ? '' : `/${r.srcuFree}`} faults/s, rcu qsbr / memb`,
         ratio: ratio(r.faultsPerSec, m.faultsPerSec),
         threads: r.threads,
+        spread: ratioSpread(r.repeats?.faultsPerSec, m.repeats?.faultsPerSec),
       });
     }
   }

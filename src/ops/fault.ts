@@ -192,10 +192,12 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
     }
   }
 
-  // The classic path: lock_mm_and_find_vma().
+  // The classic path: lock_mm_and_find_vma() (v6.5+), or the trylock-then-mmap_read_lock that
+  // x86 did before it.
   count(CNT.MMAP_LOCK_FALLBACK);
-  if (!mmap_read_trylock(mm) && mmap_read_lock_killable(mm) === EINTR) {
-    return VM_FAULT_RETRY; // killed: the task is on its way out
+  if (!mmap_read_trylock(mm)) {
+    if (!S.faultFallbackKillable) mmap_read_lock(mm);
+    else if (mmap_read_lock_killable(mm) === EINTR) return VM_FAULT_RETRY; // killed: exiting
   }
   const v = vt_find(mm + MM.mm_mt, addr);
   if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {

@@ -177,9 +177,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'maps-no-gap-check',
     bit: BUG.MAPS_NO_GAP_CHECK,
-    where: 'src/ops/maps.ts',
+    where: 'src/ops/maps.ts: lock_next_vma',
     story:
-      '2025 per-VMA /proc/pid/maps walk without checking that nothing lies between the last address and the locked VMA: false gaps',
+      '2025 per-VMA /proc/pid/maps walk (v6.17) without the check after locking that nothing lies between the last address and the locked VMA: a VMA split off below it while the reader locked it is never reported, a false gap',
   },
   {
     name: 'refcount-unlimited',

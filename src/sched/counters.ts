@@ -68,6 +68,9 @@ export const CNT = {
   CHAOS_SPURIOUS_WAKE: 44,
   /** an operation returned -EINTR (or VM_FAULT_RETRY) because its task was killed */
   CHAOS_KILL_EINTR: 45,
+  // maps reading (46)
+  /** the per-VMA maps walk locked a VMA under the mmap read lock (lock_next_vma's fallback) */
+  MAPS_LOCK_FALLBACK: 46,
   // slab, frames, page tables (48..55)
   /** a per-task object cache refilled from the global free list */
   SLAB_REFILL: 48,

@@ -15,8 +15,9 @@ import type { Scheme } from './scheme.js';
 export const mmap_lock: Scheme = {
   name: 'mmap_lock',
   summary: 'one mmap_lock rw_semaphore per mm for every fault and every change (Linux < 6.4)',
-  kernel: 'before v6.4',
+  kernel: 'before v6.4, and before the v6.5 killable fault path',
   seqOddWhileWriteLocked: true,
+  faultFallbackKillable: false,
   typesafeVmas: false,
   perVmaReadLock: false,
   speculative: false,

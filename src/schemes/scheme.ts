@@ -24,6 +24,12 @@ export interface Scheme {
   readonly seqOddWhileWriteLocked: boolean;
   /** VMAs come from a SLAB_TYPESAFE_BY_RCU cache (freed slots reused at once). */
   readonly typesafeVmas: boolean;
+  /**
+   * The fault's classic path after a failed mmap_read_trylock: mmap_read_lock_killable, as
+   * lock_mm_and_find_vma does since v6.5 (true), or the non-killable mmap_read_lock x86 took
+   * before (false): a killed faulter then waits for the lock like any other.
+   */
+  readonly faultFallbackKillable: boolean;
   /** Has a per-VMA read lock (maps reading can use the lock_next_vma walk). */
   readonly perVmaReadLock: boolean;
   /**

@@ -71,8 +71,9 @@ export const srcu_spf: Scheme = {
   name: 'srcu_spf',
   summary:
     'speculative faults: SRCU read section, seqcount snapshot, validate under the ptl (never merged)',
-  kernel: 'proposals 2014–2021 (not merged)',
+  kernel: 'the speculative page fault series, 2014–2021 (never merged)',
   seqOddWhileWriteLocked: true,
+  faultFallbackKillable: false,
   typesafeVmas: false,
   perVmaReadLock: false,
   speculative: true,

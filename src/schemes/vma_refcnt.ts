@@ -218,8 +218,9 @@ const vma_assert_write_locked = vma_assert_write_locked_seq;
 export const vma_refcnt: Scheme = {
   name: 'vma_refcnt',
   summary: 'per-VMA locks on vm_refcnt + rcuwait, type-safe VMA reuse (Linux 6.15+)',
-  kernel: 'v6.15+ (v7.0 names in comments)',
+  kernel: 'v6.15+, with v6.16 per-VMA MADV_DONTNEED and the v6.17 per-VMA maps walk',
   seqOddWhileWriteLocked: true,
+  faultFallbackKillable: true,
   typesafeVmas: true,
   perVmaReadLock: true,
   speculative: false,

@@ -82,8 +82,9 @@ const vma_assert_write_locked = vma_assert_write_locked_seq;
 export const vma_rwsem: Scheme = {
   name: 'vma_rwsem',
   summary: 'per-VMA rw_semaphore + vm_lock_seq + detached flag, RCU-freed VMAs (Linux 6.4–6.14)',
-  kernel: 'v6.4–v6.14',
+  kernel: 'v6.4–v6.13; borrows the v6.16 per-VMA MADV_DONTNEED and the v6.17 per-VMA maps walk',
   seqOddWhileWriteLocked: false,
+  faultFallbackKillable: true,
   typesafeVmas: false,
   perVmaReadLock: true,
   speculative: false,

@@ -176,6 +176,8 @@ function resolve(): void {
   if (current_id() < 0) throw new LockStateError('rcu: this thread is not a task (task_attach)');
   const p = get_root(ROOT.RCU);
   if (p === 0) throw new LayoutError('rcu: no rcu_state at ROOT.RCU; call rcu_init() at set-up');
+  // Callbacks queued against another buffer can never run here: their objects are not ours.
+  if (cacheWords !== words()) cblist.reset();
   rsp = p;
   slot = current() + TASK.rcu_ctr;
   parkWord = current() + TASK.park;

@@ -115,3 +115,26 @@ export const DEFAULT_PRESETS: readonly PresetName[] = [
   'maps-reader',
   'srcu-munmap',
 ];
+
+/**
+ * How the default run (no --duration, --ops or --repeat) measures each preset: interleaved
+ * repeats (the table prints the median and the [min-max] of each ratio) and a run length,
+ * chosen from the spread measured over repeats on the 2-core reference machine. Throughput
+ * ratios of pft-like presets were within about ±15% run to run, so three short runs pin them;
+ * io-fault's p99 ratio rests on the few dozen slowest of a few thousand 75 µs faults and
+ * swung 4.7x-12x between single 400 ms runs, so it gets five longer ones. About a minute of
+ * measuring in all, on 2 cores at threads 1,2.
+ */
+export const DEFAULT_RUN: Readonly<
+  Record<string, { readonly durationMs: number; readonly repeat: number }>
+> = {
+  pft: { durationMs: 200, repeat: 3 },
+  'pft-munmap': { durationMs: 250, repeat: 3 },
+  'shared-mprotect': { durationMs: 250, repeat: 3 },
+  'io-fault': { durationMs: 300, repeat: 5 },
+  'maps-reader': { durationMs: 250, repeat: 3 },
+  'srcu-munmap': { durationMs: 250, repeat: 3 },
+};
+
+/** The default run's warm-up per run: the pool's threads stay warm from run to run. */
+export const DEFAULT_RUN_WARMUP_MS = 150;

@@ -84,6 +84,9 @@ describe('faultline --help', () => {
     ]) {
       expect(b.stdout).toContain(f);
     }
+    // the kernel era of each scheme
+    expect(b.stdout).toMatch(/mmap_lock +before v6\.4, and before the v6\.5 killable fault path/);
+    expect(b.stdout).toMatch(/vma_refcnt +v6\.15\+/);
     expect((await run(['help'])).code).toBe(0);
   });
 });

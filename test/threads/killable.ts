@@ -1,5 +1,6 @@
 // Thread bodies for test/races/killable.test.ts.
 
+import { handle_user_fault } from '../../src/ops/index.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { schedule_timeout } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
@@ -36,4 +37,12 @@ export function writer(a: { mm: number; vma: number; holding: number }): {
   const refcntAfter = atomic_read(a.vma + VMA.vm_refcnt);
   mmap_write_unlock(a.mm);
   return { ret, seqBefore, seqAfter, refcntAfter };
+}
+
+/** One write fault at addr; `done` := 1 once it returned. Returns handle_user_fault's code. */
+export function faulter(a: { mm: number; addr: number; done: number }): number {
+  world_bind();
+  const ret = handle_user_fault(a.mm, a.addr, true);
+  atomic_set(a.done, 1);
+  return ret;
 }
