@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli.js';
 import { distModule } from '../helpers/threads.js';
 
 const cli = fileURLToPath(distModule('src/cli'));
@@ -30,6 +31,32 @@ async function bad(args: readonly string[], re: RegExp): Promise<void> {
   expect(r.code, `${args.join(' ')} → ${r.stderr}`).toBe(2);
   expect(r.stdout).toBe('');
   const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(re);
+}
+
+/** `bad`, in this process (main() with stdout and stderr captured): no process start. */
+async function badHere(args: readonly string[], re: RegExp): Promise<void> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    out += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    err += String(c);
+    return true;
+  });
+  let code: number;
+  try {
+    code = await main(args);
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+  expect(code, `${args.join(' ')} → ${err}`).toBe(2);
+  expect(out).toBe('');
+  const lines = err.split('\n').filter((l) => l !== '');
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(re);
 }
@@ -101,53 +128,55 @@ describe('faultline race and explore', () => {
 
 describe('faultline bench: bad input exits 2 with one line naming the value and what is allowed', () => {
   it('flags and values', async () => {
-    // Separate processes, run side by side: each must fail on its own.
+    // Two as separate processes (the exit code and stderr of the real program); the rest in
+    // this process through main(), which is what the program runs: no 20 process starts.
     await Promise.all([
       bad(['frobnicate'], /unknown command "frobnicate"; allowed: bench, stress/),
       bad(['bench', '--bogus'], /unknown option --bogus; allowed: --preset, /),
-      bad(['bench', 'extra'], /unexpected argument "extra"/),
-      bad(['bench', '--threads'], /--threads needs a value/),
-      bad(['--threads', '0'], /--threads: "0" is not allowed; allowed: integers 1\.\.256/),
-      bad(['--threads', '1,x'], /--threads: "x" is not allowed/),
-      bad(['--threads', '1,,2'], /--threads "1,,2": empty item/),
-      bad(
+    ]);
+    for (const [args, re] of [
+      [['bench', 'extra'], /unexpected argument "extra"/],
+      [['bench', '--threads'], /--threads needs a value/],
+      [['--threads', '0'], /--threads: "0" is not allowed; allowed: integers 1\.\.256/],
+      [['--threads', '1,x'], /--threads: "x" is not allowed/],
+      [['--threads', '1,,2'], /--threads "1,,2": empty item/],
+      [
         ['--duration', '0.01'],
         /--duration 0\.01: allowed: a time like 2s, 500ms or 2 \(seconds\), from 50ms to 600s/,
-      ),
-      bad(['--duration', '601'], /--duration 601: allowed: a time like/),
-      bad(['--pin=yes'], /^faultline: --pin=yes: --pin takes no value; allowed: --pin alone$/),
-      bad(['--threads', '--json', 'x'], /--threads needs a value/),
-      bad(
-        ['--preset', `pft,${'x'.repeat(100_000)}`],
-        /^faultline: --preset: unknown preset "x{70}/,
-      ),
-      bad(['--threads', '1\n2'], /^faultline: --threads: "1\\n2" is not allowed/),
-      bad(['--duration', '10ms'], /--duration 10ms: allowed/),
-      bad(['--warmup', 'soon'], /--warmup soon: allowed/),
-      bad(['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/),
-      bad(['--repeat', '0'], /--repeat 0: allowed: an integer 1\.\.21/),
-      bad(
+      ],
+      [['--duration', '601'], /--duration 601: allowed: a time like/],
+      [['--pin=yes'], /^faultline: --pin=yes: --pin takes no value; allowed: --pin alone$/],
+      [['--threads', '--json', 'x'], /--threads needs a value/],
+      [['--preset', `pft,${'x'.repeat(100_000)}`], /^faultline: --preset: unknown preset "x{70}/],
+      [['--threads', '1\n2'], /^faultline: --threads: "1\\n2" is not allowed/],
+      [['--duration', '10ms'], /--duration 10ms: allowed/],
+      [['--warmup', 'soon'], /--warmup soon: allowed/],
+      [['--ops', '0'], /--ops 0: allowed: an integer 1\.\.1000000000/],
+      [['--repeat', '0'], /--repeat 0: allowed: an integer 1\.\.21/],
+      [
         ['--preset', 'pft,nope'],
         /--preset: unknown preset "nope"; allowed: pft, pft-munmap, shared-mprotect, io-fault, maps-reader, srcu-munmap/,
-      ),
-      bad(
+      ],
+      [
         ['--schemes', 'mmap_lock,big_lock'],
         /--schemes: unknown scheme "big_lock"; allowed: mmap_lock, vma_rwsem, vma_refcnt, srcu_spf/,
-      ),
-      bad(['--instrumentation', 'maybe'], /--instrumentation maybe: allowed: on, off or on,off/),
-      bad(['--rwsem-spin', 'fast'], /--rwsem-spin fast: allowed: on, off or on,off/),
-      bad(
+      ],
+      [['--instrumentation', 'maybe'], /--instrumentation maybe: allowed: on, off or on,off/],
+      [['--rwsem-spin', 'fast'], /--rwsem-spin fast: allowed: on, off or on,off/],
+      [
         ['--json', '/nonexistent-dir/r.json'],
         /--json \/nonexistent-dir\/r\.json: directory \/nonexistent-dir does not exist/,
-      ),
-      bad(['--html', dir], /--html .*: is a directory/),
-      bad(
+      ],
+      [['--html', dir], /--html .*: is a directory/],
+      [
         ['--json', join(dir, 'same'), '--html', join(dir, 'same')],
         /--json and --html both name .*same; allowed: two different files/,
-      ),
-      bad(['--duration', '1s', '--duration', '2s'], /--duration given twice/),
-      bad(['--preset', 'shared-mprotect', '--threads', '300'], /--threads: "300"/),
-    ]);
+      ],
+      [['--duration', '1s', '--duration', '2s'], /--duration given twice/],
+      [['--preset', 'shared-mprotect', '--threads', '300'], /--threads: "300"/],
+    ] as const) {
+      await badHere(args, re);
+    }
   });
 
   it('workload files: unreadable, not JSON, unknown field, bad value', async () => {
@@ -157,28 +186,28 @@ describe('faultline bench: bad input exits 2 with one line naming the value and 
     );
     const notJson = join(dir, 'not.json');
     writeFileSync(notJson, '{ nope');
-    await bad(['--workload', notJson], /--workload .*not\.json: not valid JSON/);
+    await badHere(['--workload', notJson], /--workload .*not\.json: not valid JSON/);
     const unknown = join(dir, 'unknown.json');
     writeFileSync(unknown, JSON.stringify({ name: 'w', vmas: { count: 2, size: 4 } }));
-    await bad(
+    await badHere(
       ['--workload', unknown],
       /^faultline: unknown\.json\.vmas: unknown field "size"; allowed: layout, count, pages$/,
     );
     const badValue = join(dir, 'bad.json');
     writeFileSync(badValue, JSON.stringify({ faultCost: { kind: 'sleep', us: 0 } }));
-    await bad(
+    await badHere(
       ['--workload', badValue],
       /^faultline: bad\.json\.faultCost\.us: 0 is not allowed; allowed: an integer 1\.\.1000000$/,
     );
     const spread = join(dir, 'spread.json');
     writeFileSync(spread, JSON.stringify({ name: 'spread', vmas: { count: 1024, pages: 1 } }));
-    await bad(
+    await badHere(
       ['--workload', spread, '--threads', '9'],
       /^faultline: workload spread at 9 threads places 9216 VMAs, each on its own page-table page, up to page 4719104; allowed: at most 4194304 \(lower vmas\.count\)$/,
     );
     const big = join(dir, 'big.json');
     writeFileSync(big, JSON.stringify({ name: 'big', vmas: { pages: 65536 } }));
-    await bad(
+    await badHere(
       ['--workload', big, '--threads', '1,2'],
       /^faultline: workload big at 2 threads maps 131072 faulter pages; allowed: at most 65536 \(lower vmas\.count or vmas\.pages\)$/,
     );
