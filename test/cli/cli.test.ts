@@ -1,38 +1,19 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
-import { distModule } from '../helpers/threads.js';
+import { expectOneLineUsageError, type Ran, runCli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(distModule('src/cli'));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
 
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function run(args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args);
 }
 
 /** A bad invocation: exit 2, exactly one line on stderr matching `re`, nothing on stdout. */
 async function bad(args: readonly string[], re: RegExp): Promise<void> {
-  const r = await run(args);
-  expect(r.code, `${args.join(' ')} → ${r.stderr}`).toBe(2);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(re);
+  expectOneLineUsageError(await run(args), args.join(' '), re);
 }
 
 /** `bad`, in this process (main() with stdout and stderr captured): no process start. */
@@ -54,11 +35,7 @@ async function badHere(args: readonly string[], re: RegExp): Promise<void> {
     o.mockRestore();
     e.mockRestore();
   }
-  expect(code, `${args.join(' ')} → ${err}`).toBe(2);
-  expect(out).toBe('');
-  const lines = err.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(re);
+  expectOneLineUsageError({ code, stdout: out, stderr: err }, args.join(' '), re);
 }
 
 describe('faultline --help', () => {

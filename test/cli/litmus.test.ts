@@ -1,35 +1,16 @@
 // `faultline litmus` end to end: --list, one small run with every report, exit codes, bad input.
 
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/harness/litmus/catalogue/index.js';
-import { distModule } from '../helpers/threads.js';
+import { type Ran, runCli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(distModule('src/cli'));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-litmus-'));
 
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function run(args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'litmus', ...args],
-      { timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(['litmus', ...args], 120_000);
 }
 
 describe('faultline litmus', () => {

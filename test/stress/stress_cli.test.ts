@@ -2,46 +2,23 @@
 // written), a short clean run (exit 0) writing JSON, JUnit and HTML, and a broken variant
 // (exit 1) whose report names the check and prints the command that re-runs it.
 
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CHECK_NAMES } from '../../src/harness/stress/checker.js';
 import { BUGS } from '../../src/sched/bugs.js';
-import { distModule } from '../helpers/threads.js';
+import { expectOneLineUsageError, type Ran, runCli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(distModule('src/cli'));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-stress-'));
 
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function run(args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'stress', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(['stress', ...args], 60_000);
 }
 
+/** A bad invocation: exit 2, exactly one line on stderr matching `re`, nothing on stdout. */
 async function bad(args: readonly string[], re: RegExp): Promise<void> {
-  const r = await run(args);
-  expect(r.code, `${args.join(' ')} → ${r.stderr}`).toBe(2);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(re);
+  expectOneLineUsageError(await run(args), args.join(' '), re);
 }
 
 describe('faultline stress: the command line', () => {
