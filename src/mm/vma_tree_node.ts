@@ -27,7 +27,13 @@ import {
   kmem_cache_create,
   kmem_cache_free,
 } from '../shm/slab.js';
-import { call_rcu, rcu_process_callbacks } from '../sync/rcu.js';
+import {
+  call_rcu,
+  rcu_barrier,
+  rcu_pending_callbacks,
+  rcu_process_callbacks,
+  rcu_read_lock_held,
+} from '../sync/rcu.js';
 
 // ---- meta word -----------------------------------------------------------------------------
 
@@ -184,8 +190,16 @@ export function node_alloc(): number {
   if (p === 0) {
     // Nodes may only be waiting out a grace period: run whatever callbacks are ready.
     rcu_process_callbacks();
-    p = kmem_cache_alloc_or_throw(nodeCache);
+    p = kmem_cache_alloc(nodeCache);
   }
+  if (p === 0 && rcu_pending_callbacks() > 0 && !rcu_read_lock_held()) {
+    // Still none, and this task has nodes waiting for a grace period: wait for it, as a
+    // sleeping allocation waits for reclaim of RCU-freed memory. Without this, a writer whose
+    // grace periods lag (an oversubscribed machine, QSBR readers not yet quiescent) ran out.
+    rcu_barrier();
+    p = kmem_cache_alloc(nodeCache);
+  }
+  if (p === 0) p = kmem_cache_alloc_or_throw(nodeCache);
   plain_fill(p, VT_NODE.SIZE, 0); // private: no reader can reach it yet
   return p;
 }

@@ -184,16 +184,14 @@ export function set_sleep_hooks(h: SleepHooks | null): void {
  */
 export function atomic_wait(p: number, expect: number, timeoutMs: number): string {
   if (hooked) hook(SP_WAIT, p);
-  // Under the controlled scheduler the blocker replaces the sleep: blocked until woken.
-  const blocked = hooked && blocker !== null;
   const h = sleepHooks;
-  if (h === null || !h.begin(p)) {
-    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
-  }
+  const offline = h?.begin(p) === true;
   try {
-    return blocked ? blocker!(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
+    // Under the controlled scheduler the blocker replaces the sleep: blocked until woken.
+    const b = hooked ? blocker : null;
+    return b !== null ? b(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
   } finally {
-    h.end();
+    if (offline) h?.end();
   }
 }
 
@@ -212,18 +210,18 @@ const pause: ((n?: number) => void) | undefined = (
  * cpu_relax(): Atomics.pause where the engine has it (Node 20 does not); otherwise a short
  * dependent loop, so a spinner does not hammer the line it waits on.
  */
-export const cpu_relax: () => void =
+const relax_once: () => void =
   typeof pause === 'function'
-    ? () => {
-        if (hooked) hook(SP_YIELD, 0);
-        pause();
-      }
+    ? () => pause()
     : () => {
-        if (hooked) hook(SP_YIELD, 0);
         let x = 0;
         for (let i = 0; i < 16; i++) x = (x + i) | 0;
         relaxSink = x;
       };
+export function cpu_relax(): void {
+  if (hooked) hook(SP_YIELD, 0);
+  relax_once();
+}
 let relaxSink = 0;
 export function relax_sink(): number {
   return relaxSink;
@@ -256,12 +254,7 @@ export function ctl_wait(p: number, expect: number, timeoutMs: number): string {
 
 /** Spin a little without a schedule point (the scheduler's own spin-then-sleep). */
 export function ctl_relax(): void {
-  if (typeof pause === 'function') pause();
-  else {
-    let x = 0;
-    for (let i = 0; i < 16; i++) x = (x + i) | 0;
-    relaxSink = x;
-  }
+  relax_once();
 }
 
 // ---- plain access (only under a lock, or before the buffer is shared) -----------------------
