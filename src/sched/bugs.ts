@@ -87,7 +87,7 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.DETACH_NO_WAIT,
     where: 'src/schemes/vma_refcnt.ts: vma_mark_detached',
     story:
-      "per-VMA locks v6 10/16 and the Dec 2024 refcount series (Peter Zijlstra, Suren Baghdasaryan): a reader that incremented vm_refcnt after vma_start_write but before vma_mark_detached is not waited for, so munmap frees a VMA still referenced; with SLAB_TYPESAFE_BY_RCU the slot may be reused and the late put corrupts the new VMA. vm_area_free's detached check catches it",
+      "per-VMA locks v6 10/16 and the Dec 2024 refcount series (Peter Zijlstra, Suren Baghdasaryan): a reader that incremented vm_refcnt after vma_start_write but before vma_mark_detached is not waited for, so munmap frees a VMA still referenced; with SLAB_TYPESAFE_BY_RCU the slot may be reused and the late put corrupts the new VMA. vm_area_free's detached check catches it (faultline litmus vma-detach+detach-no-wait)",
   },
   {
     name: 'detach-before-write-lock',
@@ -158,7 +158,7 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
     where: 'src/sync/srcu.ts: srcu_gp_step',
     story:
-      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees',
+      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees (faultline litmus srcu+srcu-skip-first-index)',
   },
   {
     name: 'index-free-no-rcu',

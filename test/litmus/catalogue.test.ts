@@ -62,6 +62,8 @@ describe('litmus catalogue: names', () => {
     expect(names('refcount-limited+refcount-unlimited')).toEqual([
       'refcount-limited+refcount-unlimited',
     ]);
+    expect(names('vma-detach')).toEqual(['vma-detach', 'vma-detach+detach-no-wait']);
+    expect(names('srcu')).toEqual(['srcu', 'srcu+srcu-skip-first-index']);
     expect(names('nope')).toEqual([]);
     expect(new Set(CATALOGUE.map((t) => t.name)).size).toBe(CATALOGUE.length);
   });
