@@ -6,13 +6,13 @@
 // (bugs switched on) passes iff a FORBIDDEN outcome WAS seen — it shows that the bug is real and
 // that the test can see it. ACCEPTABLE_INTERESTING outcomes never fail a run.
 
-import { Piscina } from 'piscina';
 import { atomic_set, words } from '../../sched/atomics.js';
 import { bug_mask } from '../../sched/bugs.js';
-import { abort_all, clear_abort, current_id, task_attach } from '../../sched/task.js';
+import { current_id, task_attach } from '../../sched/task.js';
 import { arena_alloc, attachArena, createArena } from '../../shm/arena.js';
 import { LINE_WORDS, LITMUS_CTL } from '../../shm/layout/index.js';
-import { compiledModule, workerModule as workerFile } from '../paths.js';
+import { compiledModule } from '../paths.js';
+import { runThreads } from '../threads.js';
 import type { ActorArgs, ActorResult } from './actor.js';
 import { classify, type Expect, type LitmusTest } from './define.js';
 import { workerModule } from './registry.js';
@@ -121,72 +121,35 @@ async function runInOwnArena(test: LitmusTest, opts: LitmusOptions): Promise<Lit
   }
   atomic_set(ctl + LITMUS_CTL.go, 1);
 
-  const pool = new Piscina({
-    filename: workerFile('scenario'),
-    minThreads: nA,
-    maxThreads: nA,
-    idleTimeout: 1000,
-    concurrentTasksPerWorker: 1,
-  });
   const actorModule = compiledModule('src/harness/litmus/actor');
   const module = workerModule(test.module);
-  const startBarrier = arena_alloc(1, LINE_WORDS, 'litmus start barrier');
-  const watchdogMs = opts.watchdogMs ?? 120_000;
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
   const t0 = performance.now();
-  try {
-    const runs = test.actors.map((_, k) => {
-      const args: ActorArgs = {
-        module,
-        name: test.name,
-        actor: k,
-        ctl,
-        base,
-        stride,
-        res,
-        instances: per,
-        maxRounds,
-        timeMs: opts.timeMs ?? 0,
-        sync,
-        stopOnFirst: opts.stopOnFirst === true,
-      };
-      return pool
-        .run({
-          sab: arena.sab,
-          taskId: k + 1,
-          module: actorModule,
-          fn: 'runLitmusActor',
-          args,
-          barrier: startBarrier,
-          parties: nA,
-        })
-        .catch((e: unknown) => {
-          abort_all();
-          throw e;
-        }) as Promise<ActorResult>;
-    });
-    const all = Promise.allSettled(runs);
-    const watchdog = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        abort_all();
-        resolve();
-      }, watchdogMs);
-    });
-    await Promise.race([all, watchdog]);
-    const settled = await all;
-    if (timedOut) throw new Error(`litmus ${test.name}: not finished after ${watchdogMs} ms`);
-    const failed = settled.filter((s) => s.status === 'rejected') as PromiseRejectedResult[];
-    const root = failed.find((f) => !String(f.reason).includes('HarnessAbort')) ?? failed[0];
-    if (root !== undefined) throw root.reason;
-    const results = settled.map((s) => (s as PromiseFulfilledResult<ActorResult>).value);
-    return summarise(test, results, per, performance.now() - t0);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    clear_abort();
-    await pool.destroy();
-  }
+  const tasks = test.actors.map((_, k) => {
+    const args: ActorArgs = {
+      module,
+      name: test.name,
+      actor: k,
+      ctl,
+      base,
+      stride,
+      res,
+      instances: per,
+      maxRounds,
+      timeMs: opts.timeMs ?? 0,
+      sync,
+      stopOnFirst: opts.stopOnFirst === true,
+    };
+    return { fn: 'runLitmusActor', args, taskId: k + 1 };
+  });
+  // runThreads: one worker per actor behind a start barrier; the first failure aborts the
+  // rest, and a run past the watchdog is aborted with every actor's last events.
+  const results = (await runThreads({
+    sab: arena.sab,
+    module: actorModule,
+    tasks,
+    timeoutMs: opts.watchdogMs ?? 120_000,
+  })) as ActorResult[];
+  return summarise(test, results, per, performance.now() - t0);
 }
 
 function summarise(
