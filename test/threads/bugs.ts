@@ -24,12 +24,11 @@ import {
 import {
   atomic_read,
   atomic_set,
-  atomic_wait,
   SP_LOAD,
   SP_RMW,
   set_schedule_hook,
 } from '../../src/sched/atomics.js';
-import { check_abort, task_set_mm } from '../../src/sched/task.js';
+import { check_abort, preempt_delay_us, task_set_mm } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import {
   mmap_read_lock,
@@ -43,7 +42,7 @@ import { rwsem_is_contended } from '../../src/sync/rwsem.js';
 import { world_bind } from '../../src/workload/world.js';
 
 /** Flag words, one each (offsets from args.f). */
-export const F = { A: 0, B: 1, C: 2, D: 3, STOP: 4, NAP: 5 } as const;
+export const F = { A: 0, B: 1, C: 2, D: 3, STOP: 4 } as const;
 export const NR_FLAGS = 6;
 
 function set(f: number, i: number): void {
@@ -55,13 +54,13 @@ function isSet(f: number, i: number): boolean {
 }
 
 /**
- * Wait until cond() holds: bounded naps on the scenario's own NAP word (nobody writes it), not
+ * Wait until cond() holds: bounded 200 µs naps as a preemption (preempt_delay_us), not a sleep
  * on the task's park or fence word, because some waits sit inside an RCU read section, where
  * the qsbr flavour forbids sleeping; abort-checked.
  */
-function waitUntil(f: number, cond: () => boolean): void {
+function waitUntil(cond: () => boolean): void {
   while (!cond()) {
-    atomic_wait(f + F.NAP, 0, 0.2);
+    preempt_delay_us(200);
     check_abort();
   }
 }
@@ -107,13 +106,12 @@ export function detachReader(a: VmaArgs): number {
   hook((kind, what) => {
     if (kind === SP_RMW && what === a.vma + VMA.vm_refcnt && rmw++ === 0) {
       set(a.f, F.A);
-      waitUntil(a.f, () => isSet(a.f, F.B));
+      waitUntil(() => isSet(a.f, F.B));
       afterInc = true;
     } else if (afterInc && kind === SP_LOAD && what === a.vma + VMA.vm_lock_seq) {
       afterInc = false;
       set(a.f, F.C);
       waitUntil(
-        a.f,
         () => isSet(a.f, F.D) || atomic_read(a.mm + MM.vma_writer_wait + RCUWAIT.task) !== 0,
       );
     }
@@ -132,13 +130,13 @@ export function detachReader(a: VmaArgs): number {
 /** Writer: munmap, stopping before vma_mark_detached's decrement until the reader is in. */
 export function detachWriter(a: VmaArgs & { start: number; pages: number }): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   let rmw = 0;
   hook((kind, what) => {
     // vma_start_write: add the offset, drop it; then vma_mark_detached's decrement.
     if (kind === SP_RMW && what === a.vma + VMA.vm_refcnt && ++rmw === 3) {
       set(a.f, F.B);
-      waitUntil(a.f, () => isSet(a.f, F.C));
+      waitUntil(() => isSet(a.f, F.C));
     }
   });
   try {
@@ -168,7 +166,7 @@ export function faultLoop(a: { f: number; mm: number; start: number; pages: numb
 /** munmap the range once the faulter runs. */
 export function munmapOnce(a: { f: number; mm: number; start: number; pages: number }): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   try {
     return do_munmap(a.mm, a.start, a.pages);
   } finally {
@@ -181,12 +179,12 @@ export function munmapOnce(a: { f: number; mm: number; start: number; pages: num
 /** Writer of `mm`: once the reader is ready, write-lock the VMA; hold it until the reader is done. */
 export function holdWriteLocked(a: VmaArgs): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   mmap_write_lock(a.mm);
   try {
     scheme().vma_start_write(a.vma);
     set(a.f, F.B);
-    waitUntil(a.f, () => isSet(a.f, F.C));
+    waitUntil(() => isSet(a.f, F.C));
   } finally {
     mmap_write_unlock(a.mm);
   }
@@ -198,7 +196,7 @@ export function staleReader(a: VmaArgs): number {
   world_bind();
   const S = scheme();
   set(a.f, F.A);
-  waitUntil(a.f, () => isSet(a.f, F.B));
+  waitUntil(() => isSet(a.f, F.B));
   try {
     rcu_read_lock();
     const got = S.vma_start_read(a.mm, a.vma);
@@ -218,7 +216,7 @@ export function lateReader(a: VmaArgs): number {
   hook((kind, what) => {
     if (kind === SP_RMW && what === a.vma + VMA.vm_refcnt && rmw++ === 0) {
       set(a.f, F.A);
-      waitUntil(a.f, () => isSet(a.f, F.B));
+      waitUntil(() => isSet(a.f, F.B));
     }
   });
   try {
@@ -247,13 +245,13 @@ export function foreignReader(a: VmaArgs & { other: number }): number {
     if (kind === SP_RMW && what === a.vma + VMA.vm_refcnt && rmw++ === 1) {
       // before the put: let the other mm's writer add the offset and start waiting
       set(a.f, F.A);
-      waitUntil(a.f, () => isSet(a.f, F.B));
+      waitUntil(() => isSet(a.f, F.B));
       put = true;
     } else if (put && kind === SP_LOAD && what === a.other + MM.mm_alive) {
       // after the put, before the wake-up: let the writer see the count, finish and exit
       put = false;
       set(a.f, F.C);
-      waitUntil(a.f, () => isSet(a.f, F.D));
+      waitUntil(() => isSet(a.f, F.D));
     }
   });
   try {
@@ -271,7 +269,7 @@ export function foreignWriter(
   a: VmaArgs & { other: number; start: number; pages: number },
 ): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   let added = false;
   hook((kind, what) => {
     if (kind === SP_RMW && what === a.vma + VMA.vm_refcnt) added = true;
@@ -279,7 +277,7 @@ export function foreignWriter(
       // rcuwait_wait_event()'s first look at the condition: the reader puts now
       added = false;
       set(a.f, F.B);
-      waitUntil(a.f, () => isSet(a.f, F.C));
+      waitUntil(() => isSet(a.f, F.C));
     }
   });
   try {
@@ -303,7 +301,7 @@ export function splitFaulter(a: VmaArgs & { addr: number }): number {
     if (!stopped && kind === SP_LOAD && what === a.vma + VMA.vm_lock_seq) {
       stopped = true;
       set(a.f, F.A);
-      waitUntil(a.f, () => isSet(a.f, F.B));
+      waitUntil(() => isSet(a.f, F.B));
     }
   });
   try {
@@ -316,7 +314,7 @@ export function splitFaulter(a: VmaArgs & { addr: number }): number {
 /** mprotect the lower half of the VMA: it splits, and the VMA keeps only that half. */
 export function splitWriter(a: VmaArgs & { start: number; pages: number }): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   try {
     return do_mprotect(a.mm, a.start, a.pages, PROT_READ);
   } finally {
@@ -334,7 +332,7 @@ export function treeWalker(a: { f: number; mm: number; addr: number }): number {
     // rcu_dereference(root): what vt_lookup does first, then the walk from that root
     const root = atomic_read(a.mm + MM.mm_mt);
     set(a.f, F.A);
-    waitUntil(a.f, () => isSet(a.f, F.B));
+    waitUntil(() => isSet(a.f, F.B));
     return __vt_find(root, a.addr, new VtRange());
   } finally {
     rcu_read_unlock();
@@ -344,7 +342,7 @@ export function treeWalker(a: { f: number; mm: number; addr: number }): number {
 /** Replace the root: map a new VMA (path copying retires the old root and its path). */
 export function treeWriter(a: { f: number; mm: number; addr: number; pages: number }): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   try {
     const r = do_mmap(a.mm, a.addr, a.pages, PROT_READ | PROT_WRITE);
     scheme().process_deferred();
@@ -382,12 +380,12 @@ export function oomHog(a: OomArgs): number {
  */
 export function remoteReader(a: OomArgs & { addr: number }): number {
   world_bind();
-  waitUntil(a.f, () => isSet(a.f, F.A));
+  waitUntil(() => isSet(a.f, F.A));
   mmap_read_lock(a.mm);
   let ret = -1;
   try {
     set(a.f, F.B);
-    waitUntil(a.f, () => rwsem_is_contended(a.mm + MM.mmap_lock));
+    waitUntil(() => rwsem_is_contended(a.mm + MM.mmap_lock));
     ret = handle_mm_fault(a.mm, vt_find(a.mm + MM.mm_mt, a.addr), a.addr, FAULT_FLAG_REMOTE);
   } finally {
     mmap_read_unlock(a.mm);
@@ -400,7 +398,7 @@ export function remoteReader(a: OomArgs & { addr: number }): number {
 export function oomWriter(a: OomArgs & { addr: number }): number {
   world_bind();
   task_set_mm(a.mm);
-  waitUntil(a.f, () => isSet(a.f, F.B));
+  waitUntil(() => isSet(a.f, F.B));
   return do_munmap(a.mm, a.addr, 1);
 }
 
