@@ -2,6 +2,7 @@
 // [--junit F]`: replay a race argued on the mailing list, step by step, on real threads.
 
 import { UsageError } from '../errors.js';
+import { esc } from '../harness/markup.js';
 import { type RaceResult, runRace, type Variant } from '../harness/race/race.js';
 import { RACE_SCRIPTS } from '../harness/race/registry.js';
 import { type Command, parseFlags } from './common.js';
@@ -33,21 +34,14 @@ script file (.js) whose default export is a RaceScript (see the README).
 Exit: 0 when every verdict is what the script expects, 1 otherwise, 2 on bad input.
 `;
 
-function xml(s: string): string {
-  return s.replace(
-    /[<>&"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!,
-  );
-}
-
 export function junit(results: readonly RaceResult[]): string {
   const fails = results.filter((r) => !r.pass).length;
   const cases = results.map((r) => {
     const name = `${r.script} (${r.variant})`;
     const body = r.pass
       ? ''
-      : `<failure message="${xml(`expected it ${r.expected}; ${r.verdict}`)}">${xml(r.timeline)}</failure>`;
-    return `  <testcase classname="faultline.race" name="${xml(name)}">${body}</testcase>`;
+      : `<failure message="${esc(`expected it ${r.expected}; ${r.verdict}`)}">${esc(r.timeline)}</failure>`;
+    return `  <testcase classname="faultline.race" name="${esc(name)}">${body}</testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="faultline race" tests="${results.length}" failures="${fails}">\n${cases.join('\n')}\n</testsuite>\n`;
 }

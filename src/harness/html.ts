@@ -5,13 +5,10 @@
 // Chromium and checks the drawn paths.
 
 import { machineLines } from './machine.js';
+import { esc } from './markup.js';
 import { type BenchReport, schemeLabel } from './results.js';
 import { fmtNs, fmtRate, fmtRatio, LOCK_COUNTERS } from './table.js';
 import { computeTargets } from './targets.js';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** JSON safe inside a <script> element. */
 function scriptJson(v: unknown): string {

@@ -2,6 +2,7 @@
 // page with one outcome histogram per test (static SVG: no script, no external URL).
 
 import { type MachineInfo, machineLines } from '../machine.js';
+import { esc } from '../markup.js';
 import type { Expect } from './define.js';
 import type { LitmusResult } from './run.js';
 
@@ -84,20 +85,16 @@ export function litmusJson(rep: LitmusReport): string {
   return `${JSON.stringify(rep, null, 2)}\n`;
 }
 
-function xmlEsc(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** JUnit XML: one testsuite, one testcase per litmus test; a failed test carries its table. */
 export function litmusJunit(rep: LitmusReport): string {
   const failures = rep.results.filter((r) => !r.passed).length;
   const time = rep.results.reduce((s, r) => s + r.elapsedMs, 0) / 1000;
   const cases = rep.results.map((r) => {
-    const body = xmlEsc(renderLitmusResult(r));
+    const body = esc(renderLitmusResult(r));
     const inner = r.passed
       ? `<system-out>${body}</system-out>`
-      : `<failure message="${xmlEsc(r.verdict)}" type="${r.bugs.length > 0 ? 'BugNotShown' : 'ForbiddenOutcome'}">${body}</failure>`;
-    return `    <testcase classname="faultline.litmus" name="${xmlEsc(r.name)}" time="${(r.elapsedMs / 1000).toFixed(3)}">${inner}</testcase>`;
+      : `<failure message="${esc(r.verdict)}" type="${r.bugs.length > 0 ? 'BugNotShown' : 'ForbiddenOutcome'}">${body}</failure>`;
+    return `    <testcase classname="faultline.litmus" name="${esc(r.name)}" time="${(r.elapsedMs / 1000).toFixed(3)}">${inner}</testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="faultline litmus" tests="${rep.results.length}" failures="${failures}" time="${time.toFixed(3)}">
@@ -128,23 +125,23 @@ function histogramSvg(r: LitmusResult): string {
     .map((x, i) => {
       const y = 4 + i * rowH;
       const bw = Math.max(x.count > 0 ? 2 : 0, scale(x.count));
-      return `<g class="bar" data-outcome="${xmlEsc(x.outcome)}" data-expect="${x.expect}" data-count="${x.count}"><text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${xmlEsc(x.outcome)}</text><rect x="${labelW}" y="${y}" width="${bw.toFixed(1)}" height="${rowH - 6}" fill="${FILL[x.expect]}"><title>${xmlEsc(`${x.outcome}: ${int(x.count)} (${x.expect}) ${x.desc}`)}</title></rect><text x="${(labelW + bw + 6).toFixed(1)}" y="${y + 14}">${int(x.count)}</text></g>`;
+      return `<g class="bar" data-outcome="${esc(x.outcome)}" data-expect="${x.expect}" data-count="${x.count}"><text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(x.outcome)}</text><rect x="${labelW}" y="${y}" width="${bw.toFixed(1)}" height="${rowH - 6}" fill="${FILL[x.expect]}"><title>${esc(`${x.outcome}: ${int(x.count)} (${x.expect}) ${x.desc}`)}</title></rect><text x="${(labelW + bw + 6).toFixed(1)}" y="${y + 14}">${int(x.count)}</text></g>`;
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 90}" height="${h}" role="img" aria-label="outcome histogram of ${xmlEsc(r.name)}"><line class="axis" x1="${labelW}" y1="0" x2="${labelW}" y2="${h - 20}"/>${bars}<text x="${labelW}" y="${h - 4}" class="note">log scale</text></svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 90}" height="${h}" role="img" aria-label="outcome histogram of ${esc(r.name)}"><line class="axis" x1="${labelW}" y1="0" x2="${labelW}" y2="${h - 20}"/>${bars}<text x="${labelW}" y="${h - 4}" class="note">log scale</text></svg>`;
 }
 
 /** A self-contained HTML page: per test its verdict, a histogram and the outcome table. */
 export function litmusHtml(rep: LitmusReport): string {
   const sections = rep.results
     .map(
-      (r) => `<section class="test ${r.passed ? 'pass' : 'fail'}" data-test="${xmlEsc(r.name)}">
-<h2>${xmlEsc(r.name)}${r.bugs.length > 0 ? ` <span class="broken">broken: ${xmlEsc(r.bugs.join(', '))}</span>` : ''}</h2>
-<p>${xmlEsc(r.description)}</p>
-<p class="verdict"><b>${r.passed ? 'PASS' : 'FAIL'}</b>: ${xmlEsc(r.verdict)}; ${int(r.rounds)} rounds × ${int(r.instancesPerRound)} instances, ${r.actors} actors, ${(r.elapsedMs / 1000).toFixed(1)} s</p>
+      (r) => `<section class="test ${r.passed ? 'pass' : 'fail'}" data-test="${esc(r.name)}">
+<h2>${esc(r.name)}${r.bugs.length > 0 ? ` <span class="broken">broken: ${esc(r.bugs.join(', '))}</span>` : ''}</h2>
+<p>${esc(r.description)}</p>
+<p class="verdict"><b>${r.passed ? 'PASS' : 'FAIL'}</b>: ${esc(r.verdict)}; ${int(r.rounds)} rounds × ${int(r.instancesPerRound)} instances, ${r.actors} actors, ${(r.elapsedMs / 1000).toFixed(1)} s</p>
 <figure>${histogramSvg(r)}<figcaption>outcome counts; blue ACCEPTABLE, amber ACCEPTABLE_INTERESTING, red FORBIDDEN</figcaption></figure>
 <table><tr><th>outcome</th><th>count</th><th>expect</th><th>description</th></tr>
-${r.rows.map((x) => `<tr class="${x.expect.toLowerCase()}${x.count > 0 ? ' seen' : ''}"><td>${xmlEsc(x.outcome)}</td><td>${int(x.count)}</td><td>${x.expect}</td><td>${xmlEsc(x.desc)}</td></tr>`).join('\n')}
+${r.rows.map((x) => `<tr class="${x.expect.toLowerCase()}${x.count > 0 ? ' seen' : ''}"><td>${esc(x.outcome)}</td><td>${int(x.count)}</td><td>${x.expect}</td><td>${esc(x.desc)}</td></tr>`).join('\n')}
 </table>
 </section>`,
     )
@@ -164,7 +161,7 @@ tr.acceptable_interesting.seen{background:#fff3cd}tr.forbidden.seen{background:#
 .axis{stroke:#999}text{font-size:11px;fill:#333}.note{fill:#777}
 </style></head><body>
 <h1>faultline litmus</h1>
-<p>${xmlEsc(machineLines(rep.machine, 0)[0] ?? '')}<br>${rep.results.length} tests, ${failed === 0 ? 'all passed' : `${failed} failed`}</p>
+<p>${esc(machineLines(rep.machine, 0)[0] ?? '')}<br>${rep.results.length} tests, ${failed === 0 ? 'all passed' : `${failed} failed`}</p>
 ${sections}
 </body></html>
 `;

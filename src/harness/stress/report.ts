@@ -3,6 +3,7 @@
 // testcase per scheme × check) and a self-contained HTML page.
 
 import { BUGS } from '../../sched/bugs.js';
+import { esc } from '../markup.js';
 import { CHECK_NAMES, CHECKS } from './checker.js';
 import type { SchemeResult, StressReport, Violation } from './engine.js';
 
@@ -61,10 +62,6 @@ export function stressJson(report: StressReport): string {
   return `${JSON.stringify({ tool: 'faultline stress', version: 1, ...report }, null, 2)}\n`;
 }
 
-function xml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** JUnit XML: one testsuite per scheme, one testcase per check; a violation fails its case. */
 export function stressJunit(report: StressReport): string {
   const suites = report.results.map((r) => {
@@ -73,14 +70,14 @@ export function stressJunit(report: StressReport): string {
       const body =
         vs.length === 0
           ? ''
-          : `<failure message="${xml(vs[0]!.message.split('\n')[0]!)}" type="${xml(vs[0]!.kind)}">${xml(
+          : `<failure message="${esc(vs[0]!.message.split('\n')[0]!)}" type="${esc(vs[0]!.kind)}">${esc(
               `${vs.map((v) => describeViolation(v, '')).join('\n\n')}\nre-run: ${rerunLine(report, r.scheme)}`,
             )}</failure>`;
-      return `    <testcase classname="faultline.stress.${xml(r.scheme)}" name="${xml(c)}: ${xml(CHECKS[c])}" time="${(r.durationMs / 1000).toFixed(3)}">${body}</testcase>`;
+      return `    <testcase classname="faultline.stress.${esc(r.scheme)}" name="${esc(c)}: ${esc(CHECKS[c])}" time="${(r.durationMs / 1000).toFixed(3)}">${body}</testcase>`;
     });
     const failures = CHECK_NAMES.filter((c) => r.violations.some((v) => v.check === c)).length;
-    return `  <testsuite name="faultline stress ${xml(r.scheme)}" tests="${CHECK_NAMES.length}" failures="${failures}" errors="0" time="${(r.durationMs / 1000).toFixed(3)}">
-    <properties><property name="seed" value="${report.seed}"/><property name="command" value="${xml(rerunLine(report, r.scheme))}"/></properties>
+    return `  <testsuite name="faultline stress ${esc(r.scheme)}" tests="${CHECK_NAMES.length}" failures="${failures}" errors="0" time="${(r.durationMs / 1000).toFixed(3)}">
+    <properties><property name="seed" value="${report.seed}"/><property name="command" value="${esc(rerunLine(report, r.scheme))}"/></properties>
 ${cases.join('\n')}
   </testsuite>`;
   });
@@ -96,10 +93,6 @@ ${suites.join('\n')}
 }
 
 // ---- HTML ----------------------------------------------------------------------------------
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** A small line chart as inline SVG: x = ms, one series. */
 function lineChart(points: ReadonlyArray<readonly [number, number]>, label: string): string {
