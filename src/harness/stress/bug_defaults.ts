@@ -60,8 +60,15 @@ const UAF: readonly CheckName[] = [
 export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   // The reader must still hold its reference when the detacher frees the VMA: long sleeps
   // after the increment, short ones before the detach.
+  // What trips first depends on where the reader is when the detacher goes on: a reader still
+  // in the fault finds its reference gone from the count (vma_assert_locked falls through to
+  // the write-lock check: 'write-lock'); one that lasts until the slot is reused trips a UAF check.
   'detach-no-wait': {
-    ...refcnt(UAF, { BEFORE_REF_INC: 0.3, AFTER_REF_INC: 0.5, WRITE_LOCKED: 0.2 }),
+    ...refcnt([...UAF, 'write-lock'], {
+      BEFORE_REF_INC: 0.3,
+      AFTER_REF_INC: 0.5,
+      WRITE_LOCKED: 0.2,
+    }),
     maxSleepUs: 4000,
     reliable: true,
   },
