@@ -7,7 +7,13 @@ import { reset_counters, sum_counter } from '../sched/task.js';
 import { scheme_by_name } from '../schemes/index.js';
 import type { RcuFlavor } from '../sync/rcu.js';
 import { setupRun } from '../workload/setup.js';
-import { type SrcuFree, type WorkloadSpec, writerCount } from '../workload/spec.js';
+import {
+  type FaultWait,
+  faultWaits,
+  type SrcuFree,
+  type WorkloadSpec,
+  writerCount,
+} from '../workload/spec.js';
 import type { SchemeName } from '../workload/world.js';
 import { machineInfo } from './machine.js';
 import { compiledModule } from './paths.js';
@@ -78,6 +84,8 @@ export interface PlannedRun {
   readonly scheme: SchemeName;
   /** srcu_spf's free variant; null for the other schemes */
   readonly srcuFree: SrcuFree | null;
+  /** how a sleeping fault waits (the workload's faultWait); null without a sleep cost */
+  readonly faultWait: FaultWait | null;
   readonly threads: number;
   readonly instrumentation: 'on' | 'off';
   readonly rwsemSpin: 'on' | 'off';
@@ -85,8 +93,8 @@ export interface PlannedRun {
 }
 
 /**
- * Every run, in the order they go: workload, instrumentation, rcu, threads, scheme, variant,
- * rwsem spinning.
+ * Every run, in the order they go: workload, instrumentation, rcu, fault wait, threads, scheme,
+ * variant, rwsem spinning.
  */
 export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string[] } {
   const runs: PlannedRun[] = [];
@@ -101,15 +109,27 @@ export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string
     }
     for (const instrumentation of o.instrumentation) {
       for (const rcu of o.rcu ?? ['qsbr']) {
-        for (const threads of o.threads) {
-          for (const scheme of schemes) {
-            const variants: Array<SrcuFree | null> =
-              scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
-            for (const srcuFree of variants)
-              for (const rwsemSpin of o.rwsemSpin ?? ['on'])
-                runs.push({ spec, scheme, srcuFree, threads, instrumentation, rwsemSpin, rcu });
+        const waits: Array<FaultWait | null> =
+          spec.faultCost.kind === 'sleep' ? [...faultWaits(spec)] : [null];
+        for (const faultWait of waits)
+          for (const threads of o.threads) {
+            for (const scheme of schemes) {
+              const variants: Array<SrcuFree | null> =
+                scheme === 'srcu_spf' ? [...spec.srcuFree] : [null];
+              for (const srcuFree of variants)
+                for (const rwsemSpin of o.rwsemSpin ?? ['on'])
+                  runs.push({
+                    spec,
+                    scheme,
+                    srcuFree,
+                    faultWait,
+                    threads,
+                    instrumentation,
+                    rwsemSpin,
+                    rcu,
+                  });
+            }
           }
-        }
       }
     }
   }
@@ -140,7 +160,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const [i, r] of runs.entries()) {
         const { durationMs, repeat } = plan(r);
         if (rep >= repeat) continue;
-        const label = `${r.spec.name} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
+        const label = `${r.spec.name}${r.faultWait === null ? '' : ` (${r.faultWait})`} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
         progress.start(done++, label);
         const tSetup = performance.now();
         const setup = setupRun({
@@ -152,6 +172,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           instrumentation: r.instrumentation === 'on',
           faulterBudget: o.opsPerFaulter ?? 0,
           rwsemSpin: r.rwsemSpin === 'on',
+          faultWait: r.faultWait,
         });
         const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
@@ -188,6 +209,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               preset: r.spec.name,
               scheme: r.scheme,
               srcuFree: r.srcuFree,
+              faultWait: r.faultWait,
               instrumentation: r.instrumentation,
               rwsemSpin: r.rwsemSpin,
               rcu: r.rcu,

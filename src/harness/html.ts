@@ -24,7 +24,7 @@ export function renderHtml(report: BenchReport, describe: (preset: string) => st
   const counterRows = report.results
     .map(
       (r) =>
-        `<tr><td>${esc(r.preset)}</td><td>${esc(schemeLabel(r))}</td><td>${r.threads}+${r.writers}</td><td>${r.instrumentation}</td>` +
+        `<tr><td>${esc(r.preset)}${r.faultWait ? ` (${esc(r.faultWait)})` : ''}</td><td>${esc(schemeLabel(r))}</td><td>${r.threads}+${r.writers}</td><td>${r.instrumentation}</td>` +
         `<td>${fmtRate(r.faultsPerSec)}</td><td>${fmtNs(r.faultLatencyNs.p99)}</td><td>${fmtRate(r.writerOpsPerSec)}</td><td>${fmtNs(r.writerLatencyNs.p99)}</td>` +
         LOCK_COUNTERS.map((c) => `<td>${r.counters[c] ?? 0}</td>`).join('') +
         '</tr>',
@@ -87,7 +87,7 @@ const CHART_SCRIPT = `
     t.textContent = s;
     return t;
   }
-  function label(r) { return r.srcuFree === null ? r.scheme : r.scheme + '/' + r.srcuFree; }
+  function label(r) { return (r.srcuFree === null ? r.scheme : r.scheme + '/' + r.srcuFree) + (r.faultWait ? ' (' + r.faultWait + ')' : ''); }
   function rate(v) {
     if (v >= 1e6) return (v / 1e6).toFixed(1) + 'M';
     if (v >= 1e3) return (v / 1e3).toFixed(1) + 'k';

@@ -97,6 +97,11 @@ export interface RunLabels {
   readonly scheme: string;
   /** how srcu_spf freed VMAs in this run; null for other schemes */
   readonly srcuFree: string | null;
+  /**
+   * How a fault with a sleeping cost waited: 'retry' (dropped its lock, re-faulted with
+   * FAULT_FLAG_TRIED) or 'hold'; null without a sleep cost (absent in older reports: hold)
+   */
+  readonly faultWait?: 'hold' | 'retry' | null;
   readonly instrumentation: 'on' | 'off';
   /** rw_semaphore writers spun before queueing (absent in older reports: on) */
   readonly rwsemSpin?: 'on' | 'off';

@@ -71,6 +71,12 @@ export function columns(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
+const FAULT_WAIT_TEXT = {
+  retry:
+    'a fault drops its lock for the I/O wait and re-faults with FAULT_FLAG_TRIED (the kernel default)',
+  hold: 'a fault sleeps holding its lock (the pessimistic case)',
+} as const;
+
 /** The counters the table shows, in the kernel's vm_event names. */
 export const LOCK_COUNTERS = [
   'VMA_LOCK_SUCCESS',
@@ -80,6 +86,9 @@ export const LOCK_COUNTERS = [
   'MMAP_LOCK_FALLBACK',
   'SPF_SUCCESS',
   'SPF_ABORT',
+  'ANON_VMA_RETRY',
+  'ANON_VMA_ABORT',
+  'FAULT_IO_RETRY',
 ] as const;
 
 function opCount(r: BenchResult, pred: (k: string) => boolean): number {
@@ -93,11 +102,14 @@ function repeatsOf(r: BenchResult): number {
   return r.repeats?.faultsPerSec.length ?? 1;
 }
 
-/** Groups of results that belong in one table: same preset, threads, instrumentation, RCU. */
+/**
+ * Groups of results that belong in one table: same preset, fault wait, threads,
+ * instrumentation, RCU.
+ */
 export function groupResults(rs: readonly BenchResult[]): BenchResult[][] {
   const groups = new Map<string, BenchResult[]>();
   for (const r of rs) {
-    const key = `${r.preset}\u0000${r.threads}\u0000${r.instrumentation}\u0000${r.rcu ?? 'memb'}`;
+    const key = `${r.preset}\u0000${r.faultWait ?? ''}\u0000${r.threads}\u0000${r.instrumentation}\u0000${r.rcu ?? 'memb'}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()];
@@ -113,9 +125,10 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
   for (const w of report.warnings) out.push(`warning: ${w}`);
   for (const g of groupResults(report.results)) {
     const f = g[0]!;
+    const wait = f.faultWait ?? null;
     out.push('');
     out.push(
-      `${f.preset}: ${describe(f.preset)}\n  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${repeatsOf(f) > 1 ? `, median of ${repeatsOf(f)} interleaved runs, [min-max] of the per-run ratios` : ''}`,
+      `${f.preset}${wait === null ? '' : ` (${wait})`}: ${describe(f.preset)}\n${wait === null ? '' : `  fault wait ${wait}: ${FAULT_WAIT_TEXT[wait]}\n`}  ${f.threads} faulter${f.threads === 1 ? '' : 's'}, ${f.writers} writer${f.writers === 1 ? '' : 's'}, ${(f.durationMs / 1000).toFixed(2)} s, instrumentation ${f.instrumentation}, rcu ${f.rcu ?? 'memb'}${repeatsOf(f) > 1 ? `, median of ${repeatsOf(f)} interleaved runs, [min-max] of the per-run ratios` : ''}`,
     );
     const setups = g.flatMap((r) => (r.setup === undefined ? [] : [r.setup]));
     if (setups.length > 0) {

@@ -72,6 +72,7 @@ function vma_init_fields(vma: number, mm: number, typesafe: boolean): void {
   atomic_set(vma + VMA.vm_mm, mm);
   atomic_set(vma + VMA.vm_lock_seq, VM_LOCK_SEQ_NONE);
   atomic_set(vma + VMA.detached, 1);
+  atomic_set(vma + VMA.anon_vma, 0);
   atomic_set(vma + VMA.shadow_readers, 0);
   init_rwsem(vma + VMA.vm_lock);
   // srcu_spf: a new object starts a fresh, even sequence. No speculative reader can hold the

@@ -7,6 +7,18 @@
 // mmap_read_lock_killable; find_vma; handle_mm_fault; mmap_read_unlock. Under a VMA lock the
 // handler never sleeps on the mmap lock.
 //
+// anon_vma: the first anonymous fault in a VMA attaches its anon_vma (__anon_vma_prepare, which
+// looks at the neighbouring VMAs and so needs the mmap lock). Under a VMA lock, v6.10+
+// (vmf_anon_prepare) trylocks the mmap lock for it and otherwise drops the VMA lock and returns
+// RETRY; 6.4-6.9's lock_vma_under_rcu refused such a VMA outright (Scheme.anonVmaFastPath).
+//
+// Fault retry: with a sleeping fault cost in `retry` mode (an I/O wait, the kernel's default for
+// file and swap I/O), the fault drops its lock, waits, and returns VM_FAULT_RETRY; the caller
+// retries with FAULT_FLAG_TRIED, and the retry finds the data ready (a minor fault, no wait).
+// Under a VMA lock that is v6.7+'s rule (Scheme.ioWaitFastPath 'drop'); before, the fault left
+// the VMA lock at once for the mmap lock path, which then waited as above ('bail'). In `hold`
+// mode the fault sleeps holding its lock: the pessimistic case.
+//
 // The work is real: a frame from the pool, zeroed (4 KiB), installed under the page-table lock.
 // The optional fault cost (spin / sleep) is spent after the frame is zeroed and before the PTE is
 // installed: while the fault holds its VMA lock, SRCU section or mmap read lock.
@@ -24,29 +36,35 @@ import {
 } from '../mm/pgtable.js';
 import { VM_READ, VM_WRITE, vma_check_csum } from '../mm/vma.js';
 import { vt_find } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read, sched_point } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, atomic_set, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { SP } from '../sched/points.js';
 import { count, sleep_us, spin_ns, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import {
+  mmap_assert_locked,
   mmap_read_lock,
   mmap_read_lock_killable,
   mmap_read_trylock,
   mmap_read_unlock,
 } from '../schemes/mmap.js';
-import { MM, VMA } from '../shm/layout/index.js';
+import { MM, PGD, VMA } from '../shm/layout/index.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { alloc_frame_wait } from './oom.js';
 
 /** VM_FAULT_* results (include/linux/mm_types.h values). 0 is success. */
 export const VM_FAULT_OOM = 0x0001;
 export const VM_FAULT_SIGBUS = 0x0002;
+/** the fault did I/O (or waited for it): the retry it asks for may skip the wait */
+export const VM_FAULT_MAJOR = 0x0004;
 export const VM_FAULT_SIGSEGV = 0x0040;
 export const VM_FAULT_RETRY = 0x0400;
 export const VM_FAULT_COMPLETED = 0x4000;
 
 export const FAULT_FLAG_WRITE = 1 << 0;
+/** the fault was retried after a VM_FAULT_RETRY that waited: the data is ready now */
+export const FAULT_FLAG_TRIED = 1 << 5;
 /**
  * A fault on behalf of another process (get_user_pages through access_remote_vm): its page
  * allocation waits for memory, invoking the OOM killer, instead of failing (src/ops/oom.ts).
@@ -54,10 +72,14 @@ export const FAULT_FLAG_WRITE = 1 << 0;
 export const FAULT_FLAG_REMOTE = 1 << 7;
 export const FAULT_FLAG_VMA_LOCK = 1 << 12;
 
+/**
+ * What a fault costs beyond zeroing its page. A sleep is an I/O wait: `wait` says whether the
+ * fault holds its lock across it ('hold', the default) or drops it and retries ('retry').
+ */
 export type FaultCost =
   | { readonly kind: 'zero' }
   | { readonly kind: 'spin'; readonly ns: number }
-  | { readonly kind: 'sleep'; readonly us: number };
+  | { readonly kind: 'sleep'; readonly us: number; readonly wait?: 'hold' | 'retry' };
 
 let cost: FaultCost = { kind: 'zero' };
 
@@ -66,9 +88,91 @@ export function set_fault_cost(c: FaultCost): void {
   cost = c;
 }
 
-function spend_fault_cost(): void {
+function spend_fault_cost(flags: number): void {
   if (cost.kind === 'spin') spin_ns(cost.ns);
-  else if (cost.kind === 'sleep') sleep_us(cost.us);
+  // A retried fault finds its data read in by the first attempt: no second wait.
+  else if (cost.kind === 'sleep' && (flags & FAULT_FLAG_TRIED) === 0) sleep_us(cost.us);
+}
+
+/**
+ * The I/O wait of a fault in `retry` mode (filemap_fault / folio_lock_or_retry): drop the lock
+ * the fault holds, wait, and return RETRY | MAJOR (the lock is already released). Under a VMA
+ * lock before v6.7 (Scheme.ioWaitFastPath 'bail'), the fault only drops the VMA lock and returns
+ * RETRY: the mmap lock path does the waiting.
+ */
+function fault_wait_io_retry(mm: number, vma: number, flags: number, us: number): number {
+  if ((flags & FAULT_FLAG_VMA_LOCK) !== 0) {
+    const S = scheme();
+    S.vma_end_read(vma);
+    if (S.ioWaitFastPath === 'bail') return VM_FAULT_RETRY;
+  } else {
+    mmap_read_unlock(mm);
+  }
+  sleep_us(us);
+  count(CNT.FAULT_IO_RETRY);
+  return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+}
+
+/**
+ * __anon_vma_prepare(): give the VMA an anon_vma, under the mmap lock (read is enough): reuse a
+ * compatible neighbour's (find_mergeable_anon_vma reads the adjacent VMAs, which only the mmap
+ * lock keeps still), else a new one. Set once, under the mm's page_table_lock: of two faults
+ * racing here, the second sees the first's and leaves it.
+ */
+function anon_vma_prepare(mm: number, vma: number): void {
+  if (mm_globals().assertions) mmap_assert_locked(mm);
+  const start = atomic_read(vma + VMA.vm_start);
+  const end = atomic_read(vma + VMA.vm_end);
+  const flags = atomic_read(vma + VMA.vm_flags);
+  let av = 0;
+  for (const n of [
+    start > 0 ? vt_find(mm + MM.mm_mt, start - 1) : 0,
+    vt_find(mm + MM.mm_mt, end),
+  ]) {
+    if (
+      n !== 0 &&
+      (atomic_read(n + VMA.vm_end) === start || atomic_read(n + VMA.vm_start) === end) &&
+      atomic_read(n + VMA.vm_flags) === flags
+    ) {
+      av = atomic_read(n + VMA.anon_vma);
+      if (av !== 0) break;
+    }
+  }
+  const ptl = atomic_read(mm + MM.pgd) + PGD.page_table_lock;
+  spin_lock(ptl);
+  if (atomic_read(vma + VMA.anon_vma) === 0) {
+    atomic_set(vma + VMA.anon_vma, av === 0 ? vma : av);
+    count(CNT.ANON_VMA_PREPARE);
+  }
+  spin_unlock(ptl);
+}
+
+/**
+ * vmf_anon_prepare(): 0 once the VMA has an anon_vma. Under a VMA lock: with the mmap lock
+ * trylocked; if that fails, the VMA lock is dropped and the fault returns RETRY, to be retried
+ * under the mmap lock (a fault never sleeps on the mmap lock while holding a VMA lock).
+ */
+function vmf_anon_prepare(mm: number, vma: number, flags: number): number {
+  if (atomic_read(vma + VMA.anon_vma) !== 0) return 0;
+  const vmaLocked = (flags & FAULT_FLAG_VMA_LOCK) !== 0;
+  if (vmaLocked) {
+    const S = scheme();
+    if (S.anonVmaFastPath === 'abort') {
+      // The fast path let through a VMA it should have refused: set-once words never go back
+      // to 0, so this is a missing check, not a race.
+      throw new InvariantViolation(
+        `${S.name}: fault under a VMA lock on vma ${vma} without an anon_vma; its era refuses it in lock_vma_under_rcu`,
+      );
+    }
+    if (!mmap_read_trylock(mm)) {
+      count(CNT.ANON_VMA_RETRY);
+      S.vma_end_read(vma);
+      return VM_FAULT_RETRY;
+    }
+  }
+  anon_vma_prepare(mm, vma);
+  if (vmaLocked) mmap_read_unlock(mm);
+  return 0;
 }
 
 function access_error(vma: number, write: boolean): boolean {
@@ -98,11 +202,16 @@ function fault_assert_covered(mm: number, vma: number, addr: number, flags: numb
  * returns RETRY.
  */
 function do_anonymous_page(mm: number, vma: number, addr: number, flags: number): number {
+  const prep = vmf_anon_prepare(mm, vma, flags);
+  if (prep !== 0) return prep;
+  if (cost.kind === 'sleep' && cost.wait === 'retry' && (flags & FAULT_FLAG_TRIED) === 0) {
+    return fault_wait_io_retry(mm, vma, flags, cost.us);
+  }
   const pgd = atomic_read(mm + MM.pgd);
   const pfn = (flags & FAULT_FLAG_REMOTE) !== 0 ? alloc_frame_wait() : alloc_frame();
   if (pfn === 0) return VM_FAULT_OOM;
   zero_frame(pfn);
-  spend_fault_cost();
+  spend_fault_cost(flags);
   // A speculative fault must not wire up a page-table page for a range that may be unmapped
   // by now (the SPF series left that to the locked path): no table, no speculation.
   const speculative = (flags & FAULT_FLAG_VMA_LOCK) !== 0 && scheme().speculative;
@@ -162,7 +271,7 @@ export function handle_mm_fault(mm: number, vma: number, addr: number, flags: nu
  */
 export function handle_user_fault(mm: number, addr: number, write: boolean): number {
   const S = scheme();
-  const flags = write ? FAULT_FLAG_WRITE : 0;
+  let flags = write ? FAULT_FLAG_WRITE : 0;
   count(CNT.FAULTS);
   trace(EV.FAULT_BEGIN, addr, flags);
 
@@ -179,6 +288,8 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
         return ret;
       }
       count(CNT.VMA_LOCK_RETRY);
+      // It waited for its I/O with the VMA lock dropped: the retry need not wait again.
+      if ((ret & VM_FAULT_MAJOR) !== 0) flags |= FAULT_FLAG_TRIED;
     } else if (!S.speculative) {
       S.vma_end_read(vma);
       count(CNT.VMA_LOCK_SUCCESS);
@@ -195,20 +306,27 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
   // The classic path: lock_mm_and_find_vma() (v6.5+), or the trylock-then-mmap_read_lock that
   // x86 did before it.
   count(CNT.MMAP_LOCK_FALLBACK);
-  if (!mmap_read_trylock(mm)) {
-    if (!S.faultFallbackKillable) mmap_read_lock(mm);
-    else if (mmap_read_lock_killable(mm) === EINTR) return VM_FAULT_RETRY; // killed: exiting
-  }
-  const v = vt_find(mm + MM.mm_mt, addr);
-  if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+  for (;;) {
+    if (!mmap_read_trylock(mm)) {
+      if (!S.faultFallbackKillable) mmap_read_lock(mm);
+      else if (mmap_read_lock_killable(mm) === EINTR) return VM_FAULT_RETRY; // killed: exiting
+    }
+    const v = vt_find(mm + MM.mm_mt, addr);
+    if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+      mmap_read_unlock(mm);
+      count(CNT.FAULT_SEGV);
+      return VM_FAULT_SIGSEGV;
+    }
+    const ret = handle_mm_fault(mm, v, addr, flags);
+    if ((ret & VM_FAULT_RETRY) !== 0) {
+      // The handler dropped the mmap lock to wait for I/O: look the VMA up again and finish.
+      flags |= FAULT_FLAG_TRIED;
+      continue;
+    }
     mmap_read_unlock(mm);
-    count(CNT.FAULT_SEGV);
-    return VM_FAULT_SIGSEGV;
+    trace(EV.FAULT_END, addr, ret);
+    return ret;
   }
-  const ret = handle_mm_fault(mm, v, addr, flags);
-  mmap_read_unlock(mm);
-  trace(EV.FAULT_END, addr, ret);
-  return ret;
 }
 
 /**
@@ -218,13 +336,20 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
  * address no VMA covers, or VM_FAULT_OOM when the caller itself was chosen by the OOM killer.
  */
 export function access_remote_vm(mm: number, addr: number, write: boolean): number {
-  mmap_read_lock(mm);
-  const v = vt_find(mm + MM.mm_mt, addr);
-  if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+  let flags = FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0);
+  for (;;) {
+    mmap_read_lock(mm);
+    const v = vt_find(mm + MM.mm_mt, addr);
+    if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
+      mmap_read_unlock(mm);
+      return VM_FAULT_SIGSEGV;
+    }
+    const ret = handle_mm_fault(mm, v, addr, flags);
+    if ((ret & VM_FAULT_RETRY) !== 0) {
+      flags |= FAULT_FLAG_TRIED; // the lock was dropped for the I/O wait
+      continue;
+    }
     mmap_read_unlock(mm);
-    return VM_FAULT_SIGSEGV;
+    return ret;
   }
-  const ret = handle_mm_fault(mm, v, addr, FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0));
-  mmap_read_unlock(mm);
-  return ret;
 }

@@ -7,7 +7,7 @@ import { mm_globals } from '../mm/globals.js';
 import { change_pte_range } from '../mm/pgtable.js';
 import { VM_ACCESS_FLAGS, VM_WRITE } from '../mm/vma.js';
 import { vt_txn_begin, vt_txn_commit, vt_txn_insert, vt_txn_remove } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
@@ -70,10 +70,15 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
     const a = list[i]!;
     const af = atomic_read(a + VMA.vm_flags);
     let runEnd = atomic_read(a + VMA.vm_end);
+    // is_mergeable_anon_vma(): two VMAs with different anon_vmas never merge.
+    let av = atomic_read(a + VMA.anon_vma);
     let j = i + 1;
     for (; j < list.length; j++) {
       const b = list[j]!;
       if (atomic_read(b + VMA.vm_start) !== runEnd || atomic_read(b + VMA.vm_flags) !== af) break;
+      const bv = atomic_read(b + VMA.anon_vma);
+      if (av !== 0 && bv !== 0 && bv !== av) break;
+      if (av === 0) av = bv;
       runEnd = atomic_read(b + VMA.vm_end);
     }
     if (j > i + 1) {
@@ -88,6 +93,8 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
         freed.push(b);
       }
       vma_modify(a, as, runEnd, af);
+      // dup_anon_vma(): the survivor takes the anon_vma of the run (a is write-locked).
+      atomic_set(a + VMA.anon_vma, av);
       vt_txn_insert(as, runEnd, a);
       atomic_fetch_add(mm + MM.map_count, -(j - i - 1));
     }

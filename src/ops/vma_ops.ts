@@ -12,7 +12,7 @@ import {
   vt_txn_insert,
   vt_txn_remove,
 } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_assert_write_locked } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
@@ -89,6 +89,8 @@ export function split_vma(mm: number, vma: number, at: number, newBelow: boolean
     vma_modify(vma, start, at, flags);
     vma_init_range(nv, at, end, flags);
   }
+  // anon_vma_clone(): both halves share the anon_vma (set before the new one is attached).
+  atomic_set(nv + VMA.anon_vma, atomic_read(vma + VMA.anon_vma));
   vt_txn_insert(start, at, newBelow ? nv : vma);
   vt_txn_insert(at, end, newBelow ? vma : nv);
   S.vma_mark_attached(nv);

@@ -48,6 +48,19 @@ export const CNT = {
   COMPLETION_SLEEP: 27,
   /** spin_lock() found the lock held and took the slow path */
   SPIN_CONTENDED: 28,
+  // anon_vma preparation (29..31): a first anonymous fault in a VMA without an anon_vma
+  /** an anon_vma was attached to a VMA (__anon_vma_prepare, under the mmap lock) */
+  ANON_VMA_PREPARE: 29,
+  /**
+   * vmf_anon_prepare() under a VMA lock found the mmap lock taken (trylock failed): it dropped
+   * the VMA lock and returned VM_FAULT_RETRY (v6.10+)
+   */
+  ANON_VMA_RETRY: 30,
+  /**
+   * the fault fast path refused a VMA for having no anon_vma (lock_vma_under_rcu in 6.4-6.9;
+   * the speculative fault, which may not prepare one): the mmap lock path prepared it
+   */
+  ANON_VMA_ABORT: 31,
   // operations
   FAULTS: 32,
   FAULT_PAGES_INSTALLED: 33,
@@ -71,6 +84,11 @@ export const CNT = {
   // maps reading (46)
   /** the per-VMA maps walk locked a VMA under the mmap read lock (lock_next_vma's fallback) */
   MAPS_LOCK_FALLBACK: 46,
+  /**
+   * a fault that had to wait for I/O dropped its lock (mmap lock, or the VMA lock where its era
+   * does), waited, and returned VM_FAULT_RETRY; the retry runs with FAULT_FLAG_TRIED
+   */
+  FAULT_IO_RETRY: 47,
   // slab, frames, page tables (48..55)
   /** a per-task object cache refilled from the global free list */
   SLAB_REFILL: 48,

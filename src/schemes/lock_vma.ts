@@ -50,6 +50,13 @@ export function lock_vma_under_rcu(S: Scheme, mm: number, addr: number): number 
       S.vma_end_read(vma);
       break;
     }
+    // v6.4-v6.9: a VMA without an anon_vma is left to the mmap lock path, which may look at
+    // its neighbours to prepare one (checked after the lock: set once, it cannot be unset).
+    if (S.anonVmaFastPath === 'abort' && atomic_read_once(vma + VMA.anon_vma) === 0) {
+      S.vma_end_read(vma);
+      count(CNT.ANON_VMA_ABORT);
+      break;
+    }
     rcu_read_unlock();
     return vma;
   }

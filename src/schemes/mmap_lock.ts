@@ -21,6 +21,8 @@ export const mmap_lock: Scheme = {
   typesafeVmas: false,
   perVmaReadLock: false,
   speculative: false,
+  anonVmaFastPath: 'abort',
+  ioWaitFastPath: 'bail',
 
   lock_vma_under_rcu(): number {
     return 0; // always the mmap_lock path

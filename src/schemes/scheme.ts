@@ -37,6 +37,20 @@ export interface Scheme {
    * it must not act on it (no SIGSEGV, no page-table allocation) before validating.
    */
   readonly speculative: boolean;
+  /**
+   * A fast-path fault on a VMA that has no anon_vma yet: 'abort' — the fast path refuses it
+   * (lock_vma_under_rcu of v6.4-v6.9, after locking; the SPF series, which could not prepare
+   * one speculatively) and the mmap lock path prepares it; 'trylock' — vmf_anon_prepare (v6.10+)
+   * prepares it under a trylocked mmap lock, or drops the VMA lock and returns RETRY.
+   */
+  readonly anonVmaFastPath: 'abort' | 'trylock';
+  /**
+   * A fast-path fault that must wait for I/O (fault cost `sleep` in `retry` mode): 'drop' — it
+   * drops the VMA lock, waits, and returns RETRY | MAJOR, retried under the mmap lock with
+   * FAULT_FLAG_TRIED (v6.7+); 'bail' — it drops the VMA lock and returns RETRY at once, and the
+   * mmap lock path waits (dropping the mmap lock) as before 6.7.
+   */
+  readonly ioWaitFastPath: 'drop' | 'bail';
 
   /**
    * The fault fast path: find the VMA containing addr and lock it for read, without the mmap

@@ -77,6 +77,8 @@ export const srcu_spf: Scheme = {
   typesafeVmas: false,
   perVmaReadLock: false,
   speculative: true,
+  anonVmaFastPath: 'abort',
+  ioWaitFastPath: 'bail',
 
   lock_vma_under_rcu(mm: number, addr: number): number {
     const idx = srcu_read_lock(ssp());
@@ -94,6 +96,13 @@ export const srcu_spf: Scheme = {
     ) {
       srcu_read_unlock(ssp(), idx);
       count(CNT.VMA_LOCK_ABORT);
+      return 0;
+    }
+    // No anon_vma yet: preparing one needs the mmap lock, so the speculation stops here.
+    if (atomic_read(vma + VMA.anon_vma) === 0) {
+      srcu_read_unlock(ssp(), idx);
+      count(CNT.ANON_VMA_ABORT);
+      count(CNT.SPF_ABORT);
       return 0;
     }
     spfIdx = idx;

@@ -227,6 +227,8 @@ export const vma_refcnt: Scheme = {
   typesafeVmas: true,
   perVmaReadLock: true,
   speculative: false,
+  anonVmaFastPath: 'trylock',
+  ioWaitFastPath: 'drop',
 
   lock_vma_under_rcu(mm: number, addr: number): number {
     return lock_vma_under_rcu(vma_refcnt, mm, addr);

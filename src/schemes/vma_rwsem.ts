@@ -88,6 +88,8 @@ export const vma_rwsem: Scheme = {
   typesafeVmas: false,
   perVmaReadLock: true,
   speculative: false,
+  anonVmaFastPath: 'abort',
+  ioWaitFastPath: 'bail',
 
   lock_vma_under_rcu(mm: number, addr: number): number {
     return lock_vma_under_rcu(vma_rwsem, mm, addr);

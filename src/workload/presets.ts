@@ -38,11 +38,12 @@ export const PRESETS = {
   'io-fault': {
     name: 'io-fault',
     description:
-      'faults that sleep 75 us holding the lock (I/O), plus an mmap/munmap writer: the convoy',
+      'faults that wait 75 us for I/O (dropping their lock and retrying, or holding it), plus an mmap/munmap writer: the convoy',
     vmas: { layout: 'private', count: 1, pages: 64 },
     access: 'sequential',
     writeFraction: 1,
     faultCost: { kind: 'sleep', us: 75 },
+    faultWait: ['retry', 'hold'],
     writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 200, pages: 16 }],
     srcuFree: ['call_srcu'],
   },

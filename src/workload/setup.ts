@@ -8,7 +8,13 @@ import { mmap_region_many, PROT_READ, PROT_WRITE } from '../ops/index.js';
 import type { RcuFlavor } from '../sync/rcu.js';
 import type { WorkerPlan } from './job.js';
 import type { FaulterArgs, PageRange, SpreadArgs, WriterArgs } from './jobs.js';
-import { type SrcuFree, type WorkloadSpec, writerCount } from './spec.js';
+import {
+  type FaultWait,
+  runFaultCost,
+  type SrcuFree,
+  type WorkloadSpec,
+  writerCount,
+} from './spec.js';
 import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from './world.js';
 
 export interface RunSetup {
@@ -33,6 +39,8 @@ export interface SetupOptions {
   readonly faulterBudget?: number;
   /** rw_semaphore writers spin before queueing (default true, as the kernel) */
   readonly rwsemSpin?: boolean;
+  /** how a sleeping fault waits in this run (default: the workload's first faultWait) */
+  readonly faultWait?: FaultWait | null;
 }
 
 /** spread layout: pages a faulter holds present before it zaps its oldest (a FIFO). */
@@ -190,7 +198,7 @@ export function setupRun(o: SetupOptions): RunSetup {
       spread,
       access: spec.access,
       writeFraction: spec.writeFraction,
-      faultCost: spec.faultCost,
+      faultCost: runFaultCost(spec, o.faultWait ?? null),
       seed: 0x5eed + f,
     };
     plans.push({ taskId: plans.length + 1, role: 'faulter', args, budget: o.faulterBudget ?? 0 });

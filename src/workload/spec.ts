@@ -9,12 +9,25 @@ import { shownValue, UsageError } from '../errors.js';
 export type FaultCost =
   | { readonly kind: 'zero' }
   | { readonly kind: 'spin'; readonly ns: number }
-  | { readonly kind: 'sleep'; readonly us: number };
+  | {
+      readonly kind: 'sleep';
+      readonly us: number;
+      /** set per run from the workload's faultWait (runFaultCost), never in a file */
+      readonly wait?: FaultWait;
+    };
 
 export const WRITER_OPS = ['mmapMunmap', 'mprotect', 'maps', 'madvise'] as const;
 export type WriterOp = (typeof WRITER_OPS)[number];
 
 export const SRCU_FREE = ['call_srcu', 'synchronize_srcu'] as const;
+
+/**
+ * How a fault with a sleeping cost (an I/O wait) waits: `retry` drops its lock, waits, and
+ * re-faults with FAULT_FLAG_TRIED (the kernel's default for file and swap I/O); `hold` sleeps
+ * holding its lock (the pessimistic case, which makes a held lock look costlier).
+ */
+export const FAULT_WAIT = ['retry', 'hold'] as const;
+export type FaultWait = (typeof FAULT_WAIT)[number];
 export type SrcuFree = (typeof SRCU_FREE)[number];
 
 export interface WriterGroup {
@@ -60,6 +73,11 @@ export interface WorkloadSpec {
   readonly writers: readonly WriterGroup[];
   /** srcu_spf runs once per value listed: how munmap frees VMAs */
   readonly srcuFree: readonly SrcuFree[];
+  /**
+   * With a `sleep` fault cost: every scheme runs once per value listed (FAULT_WAIT; absent:
+   * ['retry'], the kernel's). Only ['hold'] is allowed with another cost (nothing to wait for).
+   */
+  readonly faultWait?: readonly FaultWait[];
   /** run only these schemes (absent: every scheme asked for) */
   readonly schemes?: readonly string[];
 }
@@ -197,6 +215,7 @@ const TOP_FIELDS = [
   'faultCost',
   'writers',
   'srcuFree',
+  'faultWait',
   'schemes',
 ] as const;
 
@@ -251,7 +270,7 @@ export function parseWorkload(
     if (!Array.isArray(v) || v.length > max) fail(p, v, `a list of at most ${max}`);
     return v.map((x, i) => each(`${p}[${i}]`, x));
   };
-  const spec: WorkloadSpec = {
+  const base: WorkloadSpec = {
     name: get(
       'name',
       (p, v) => str(p, v, /^[a-z0-9][a-z0-9_-]{0,39}$/, 'a name of a-z 0-9 _ - (up to 40)'),
@@ -278,12 +297,40 @@ export function parseWorkload(
       d.srcuFree,
     ),
   };
+  const sleeps = base.faultCost.kind === 'sleep';
+  const waits = get(
+    'faultWait',
+    (p, v) => {
+      const l = list(p, v, 2, (q, x) => oneOf(q, x, FAULT_WAIT));
+      if (l.length === 0 || new Set(l).size !== l.length) fail(p, v, 'one or both of retry, hold');
+      if (!sleeps && l.some((w) => w !== 'hold')) {
+        fail(p, v, `['hold'] only: faultCost.kind ${base.faultCost.kind} has no wait to drop`);
+      }
+      return l;
+    },
+    undefined,
+  );
+  const spec: WorkloadSpec = waits === undefined ? base : { ...base, faultWait: waits };
   if (o['schemes'] !== undefined) {
     const l = list(`${path}.schemes`, o['schemes'], schemes.length, (q, x) => oneOf(q, x, schemes));
     if (l.length === 0) fail(`${path}.schemes`, l, `a non-empty list of ${schemes.join(', ')}`);
     return { ...spec, schemes: l };
   }
   return spec;
+}
+
+/**
+ * The fault cost one run gives its faulters: the spec's, with the run's wait mode for a sleep
+ * (null: the spec's first).
+ */
+export function runFaultCost(w: WorkloadSpec, wait: FaultWait | null): FaultCost {
+  const c = w.faultCost;
+  return c.kind === 'sleep' ? { ...c, wait: wait ?? faultWaits(w)[0]! } : c;
+}
+
+/** The wait modes a workload runs: its faultWait, or the default for its cost. */
+export function faultWaits(w: WorkloadSpec): readonly FaultWait[] {
+  return w.faultWait ?? (w.faultCost.kind === 'sleep' ? ['retry'] : ['hold']);
 }
 
 /** Writer workers in the workload. */

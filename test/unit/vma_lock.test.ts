@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { vt_lookup } from '../../src/mm/vma_tree.js';
-import { do_mmap, PROT_READ, PROT_WRITE } from '../../src/ops/index.js';
+import { do_mmap, handle_user_fault, PROT_READ, PROT_WRITE } from '../../src/ops/index.js';
 import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
 import { sum_counter } from '../../src/sched/task.js';
@@ -19,6 +19,8 @@ describe.each(['vma_rwsem', 'vma_refcnt'] as const)('%s read lock against a writ
     world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
     const mm = mm_create();
     expect(do_mmap(mm, 100, 8, PROT_READ | PROT_WRITE)).toBe(100);
+    // a first fault prepares the anon_vma (vma_rwsem's era refuses a VMA without one)
+    expect(handle_user_fault(mm, 100, true)).toBe(0);
     const vma = vt_lookup(mm + MM.mm_mt, 104);
     const S = scheme();
 

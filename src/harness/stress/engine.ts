@@ -26,7 +26,7 @@ import {
 import type { WorkerPlan } from '../../workload/job.js';
 import type { PageRange } from '../../workload/jobs.js';
 import { stopRun } from '../../workload/loop.js';
-import type { WorkloadSpec } from '../../workload/spec.js';
+import { runFaultCost, type WorkloadSpec } from '../../workload/spec.js';
 import { mm_create, world_create } from '../../workload/world.js';
 import { compiledModule } from '../paths.js';
 import { RunFailure, runWorkers } from '../runner.js';
@@ -249,7 +249,7 @@ async function runScheme(
       mm,
       regions,
       writeFraction: spec.writeFraction,
-      faultCost: spec.faultCost,
+      faultCost: runFaultCost(spec, null),
       zones,
       zoneFraction: 0.2,
     };

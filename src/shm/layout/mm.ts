@@ -1,7 +1,7 @@
 // Layout of mm_struct and vm_area_struct (mirrors include/linux/mm_types.h, v6.15 names).
 //
 // One vm_area_struct serves all four schemes, so every scheme's fields are present: with padding
-// off it is 15 words (60 bytes, within one cache line); with padding on, the cold fields share
+// off it is 16 words (64 bytes, within one cache line); with padding on, the cold fields share
 // the first line and vm_refcnt and vm_lock get a line each (3 lines, 192 bytes — the kernel's
 // v6.15 size, where vm_refcnt also sits alone on the third line). Hot fields come last so that
 // padding adds no fourth line.
@@ -30,6 +30,14 @@ export const VMA = defineStruct('vm_area_struct', {
   vm_lock_seq: 1,
   /** vma_rwsem: 1 once removed from the tree (the old `detached` bool), 0 while attached. */
   detached: 1,
+  /**
+   * The VMA's anon_vma: 0 until the first anonymous fault prepares it (__anon_vma_prepare),
+   * then set once, under the mmap lock (read is enough) and the pgd's page_table_lock, and never
+   * changed while the VMA lives; a split copies it to the new VMA before attaching it. faultline
+   * keeps no reverse map, so the value is an identity, not a pointer: the VMA slot that first
+   * prepared it. Read locklessly by the fault fast path (a stale 0 only sends it the slow way).
+   */
+  anon_vma: 1,
   /** srcu_spf: bumped (odd) before and (even) after every change a speculative fault must see. */
   vm_seq: { struct: SEQCOUNT },
   /**
