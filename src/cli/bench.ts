@@ -19,7 +19,7 @@ import {
 } from '../workload/presets.js';
 import { checkFits } from '../workload/setup.js';
 import type { WorkloadSpec } from '../workload/spec.js';
-import { SCHEMES } from '../workload/world.js';
+import { BACKPORTS, SCHEMES } from '../workload/world.js';
 import {
   type Command,
   optionsHelp,
@@ -60,6 +60,7 @@ const OPTIONS = {
   html: { type: 'string' },
   instrumentation: { type: 'string' },
   'rwsem-spin': { type: 'string' },
+  backport: { type: 'string' },
   rcu: { type: 'string' },
   repeat: { type: 'string' },
   pin: { type: 'boolean' },
@@ -113,6 +114,10 @@ ${optionsHelp([
   [
     '--rwsem-spin M',
     "rw_semaphore writers spin on a running owner before queueing: on (default, the kernel's), off, or on,off (both, interleaved)",
+  ],
+  [
+    '--backport L',
+    `newer kernels' features on vma_rwsem, whose 6.4-6.13 kernels lacked them, by name: ${BACKPORTS.join(', ')} (comma list; default none: every scheme as its kernel)`,
   ],
   [
     '--rcu F',
@@ -178,6 +183,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
     }
     return s;
   });
+  const backports =
+    v.backport === undefined ? [] : parseNames('--backport', v.backport, BACKPORTS, 'backport');
   const rcu =
     v.rcu === undefined
       ? (['qsbr'] as RcuFlavor[])
@@ -214,6 +221,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | null {
       instrumentation: [...new Set(instrumentation)],
       rwsemSpin: [...new Set(rwsemSpin)],
       rcu: [...new Set(rcu)],
+      ...(backports.length > 0 ? { backports: [...new Set(backports)] } : {}),
       progress: v['no-progress'] !== true,
       repeat,
     },

@@ -14,7 +14,7 @@ import {
   type WorkloadSpec,
   writerCount,
 } from '../workload/spec.js';
-import type { SchemeName } from '../workload/world.js';
+import type { Backport, SchemeName } from '../workload/world.js';
 import { machineInfo } from './machine.js';
 import { compiledModule } from './paths.js';
 import { Progress } from './progress.js';
@@ -40,6 +40,8 @@ export interface BenchOptions {
    * ['on', 'off'] runs every configuration both ways, interleaved.
    */
   readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
+  /** newer features on older schemes, by name (WorldConfig backports; default none) */
+  readonly backports?: readonly Backport[];
   /** RCU flavours to run, each a full set of runs (default: qsbr) */
   readonly rcu?: readonly RcuFlavor[];
   readonly progress: boolean;
@@ -173,6 +175,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           faulterBudget: o.opsPerFaulter ?? 0,
           rwsemSpin: r.rwsemSpin === 'on',
           faultWait: r.faultWait,
+          backports: o.backports ?? [],
         });
         const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
@@ -240,6 +243,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       instrumentation: o.instrumentation,
       rwsemSpin: o.rwsemSpin ?? ['on'],
       rcu: o.rcu ?? ['qsbr'],
+      ...(o.backports === undefined || o.backports.length === 0 ? {} : { backports: o.backports }),
       repeat: o.repeat ?? 1,
       ...(o.perPreset === undefined ? {} : { perPreset: o.perPreset }),
       timing: TIMING,

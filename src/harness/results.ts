@@ -69,6 +69,8 @@ export interface BenchConfig {
   readonly instrumentation: ReadonlyArray<'on' | 'off'>;
   /** rw_semaphore optimistic spinning, each value run (absent in older reports: on) */
   readonly rwsemSpin?: ReadonlyArray<'on' | 'off'>;
+  /** features of newer kernels given to older schemes by name (absent: none) */
+  readonly backports?: readonly string[];
   /** the RCU flavours run (absent in older reports: memb) */
   readonly rcu?: readonly string[];
   /** runs of each configuration; each result is the median one (absent in older reports) */

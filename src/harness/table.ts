@@ -122,6 +122,8 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
   for (const [s, k] of Object.entries(report.config.schemeKernels ?? {})) {
     out.push(`kernel modelled by ${s}: ${k}`);
   }
+  const bp = report.config.backports ?? [];
+  if (bp.length > 0) out.push(`backported to vma_rwsem by name: ${bp.join(', ')}`);
   for (const w of report.warnings) out.push(`warning: ${w}`);
   for (const g of groupResults(report.results)) {
     const f = g[0]!;

@@ -8,6 +8,9 @@ import {
   KMEM_CACHE,
   MM_GLOBALS,
   MMG_FLAG_ASSERTIONS,
+  MMG_FLAG_BACKPORT_KILLABLE,
+  MMG_FLAG_BACKPORT_MADVISE,
+  MMG_FLAG_BACKPORT_MAPS,
   MMG_FLAG_SYNC_SRCU,
   ROOT,
   SLAB_TYPESAFE_BY_RCU,
@@ -18,6 +21,13 @@ export interface MmGlobals {
   readonly scheme: number;
   readonly assertions: boolean;
   readonly syncSrcu: boolean;
+  /**
+   * Newer features asked for by name on a scheme whose kernel lacked them (WorldConfig
+   * backports): the per-VMA maps walk, the per-VMA MADV_DONTNEED, the killable VMA write lock.
+   */
+  readonly backportMaps: boolean;
+  readonly backportMadvise: boolean;
+  readonly backportKillable: boolean;
   readonly vmaCache: number;
   /** the VMA slab is SLAB_TYPESAFE_BY_RCU: a free VMA keeps vm_refcnt 0, never rewritten */
   readonly typesafeVmas: boolean;
@@ -38,6 +48,9 @@ export function mm_globals_load(): MmGlobals {
     scheme: atomic_read(p + MM_GLOBALS.scheme),
     assertions: (flags & MMG_FLAG_ASSERTIONS) !== 0,
     syncSrcu: (flags & MMG_FLAG_SYNC_SRCU) !== 0,
+    backportMaps: (flags & MMG_FLAG_BACKPORT_MAPS) !== 0,
+    backportMadvise: (flags & MMG_FLAG_BACKPORT_MADVISE) !== 0,
+    backportKillable: (flags & MMG_FLAG_BACKPORT_KILLABLE) !== 0,
     vmaCache: atomic_read(p + MM_GLOBALS.vma_cache),
     typesafeVmas:
       (atomic_read(atomic_read(p + MM_GLOBALS.vma_cache) + KMEM_CACHE.flags) &

@@ -1,8 +1,10 @@
 // madvise(MADV_DONTNEED) (mm/madvise.c): zap the pages, keep the VMAs. A range inside one VMA
-// is handled under that VMA's read lock where the scheme has one (as kernels since 6.16 do);
-// otherwise under the mmap read lock.
+// is handled under that VMA's read lock where the scheme's kernel does so (6.16+), or where it
+// has per-VMA read locks and the feature is backported by name; otherwise under the mmap read
+// lock.
 
 import { EINTR, ENOMEM } from '../errors.js';
+import { mm_globals } from '../mm/globals.js';
 import { zap_pte_range } from '../mm/pgtable.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
@@ -24,7 +26,7 @@ export function do_madvise_dontneed(mm: number, start: number, pages: number): n
   const end = start + pages;
   const S = scheme();
   count(CNT.MADVISE_OPS);
-  if (S.perVmaReadLock) {
+  if (S.perVmaMadvise || (S.perVmaReadLock && mm_globals().backportMadvise)) {
     const vma = S.lock_vma_under_rcu(mm, start);
     if (vma !== 0) {
       const inside = end <= atomic_read(vma + VMA.vm_end);

@@ -141,13 +141,13 @@ function maps_under_vma_locks(mm: number, out: MapsLine | undefined): number {
 
 /**
  * List the mm's VMAs in address order; returns how many were reported, or EINTR. viaVmaLocks
- * uses the per-VMA walk where the scheme has per-VMA read locks.
+ * uses the per-VMA walk where the scheme's kernel has it (v6.17+), or where it has per-VMA read
+ * locks and the walk is backported by name; otherwise the mmap read lock.
  */
 export function read_maps(mm: number, viaVmaLocks: boolean, out?: MapsLine): number {
-  const n =
-    viaVmaLocks && scheme().perVmaReadLock
-      ? maps_under_vma_locks(mm, out)
-      : maps_under_mmap_lock(mm, out);
+  const S = scheme();
+  const perVma = S.perVmaMaps || (S.perVmaReadLock && mm_globals().backportMaps);
+  const n = viaVmaLocks && perVma ? maps_under_vma_locks(mm, out) : maps_under_mmap_lock(mm, out);
   if (n >= 0) {
     count(CNT.MAPS_READS);
     count_add(CNT.MAPS_VMAS_REPORTED, n);

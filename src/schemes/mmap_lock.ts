@@ -20,6 +20,8 @@ export const mmap_lock: Scheme = {
   faultFallbackKillable: false,
   typesafeVmas: false,
   perVmaReadLock: false,
+  perVmaMaps: false,
+  perVmaMadvise: false,
   speculative: false,
   anonVmaFastPath: 'abort',
   ioWaitFastPath: 'bail',

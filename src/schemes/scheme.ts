@@ -33,6 +33,13 @@ export interface Scheme {
   /** Has a per-VMA read lock (maps reading can use the lock_next_vma walk). */
   readonly perVmaReadLock: boolean;
   /**
+   * Its kernel reads /proc/pid/maps with the per-VMA walk (v6.17) and zaps a MADV_DONTNEED
+   * range inside one VMA under that VMA's lock (v6.16). Otherwise both take the mmap read lock,
+   * unless a backport asks for them (WorldConfig backports).
+   */
+  readonly perVmaMaps: boolean;
+  readonly perVmaMadvise: boolean;
+  /**
    * The fast path holds no lock at all (srcu_spf): what it reads of the VMA may be changing, so
    * it must not act on it (no SIGSEGV, no page-table allocation) before validating.
    */

@@ -76,6 +76,8 @@ export const srcu_spf: Scheme = {
   faultFallbackKillable: false,
   typesafeVmas: false,
   perVmaReadLock: false,
+  perVmaMaps: false,
+  perVmaMadvise: false,
   speculative: true,
   anonVmaFastPath: 'abort',
   ioWaitFastPath: 'bail',

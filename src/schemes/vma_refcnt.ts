@@ -226,6 +226,8 @@ export const vma_refcnt: Scheme = {
   faultFallbackKillable: true,
   typesafeVmas: true,
   perVmaReadLock: true,
+  perVmaMaps: true,
+  perVmaMadvise: true,
   speculative: false,
   anonVmaFastPath: 'trylock',
   ioWaitFastPath: 'drop',

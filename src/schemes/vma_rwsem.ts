@@ -82,11 +82,14 @@ const vma_assert_write_locked = vma_assert_write_locked_seq;
 export const vma_rwsem: Scheme = {
   name: 'vma_rwsem',
   summary: 'per-VMA rw_semaphore + vm_lock_seq + detached flag, RCU-freed VMAs (Linux 6.4–6.14)',
-  kernel: 'v6.4–v6.13; borrows the v6.16 per-VMA MADV_DONTNEED and the v6.17 per-VMA maps walk',
+  kernel:
+    'v6.4–v6.13 per-VMA rw_semaphore with the v6.4 fault path (a VMA without an anon_vma refused, an I/O wait left to the mmap lock); maps and MADV_DONTNEED under the mmap lock',
   seqOddWhileWriteLocked: false,
   faultFallbackKillable: true,
   typesafeVmas: false,
   perVmaReadLock: true,
+  perVmaMaps: false,
+  perVmaMadvise: false,
   speculative: false,
   anonVmaFastPath: 'abort',
   ioWaitFastPath: 'bail',
@@ -133,7 +136,9 @@ export const vma_rwsem: Scheme = {
   },
 
   vma_start_write_killable(vma: number): number {
-    return vma_start_write_rwsem(vma, true);
+    // 6.4-6.13 had no killable VMA write lock: a fatal signal does not get a writer out of the
+    // wait, unless the feature is backported by name.
+    return vma_start_write_rwsem(vma, mm_globals().backportKillable);
   },
 
   vma_mark_attached(vma: number): void {

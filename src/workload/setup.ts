@@ -15,7 +15,7 @@ import {
   type WorkloadSpec,
   writerCount,
 } from './spec.js';
-import { mm_create, type SchemeName, WORLD_LIMITS, world_create } from './world.js';
+import { type Backport, mm_create, type SchemeName, WORLD_LIMITS, world_create } from './world.js';
 
 export interface RunSetup {
   readonly sab: SharedArrayBuffer;
@@ -39,6 +39,8 @@ export interface SetupOptions {
   readonly faulterBudget?: number;
   /** rw_semaphore writers spin before queueing (default true, as the kernel) */
   readonly rwsemSpin?: boolean;
+  /** newer features on older schemes, by name (default none) */
+  readonly backports?: readonly Backport[];
   /** how a sleeping fault waits in this run (default: the workload's first faultWait) */
   readonly faultWait?: FaultWait | null;
 }
@@ -159,6 +161,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     padding: true,
     assertions: o.instrumentation,
     rwsemSpin: o.rwsemSpin ?? true,
+    backports: o.backports ?? [],
   });
   const mm = mm_create();
   const vmas: PageRange[] = [];

@@ -23,6 +23,9 @@ import {
   MM,
   MM_GLOBALS,
   MMG_FLAG_ASSERTIONS,
+  MMG_FLAG_BACKPORT_KILLABLE,
+  MMG_FLAG_BACKPORT_MADVISE,
+  MMG_FLAG_BACKPORT_MAPS,
   MMG_FLAG_SYNC_SRCU,
   PGD,
   PTE_PAGE,
@@ -63,7 +66,20 @@ export interface WorldConfig {
   readonly extraMiB?: number;
   /** the bug catalogue's injected mask (src/sched/bugs.ts); 0 or absent runs the fixed code */
   readonly bugs?: number;
+  /**
+   * Newer kernels' features on a scheme whose era lacked them, by name (BACKPORTS); absent or
+   * empty: each scheme exactly as its kernel. No effect where the scheme has them already or
+   * has no per-VMA lock to use them with.
+   */
+  readonly backports?: readonly Backport[];
 }
+
+/**
+ * maps: the v6.17 per-VMA /proc/pid/maps walk; madvise: the v6.16 per-VMA MADV_DONTNEED;
+ * killable: the killable VMA write lock. vma_rwsem's kernels (6.4-6.13) had none of them.
+ */
+export const BACKPORTS = ['maps', 'madvise', 'killable'] as const;
+export type Backport = (typeof BACKPORTS)[number];
 
 export const DEFAULT_WORLD: WorldConfig = {
   scheme: 'vma_refcnt',
@@ -177,7 +193,10 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   atomic_set(
     g + MM_GLOBALS.flags,
     (cfg.assertions ? MMG_FLAG_ASSERTIONS : 0) |
-      (cfg.srcuFree === 'synchronize_srcu' ? MMG_FLAG_SYNC_SRCU : 0),
+      (cfg.srcuFree === 'synchronize_srcu' ? MMG_FLAG_SYNC_SRCU : 0) |
+      (cfg.backports?.includes('maps') ? MMG_FLAG_BACKPORT_MAPS : 0) |
+      (cfg.backports?.includes('madvise') ? MMG_FLAG_BACKPORT_MADVISE : 0) |
+      (cfg.backports?.includes('killable') ? MMG_FLAG_BACKPORT_KILLABLE : 0),
   );
   atomic_set(g + MM_GLOBALS.vma_cache, vmaCache);
   atomic_set(g + MM_GLOBALS.mm_cache, mmCache);

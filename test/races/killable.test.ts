@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { EINTR } from '../../src/errors.js';
 import { check_world_quiescent } from '../../src/harness/checks.js';
 import { vt_lookup } from '../../src/mm/vma_tree.js';
-import { do_mmap, do_munmap, PROT_READ, PROT_WRITE, VM_FAULT_RETRY } from '../../src/ops/index.js';
+import {
+  do_mmap,
+  do_munmap,
+  handle_user_fault,
+  PROT_READ,
+  PROT_WRITE,
+  VM_FAULT_RETRY,
+} from '../../src/ops/index.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { flush_signals, kill_task } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
@@ -20,13 +27,22 @@ import { runThreads, sleep, until } from '../helpers/threads.js';
 /** The writer reacts within a few ms; 4 s turns a hang into a failure. */
 const BOUND_MS = 4000;
 
+// vma_rwsem's kernels (6.4-6.13) had no killable VMA write lock: there it is the named
+// backport 'killable'.
 describe.each(['vma_refcnt', 'vma_rwsem'] as const)(
   '%s: killed vma_start_write_killable',
   (name) => {
     it('returns -EINTR and leaves the VMA exactly as it was', async () => {
-      const { sab } = world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+      const { sab } = world_create({
+        scheme: name,
+        maxVmas: 64,
+        frames: 64,
+        maxTasks: 4,
+        backports: name === 'vma_rwsem' ? ['killable'] : [],
+      });
       const mm = mm_create();
-      expect(do_mmap(mm, 100, 4, PROT_READ)).toBe(100);
+      expect(do_mmap(mm, 100, 4, PROT_READ | PROT_WRITE)).toBe(100);
+      expect(handle_user_fault(mm, 100, false)).toBe(0); // the anon_vma: vma_rwsem's era needs it
       const vma = vt_lookup(mm + MM.mm_mt, 100);
       const holding = arena_alloc(1, 16);
       const release = arena_alloc(1, 16);

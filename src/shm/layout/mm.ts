@@ -120,3 +120,9 @@ export const MM_GLOBALS = defineStruct('mm_globals', {
 export const MMG_FLAG_ASSERTIONS = 1 << 0;
 /** srcu_spf: munmap waits synchronize_srcu() instead of queueing call_srcu() */
 export const MMG_FLAG_SYNC_SRCU = 1 << 1;
+/** backport to an older scheme: the v6.17 per-VMA /proc/pid/maps walk */
+export const MMG_FLAG_BACKPORT_MAPS = 1 << 2;
+/** backport to an older scheme: the v6.16 per-VMA MADV_DONTNEED */
+export const MMG_FLAG_BACKPORT_MADVISE = 1 << 3;
+/** backport to an older scheme: the killable VMA write lock (vma_start_write_killable) */
+export const MMG_FLAG_BACKPORT_KILLABLE = 1 << 4;
