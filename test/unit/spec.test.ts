@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { PRESET_NAMES, PRESETS } from '../../src/workload/presets.js';
-import { DEFAULT_WORKLOAD, parseWorkload, writerCount } from '../../src/workload/spec.js';
+import {
+  DEFAULT_WORKLOAD,
+  faultWaits,
+  parseWorkload,
+  runFaultCost,
+  writerCount,
+} from '../../src/workload/spec.js';
 
 const SCHEMES = ['mmap_lock', 'vma_rwsem', 'vma_refcnt', 'srcu_spf'];
 const parse = (v: unknown) => parseWorkload(v, 'w.json', SCHEMES);
@@ -38,6 +44,16 @@ describe('workload specs', () => {
     }
     expect(writerCount(PRESETS.pft)).toBe(0);
     expect(writerCount(PRESETS['maps-reader'])).toBe(2);
+  });
+
+  it('runs a sleeping fault both ways only when asked', () => {
+    const sleep = { faultCost: { kind: 'sleep', us: 5 } };
+    expect(faultWaits(parse(sleep))).toEqual(['retry']);
+    expect(runFaultCost(parse(sleep), null)).toEqual({ kind: 'sleep', us: 5, wait: 'retry' });
+    const both = parse({ ...sleep, faultWait: ['retry', 'hold'] });
+    expect(faultWaits(both)).toEqual(['retry', 'hold']);
+    expect(runFaultCost(both, 'hold')).toEqual({ kind: 'sleep', us: 5, wait: 'hold' });
+    expect(faultWaits(parse({}))).toEqual(['hold']);
   });
 
   it('fills every missing field with its default', () => {
@@ -85,6 +101,15 @@ describe('workload specs', () => {
       /^w\.json\.writers: "many" is not allowed; allowed: a list of at most 8/,
     );
     expect(message({ srcuFree: ['call_srcu', 'call_srcu'] })).toMatch(/srcuFree/);
+    expect(message({ faultWait: ['retry'] })).toMatch(
+      /^w\.json\.faultWait: \["retry"\] is not allowed; allowed: \['hold'\] only: faultCost\.kind zero/,
+    );
+    expect(message({ faultCost: { kind: 'sleep', us: 5 }, faultWait: ['later'] })).toMatch(
+      /faultWait\[0\]: "later" is not allowed; allowed: retry \| hold/,
+    );
+    expect(message({ faultCost: { kind: 'sleep', us: 5, wait: 'hold' } })).toMatch(
+      /faultCost: unknown field "wait"/,
+    );
     expect(message({ schemes: ['rcu_magic'] })).toMatch(
       /schemes\[0\]: "rcu_magic" is not allowed; allowed: mmap_lock \| vma_rwsem \| vma_refcnt \| srcu_spf/,
     );

@@ -249,7 +249,9 @@ async function runScheme(
       mm,
       regions,
       writeFraction: spec.writeFraction,
-      faultCost: runFaultCost(spec, null),
+      // A sleeping fault holds its lock where the workload allows it (io-fault lists both):
+      // the long hold windows are what stress wants (rwsem-no-handoff starves a writer there).
+      faultCost: runFaultCost(spec, spec.faultWait?.includes('hold') ? 'hold' : null),
       zones,
       zoneFraction: 0.2,
     };
