@@ -14,8 +14,11 @@ import {
   vt_txn_remove,
 } from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { EV } from '../sched/events.js';
+import { trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_assert_write_locked } from '../schemes/mmap.js';
+import { shadow_writer_forget } from '../schemes/shadow.js';
 import { MM, PGDIR_SHIFT, VMA } from '../shm/layout/index.js';
 
 /** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
@@ -157,6 +160,19 @@ export function unmap_region(mm: number, start: number, end: number): void {
 /** Free VMAs that are detached and out of the index, then run this thread's deferred frees. */
 export function vmas_free(vmas: readonly number[]): void {
   const S = scheme();
+  if (vmas.length > 0) trace(EV.VMA_FREE, vmas[0]!, vmas.length);
+  if (mm_globals().assertions) for (const vma of vmas) shadow_writer_forget(vma);
   S.vmas_free(vmas);
   S.process_deferred();
+}
+
+/**
+ * Whether munmap must free its VMAs only after dropping the mmap lock: only srcu_spf with the
+ * synchronize_srcu switch, whose vm_area_free waits a whole SRCU grace period (a speculative
+ * fault that falls back to mmap_read_lock inside its SRCU section would wait behind a queued
+ * writer, which waits for us: never hold the lock across that). Every kernel frees them under
+ * the (downgraded) lock.
+ */
+export function vmas_free_sleeps(): boolean {
+  return scheme().name === 'srcu_spf' && mm_globals().syncSrcu;
 }

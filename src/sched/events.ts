@@ -63,6 +63,8 @@ export const EV = {
   MMAP_END: 115,
   MPROTECT_BEGIN: 116,
   MPROTECT_END: 117,
+  /** vm_area_free of a batch: a = the first VMA, b = how many */
+  VMA_FREE: 118,
   // mm: slab, frames, page tables (160..179)
   SLAB_EXHAUSTED: 160,
   SLAB_STEAL: 161,

@@ -23,7 +23,8 @@ import {
 } from '../../src/ops/index.js';
 import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
-import { sum_counter } from '../../src/sched/task.js';
+import { EV, event_name } from '../../src/sched/events.js';
+import { current_id, read_ring, set_tracing, sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import { MM } from '../../src/shm/layout/index.js';
 import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
@@ -110,6 +111,46 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     // With the neighbours gone, the rest goes.
     expect(do_munmap(mm, base, 4 * P)).toBe(0);
     expect(pgd_nr_pte_pages(pgd)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
+  it('munmap frees its VMAs under the downgraded lock, a merge under the write lock', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    /** The events of the next operation, from its BEGIN event on. */
+    const traced = (op: () => number): string[] => {
+      set_tracing(true);
+      try {
+        expect(op()).toBe(0);
+      } finally {
+        set_tracing(false);
+      }
+      const ring = read_ring(current_id()).map((e) =>
+        e.event === EV.MMAP_WRITE_UNLOCK && e.b === 1 ? 'DOWNGRADE' : event_name(e.event),
+      );
+      let begin = ring.length - 1;
+      while (begin > 0 && !ring[begin]!.endsWith('_BEGIN')) begin--;
+      return ring
+        .slice(begin)
+        .filter((e) => /^(VMA_FREE|MMAP_|DOWNGRADE|MUNMAP_END|MPROTECT_END)/.test(e));
+    };
+    expect(do_mmap(mm, 100, 4, RW)).toBe(100);
+    expect(do_mmap(mm, 104, 4, PROT_READ)).toBe(104);
+    expect(do_mmap(mm, 108, 4, RW)).toBe(108);
+    expect(traced(() => do_munmap(mm, 100, 4))).toEqual([
+      'DOWNGRADE',
+      'VMA_FREE',
+      'MMAP_READ_UNLOCK',
+      'MUNMAP_END',
+    ]);
+    // 104..108 becomes RW: it merges with 108..112, which is freed before the unlock.
+    expect(traced(() => do_mprotect(mm, 104, 4, RW))).toEqual([
+      'VMA_FREE',
+      'MMAP_WRITE_UNLOCK',
+      'MPROTECT_END',
+    ]);
+    expect(listing(mm, true)).toBe('104-112:3');
     scheme().barrier();
     check_world_quiescent([mm]);
   });
