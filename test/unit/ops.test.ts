@@ -155,6 +155,31 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     check_world_quiescent([mm]);
   });
 
+  it('mmap merges with the neighbour above, below, or both', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    expect(do_mmap(mm, 1010, 5, RW)).toBe(1010);
+    expect(handle_user_fault(mm, 1012, true)).toBe(0);
+    // Above only: the VMA at 1010 grows down.
+    expect(do_mmap(mm, 1005, 5, RW)).toBe(1005);
+    expect(listing(mm, true)).toBe('1005-1015:3');
+    // Both: the one below grows over the range and the one above, which is freed.
+    expect(do_mmap(mm, 1020, 5, RW)).toBe(1020);
+    expect(do_mmap(mm, 1015, 5, RW)).toBe(1015);
+    expect(listing(mm, true)).toBe('1005-1025:3');
+    // Below only: the one above has other flags.
+    expect(do_mmap(mm, 1030, 5, PROT_READ)).toBe(1030);
+    expect(do_mmap(mm, 1025, 5, RW)).toBe(1025);
+    expect(listing(mm, true)).toBe('1005-1030:3 1030-1035:1');
+    expect(atomic_read(mm + MM.map_count)).toBe(2);
+    for (let p = 1005; p < 1035; p++) expect(handle_user_fault(mm, p, false)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+    expect(do_munmap(mm, 1005, 30)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
   it('a failed munmap re-attaches every VMA it had detached', () => {
     world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
     const mm = mm_create();
