@@ -25,6 +25,8 @@ export const EV = {
   RWSEM_WAKE: 29,
   RWSEM_STEAL: 30,
   RWSEM_ACQUIRED: 31,
+  /** a queued task unwound (an exception) and left the wait list: a = sem, b = waiter type */
+  RWSEM_UNWIND: 32,
   // sync: rcuwait, completion, spinlock (40..59)
   RCUWAIT_WAIT: 40,
   RCUWAIT_WOKEN: 41,
