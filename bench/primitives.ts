@@ -386,17 +386,31 @@ function bigTree(size: number): number {
   return root;
 }
 
-/** Lookups of random entries among `window` entries centred in a tree of `size`. */
+/** Random keys per lookup row: drawn before timing, read in order (the prefetcher streams them). */
+const LOOKUP_KEYS = 1 << 20;
+
+/**
+ * Lookups of random entries among `window` entries centred in a tree of `size`. The keys are
+ * drawn before the row is timed, so a row times the lookup and one array read, not a random
+ * number generator and a division; LOOKUP_KEYS of them, so the 1M row's working set is the
+ * whole tree, not the few thousand leaves a short key cycle would keep in cache.
+ */
 function lookupLoop(root: number, size: number, window: number): (n: number) => void {
   const lo = (size - window) >> 1;
+  const keys = new Int32Array(LOOKUP_KEYS);
   let x = 0x2545f491;
+  for (let j = 0; j < LOOKUP_KEYS; j++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    keys[j] = lo + ((x >>> 0) % window);
+  }
+  let at = 0;
   return (n) => {
     let bad = 0;
     for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const k = lo + ((x >>> 0) % window);
+      const k = keys[at]!;
+      at = (at + 1) & (LOOKUP_KEYS - 1);
       if (vt_lookup(root, TREE_BASE + 4 * k + 1) !== k + 1) bad++;
     }
     check(bad === 0, 'vt_lookup of a bench tree missed');
@@ -606,14 +620,23 @@ function memoryLines(m: MemoryFigures): string[] {
   return out;
 }
 
-const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE]
+const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE] [--only TEXT]
   --time MS    measuring time per case, 50..60000 (default 1000)
   --json FILE  also write the figures as JSON
+  --only TEXT  run only the rows whose name contains TEXT (and the atomic-add row), e.g.
+               --only lock_vma or --only 'index lookup'
 `;
 
-function parseArgs(argv: readonly string[]): { timeMs: number; json: string | null } | null {
+interface Args {
+  readonly timeMs: number;
+  readonly json: string | null;
+  readonly only: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Args | null {
   let timeMs = 1000;
   let json: string | null = null;
+  let only: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -629,11 +652,21 @@ function parseArgs(argv: readonly string[]): { timeMs: number; json: string | nu
       if (v === undefined || v.startsWith('--')) throw new UsageError('--json: needs a FILE');
       json = v;
       i++;
+    } else if (a === '--only') {
+      if (v === undefined || v === '' || !CASES.some((c) => c.name.includes(v))) {
+        throw new UsageError(
+          `--only ${v ?? ''}: matches no row; allowed: part of a row name (${CASES.map((c) => c.name).join(', ')})`,
+        );
+      }
+      only = v;
+      i++;
     } else {
-      throw new UsageError(`${a}: unknown option; allowed: --time MS, --json FILE, --help`);
+      throw new UsageError(
+        `${a}: unknown option; allowed: --time MS, --json FILE, --only TEXT, --help`,
+      );
     }
   }
-  return { timeMs, json };
+  return { timeMs, json, only };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -642,7 +675,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const rep = await runPrimitives(CASES, args.timeMs);
+  const only = args.only;
+  const cases =
+    only === null ? CASES : CASES.filter((c) => c.name === BASELINE || c.name.includes(only));
+  const rep = await runPrimitives(cases, args.timeMs);
   process.stdout.write(renderPrimitives(rep));
   if (args.json !== null) writeFileSync(args.json, `${JSON.stringify(rep, null, 2)}\n`);
   return 0;
