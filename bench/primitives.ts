@@ -25,6 +25,7 @@ import {
   vt_lookup,
   vt_nodes_needed,
   vt_txn_begin,
+  vt_txn_build,
   vt_txn_commit,
   vt_txn_insert,
 } from '../src/mm/vma_tree.js';
@@ -110,6 +111,8 @@ const line = (words: number): number => arena_alloc(words, LINE_WORDS);
 
 /** Index sizes the lookup rows run at (DESIGN.md: 1M no more than 2x 1k). */
 const LOOKUP_SIZES = [1000, 100_000, 1_000_000] as const;
+/** Sizes also measured in a tree built packed (every node full), as fork() copies an mm. */
+const PACKED_SIZES = [1000, 1_000_000] as const;
 /** Entry i of a bench tree is [TREE_BASE + 4i, TREE_BASE + 4i + 2) → i + 1 (no VMA behind it). */
 const TREE_BASE = 16;
 
@@ -355,6 +358,13 @@ export const CASES: PrimitiveCase[] = [
       setup: () => lookupLoop(bigTree(size), size, size),
     }),
   ),
+  ...PACKED_SIZES.map(
+    (size): PrimitiveCase => ({
+      name: `index lookup ${fmtSize(size)} VMAs, packed`,
+      op: `vt_lookup of a random one of ${size.toLocaleString('en-US')} VMAs in a tree built packed (vt_txn_build, as fork's bulk copy)`,
+      setup: () => lookupLoop(bigTree(size, true), size, size),
+    }),
+  ),
   {
     name: `index lookup ${fmtSize(LOOKUP_SIZES.at(-1)!)} VMAs, hot 1k`,
     op: `vt_lookup of a random one of 1,000 neighbouring VMAs in the ${LOOKUP_SIZES.at(-1)!.toLocaleString('en-US')}-VMA tree (same depth, cached path)`,
@@ -364,14 +374,16 @@ export const CASES: PrimitiveCase[] = [
 
 const FAULT_BASE = 4096;
 
-const trees = new Map<number, number>();
+const trees = new Map<string, number>();
 
 /**
- * A tree of `size` entries built in one transaction in address order, as an mm grows by mmap.
- * Its own node slab, so the world's stays small; lookups allocate nothing.
+ * A tree of `size` entries as an mm grows by mmap (inserted one by one in address order, in one
+ * transaction), or `packed` (vt_txn_build: every node full). Its own node slab, so the world's
+ * stays small; lookups allocate nothing.
  */
-function bigTree(size: number): number {
-  const have = trees.get(size);
+function bigTree(size: number, packed = false): number {
+  const key = `${size}${packed ? 'p' : ''}`;
+  const have = trees.get(key);
   if (have !== undefined) return have;
   const cache = vma_tree_create_cache(vt_nodes_needed(size));
   const old = vma_tree_cache();
@@ -379,10 +391,19 @@ function bigTree(size: number): number {
   const root = line(1);
   vma_tree_init(root);
   vt_txn_begin(root);
-  for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
+  if (packed) {
+    const starts = Int32Array.from({ length: size }, (_, i) => TREE_BASE + 4 * i);
+    vt_txn_build(
+      starts,
+      starts.map((s) => s + 2),
+      Int32Array.from({ length: size }, (_, i) => i + 1),
+    );
+  } else {
+    for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
+  }
   vt_txn_commit();
   vma_tree_attach(old);
-  trees.set(size, root);
+  trees.set(key, root);
   return root;
 }
 
@@ -419,7 +440,7 @@ function lookupLoop(root: number, size: number, window: number): (n: number) => 
 
 /** Extra MiB the bench world needs for its lookup trees. */
 function treeMiB(): number {
-  const nodes = LOOKUP_SIZES.reduce((s, n) => s + vt_nodes_needed(n), 0);
+  const nodes = [...LOOKUP_SIZES, ...PACKED_SIZES].reduce((s, n) => s + vt_nodes_needed(n), 0);
   return Math.ceil((nodes * VT_NODE_WORDS * WORD_BYTES) / (1 << 20)) + 8;
 }
 
@@ -431,6 +452,8 @@ export interface MemoryFigures {
   /** per lookup-tree size: nodes, height, index bytes per VMA, total bytes per VMA */
   readonly trees: ReadonlyArray<{
     readonly vmas: number;
+    /** built by vt_txn_build (every node full) rather than by inserts in address order */
+    readonly packed: boolean;
     readonly nodes: number;
     readonly height: number;
     readonly indexBytesPerVma: number;
@@ -446,11 +469,17 @@ function memoryFigures(vmaBytesUnpadded: number): MemoryFigures {
     vmaBytesPadded,
     vmaBytesUnpadded,
     nodeBytes,
-    trees: LOOKUP_SIZES.filter((n) => trees.has(n)).map((vmas) => {
-      const st = vt_check(trees.get(vmas)!);
+    trees: [
+      ...LOOKUP_SIZES.map((vmas) => ({ vmas, packed: false })),
+      ...PACKED_SIZES.map((vmas) => ({ vmas, packed: true })),
+    ].flatMap(({ vmas, packed }) => {
+      const root = trees.get(`${vmas}${packed ? 'p' : ''}`);
+      if (root === undefined) return [];
+      const st = vt_check(root);
       const indexBytesPerVma = (st.nodes * nodeBytes) / vmas;
       return {
         vmas,
+        packed,
         nodes: st.nodes,
         height: st.height,
         indexBytesPerVma,
@@ -614,7 +643,7 @@ function memoryLines(m: MemoryFigures): string[] {
   ];
   for (const t of m.trees) {
     out.push(
-      `  ${t.vmas.toLocaleString('en-US').padStart(9)} VMAs: ${t.nodes.toLocaleString('en-US')} nodes, height ${t.height}, index ${t.indexBytesPerVma.toFixed(1)} B/VMA; total ${t.bytesPerVmaUnpadded.toFixed(1)} B/VMA unpadded, ${t.bytesPerVmaPadded.toFixed(1)} B/VMA padded`,
+      `  ${t.vmas.toLocaleString('en-US').padStart(9)} VMAs${t.packed ? ', packed' : ''}: ${t.nodes.toLocaleString('en-US')} nodes, height ${t.height}, index ${t.indexBytesPerVma.toFixed(1)} B/VMA; total ${t.bytesPerVmaUnpadded.toFixed(1)} B/VMA unpadded, ${t.bytesPerVmaPadded.toFixed(1)} B/VMA padded`,
     );
   }
   return out;
