@@ -133,13 +133,18 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     threads: 3,
     caughtBy: ['lost-wakeup', 'hang'],
   },
+  // The 2016 deadlock needs memory to run out: the oom preset (a pool the faulters run dry, a
+  // remote reader waiting for memory under mmap_read_lock, the OOM killer and reaper). Sleeps
+  // inside the locked fault let the victim's writer queue behind the remote reader before its
+  // allocation calls the OOM killer. The hang is the watchdog's (nothing moves).
   'mmap-write-uninterruptible': {
     scheme: 'mmap_lock',
-    preset: 'mixed',
-    chaos: 'heavy',
-    points: { FAULT_LOCKED: 0.05 },
+    preset: 'oom',
+    chaos: 'light',
+    points: { FAULT_LOCKED: 0.3 },
+    maxSleepUs: 3000,
     killRate: 0,
-    threads: 3,
+    threads: 2,
     caughtBy: ['hang'],
   },
   'srcu-skip-first-index': {
