@@ -39,9 +39,11 @@ import {
   atomic_read,
   atomic_set,
   cpu_relax,
+  sched_point,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import {
   count,
   current,
@@ -199,6 +201,7 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
     // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
     if (atomic_read(w + RWSEM_WAITER.task) === 0) break;
     if (state === TASK_KILLABLE && fatal_signal_pending()) {
+      sched_point(SP.RWSEM_KILLED);
       spin_lock(sem + RWSEM.wait_lock);
       if (atomic_read(w + RWSEM_WAITER.task) !== 0) {
         rwsem_del_wake_waiter(sem, w); // drops wait_lock
@@ -446,6 +449,7 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
   while (!rwsem_try_write_lock(sem, w)) {
     spin_unlock(sem + RWSEM.wait_lock);
     if (state === TASK_KILLABLE && fatal_signal_pending()) {
+      sched_point(SP.RWSEM_KILLED);
       spin_lock(sem + RWSEM.wait_lock);
       rwsem_del_wake_waiter(sem, w); // drops wait_lock
       ret = EINTR;

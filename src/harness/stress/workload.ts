@@ -26,20 +26,21 @@ export const MIXED: WorkloadSpec = {
 export const MIXED_SHARED = { count: 2, pages: 48 } as const;
 
 /**
- * Writers that keep the mmap lock busy between them: three writers doing short mprotect
- * split/merges back to back (each spins on the other's write section and takes the lock the
- * moment it is let go), beside faulters whose mmap_read_lock queues behind them. What the rwsem
- * must not do here is starve the queued reader: HANDOFF is what stops the lock stealing.
+ * Readers that hold the mmap lock long against a writer: faulters whose faults sleep 2 ms holding
+ * mmap_read_lock (I/O, as io-fault's but longer), back to back, and a writer doing mmap/munmap
+ * with mmap_write_lock_killable. The writer queues first behind the readers inside, the next
+ * faulter queues behind it: the queue shape in which a killed first waiter must wake the readers
+ * behind it (rwsem-killed-no-wake).
  */
-export const WRITER_STREAM: WorkloadSpec = {
-  name: 'writer-stream',
+export const READER_STREAM: WorkloadSpec = {
+  name: 'reader-stream',
   description:
-    'faulters reading under mmap_read_lock while three writers mprotect back to back: a queued reader against lock stealing',
-  vmas: { layout: 'private', count: 1, pages: 32 },
-  access: 'random',
-  writeFraction: 0.5,
-  faultCost: { kind: 'zero' },
-  writers: [{ count: 3, ops: { mprotect: 1 }, thinkUs: 0, pages: 8 }],
+    'faulters holding mmap_read_lock 2 ms per fault back to back, and an mmap/munmap writer queued between them',
+  vmas: { layout: 'private', count: 1, pages: 64 },
+  access: 'sequential',
+  writeFraction: 1,
+  faultCost: { kind: 'sleep', us: 2000 },
+  writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 8 }],
   srcuFree: ['call_srcu'],
 };
 
@@ -81,7 +82,7 @@ export const STRESS_EXTRAS: Readonly<Record<string, StressExtras>> = {
 
 export const STRESS_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
   mixed: MIXED,
-  'writer-stream': WRITER_STREAM,
+  'reader-stream': READER_STREAM,
   oom: OOM,
   ...PRESETS,
 };
