@@ -29,6 +29,11 @@ export const SP = {
   BEFORE_REF_INC: 11,
   /** vma_start_write done: the writer holds the VMA write-locked (its write section) */
   WRITE_LOCKED: 12,
+  /**
+   * rwsem slow paths: a killed waiter is about to leave the queue (rwsem_del_wake_waiter), its
+   * last try failed: the holders may leave meanwhile, their wake-up going to it
+   */
+  RWSEM_KILLED: 13,
 } as const;
 
 export type PointName = keyof typeof SP;
