@@ -24,4 +24,5 @@ export function exit_mmap(mm: number): void {
   mmap_write_unlock(mm);
   vmas_free(vmas);
   mmdrop(mm);
+  sched_point(SP.MM_EXITED);
 }
