@@ -3,8 +3,12 @@
 // threads (they load the same code the main thread runs).
 
 import type { RaceScript } from './scenario.js';
+import mapsSplit from './scripts/maps_split.js';
+import oomKillable from './scripts/oom_killable.js';
 import preemptedReader from './scripts/preempted_reader.js';
 import rcuwaitLostWakeup from './scripts/rcuwait_lost_wakeup.js';
+import rwsemKilledWaiter from './scripts/rwsem_killed_waiter.js';
+import rwsemStarvation from './scripts/rwsem_starvation.js';
 import spfMunmap from './scripts/spf_munmap.js';
 import srcuLateReader from './scripts/srcu_late_reader.js';
 import v6Detach from './scripts/v6_detach.js';
@@ -23,6 +27,10 @@ export const RACE_SCRIPTS: readonly ScriptEntry[] = [
   { script: srcuLateReader, rel: `${dir}/srcu_late_reader` },
   { script: spfMunmap, rel: `${dir}/spf_munmap` },
   { script: preemptedReader, rel: `${dir}/preempted_reader` },
+  { script: oomKillable, rel: `${dir}/oom_killable` },
+  { script: mapsSplit, rel: `${dir}/maps_split` },
+  { script: rwsemStarvation, rel: `${dir}/rwsem_starvation` },
+  { script: rwsemKilledWaiter, rel: `${dir}/rwsem_killed_waiter` },
 ];
 
 export function script_by_name(name: string): ScriptEntry | null {
