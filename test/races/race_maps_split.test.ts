@@ -3,17 +3,27 @@
 // reports both halves; broken (maps-no-gap-check), pages mapped throughout are missing. The
 // check tells a false gap (a bug) from a VMA reported twice (allowed).
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlledRun } from '../../src/harness/race/engine.js';
 import { classify } from '../../src/harness/race/scripts/maps_split.js';
-import { exploreVariant, raceBoth } from '../helpers/race_script.js';
+import { exploreVariant, openScript, raceVariant } from '../helpers/race_script.js';
 
 describe('race maps-split (script 9)', () => {
+  let run: ControlledRun;
+  beforeAll(async () => {
+    run = await openScript('maps-split');
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
   it('fixed: both halves, no gap; broken: a false gap', async () => {
-    const { fixed, broken } = await raceBoth('maps-split');
-    expect(fixed.pass, fixed.timeline).toBe(true);
-    expect(fixed.verdict).toBe('every page reported once, no gap (1000-1005 1005-1010)');
-    expect(broken.pass, broken.timeline).toBe(true);
-    expect(broken.verdict).toBe(
+    const fixed = await raceVariant(run, 'fixed');
+    const broken = await raceVariant(run, 'broken');
+    expect(fixed.exec.verdict.ok, fixed.timeline).toBe(true);
+    expect(fixed.exec.verdict.text).toBe('every page reported once, no gap (1000-1005 1005-1010)');
+    expect(broken.exec.verdict.ok, broken.timeline).toBe(false);
+    expect(broken.exec.verdict.text).toBe(
       'false gap: pages 1000..1004 were mapped throughout but not reported (1005-1010)',
     );
   });
@@ -36,7 +46,7 @@ describe('race maps-split (script 9)', () => {
   });
 
   it('explore finds the false gap at one preemption without the schedule', async () => {
-    const { result, replay } = await exploreVariant('maps-split', 'broken', 1, 400);
+    const { result, replay } = await exploreVariant(run, 'broken', 1, 400);
     const f = result.firstFailure;
     expect(f?.verdict.text).toMatch(/^false gap: pages 1000\.\.1004/);
     expect(f?.preemptions).toBe(1);
