@@ -59,7 +59,7 @@ const script: RaceScript = {
   name: 'maps-split',
   summary: 'the per-VMA /proc/pid/maps walk racing a split: twice is allowed, a false gap is not',
   thread:
-    'per-VMA locked /proc/pid/maps reads, linux-mm 2025 (Suren Baghdasaryan, v6.17; review by Lorenzo Stoakes, Vlastimil Babka): the gap check after locking',
+    'per-VMA locked /proc/pid/maps reads, linux-mm 2025 (Suren Baghdasaryan, v6.17): the gap check after locking',
   world: { scheme: 'vma_refcnt' },
   bugs: ['maps-no-gap-check'],
   broken:

@@ -45,7 +45,7 @@ const script: RaceScript = {
   name: 'rwsem-killed-waiter',
   summary: 'a killed first rwsem waiter must wake the readers queued behind it',
   thread:
-    'locking/rwsem: Always try to wake waiters in out_nolock path, LKML 2022 (Waiman Long; reported by Jan Kara, Peter Zijlstra): commit 1ee326196c66',
+    'locking/rwsem: Always try to wake waiters in out_nolock path, LKML 2022 (Waiman Long): commit 1ee326196c66',
   bugs: ['rwsem-killed-no-wake'],
   broken:
     'the killed writer leaves without waking the queue: the reader behind it sleeps on a read-held lock (deadlock)',
