@@ -68,6 +68,7 @@ export { RACE_SCRIPTS } from './harness/race/registry.js';
 export type {
   ExecOutcome,
   ExecView,
+  PassedLabel,
   RaceScript,
   Scenario,
   ScenarioEnv,

@@ -10,7 +10,7 @@ import type { Scenario, ScenarioEnv } from '../src/harness/race/scenario.js';
 import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../src/sched/atomics.js';
 import { set_injected_bugs } from '../src/sched/bugs.js';
 import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/control.js';
-import { task_attach } from '../src/sched/task.js';
+import { set_virtual_clock, task_attach } from '../src/sched/task.js';
 import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
@@ -41,6 +41,7 @@ const scenario = mod.default;
 const body = scenario?.tasks[d.index];
 if (body === undefined) throw new Error(`${d.module}: no scenario task ${d.index}`);
 ctl_install(d.ctl, d.index);
+const clockWord = scenario?.clock === undefined ? 0 : (d.env[scenario.clock] as number);
 port.postMessage('ready');
 
 /** Spins on the generation word before sleeping (the harness's turn-around is short). */
@@ -84,6 +85,7 @@ for (;;) {
   let result = 0;
   let failed = false;
   ctl_begin();
+  if (clockWord !== 0) set_virtual_clock(() => ctl_load(clockWord)); // the scenario's own clock
   try {
     result = body.run(d.env) ?? 0;
   } catch (e) {

@@ -9,7 +9,13 @@
 // set_pte_at's RELEASE store is what publishes them to other tasks.
 
 import { InvariantViolation, LayoutError, SlabExhausted } from '../errors.js';
-import { atomic_read, atomic_set, plain_fill, words } from '../sched/atomics.js';
+import {
+  atomic_read,
+  atomic_set,
+  plain_fill,
+  without_schedule_points,
+  words,
+} from '../sched/atomics.js';
 import { arena_alloc, get_root, set_root } from '../shm/arena.js';
 import { FRAME_POOL, FRAME_WORDS, LINE_WORDS, PTE_PFN_MAX, ROOT } from '../shm/layout/index.js';
 import {
@@ -67,14 +73,16 @@ let frameBase = 0;
 let nrFrames = 0;
 
 function frames_cache(): number {
-  if (cachedWords !== words()) {
-    const pool = frame_pool();
-    framesCache = atomic_read(pool + FRAME_POOL.frames);
-    nrFrames = atomic_read(pool + FRAME_POOL.nr_frames);
-    frameBase = kmem_cache_obj_ptr(framesCache, 0);
-    cachedWords = words();
-  }
+  if (cachedWords !== words()) without_schedule_points(fill_frames_cache);
   return framesCache;
+}
+
+function fill_frames_cache(): void {
+  const pool = frame_pool();
+  framesCache = atomic_read(pool + FRAME_POOL.frames);
+  nrFrames = atomic_read(pool + FRAME_POOL.nr_frames);
+  frameBase = kmem_cache_obj_ptr(framesCache, 0);
+  cachedWords = words();
 }
 
 // ---- frames --------------------------------------------------------------------------------

@@ -23,7 +23,13 @@
 // Frames are freed after the ptl is dropped, like the kernel's mmu_gather.
 
 import { InvariantViolation, LayoutError, LockStateError } from '../errors.js';
-import { atomic_read, atomic_set, plain_fill, words } from '../sched/atomics.js';
+import {
+  atomic_read,
+  atomic_set,
+  plain_fill,
+  without_schedule_points,
+  words,
+} from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { count, trace } from '../sched/task.js';
@@ -108,6 +114,10 @@ let pteCache = 0;
 let pgdCache = 0;
 
 function load_caches(): void {
+  without_schedule_points(load_caches_now);
+}
+
+function load_caches_now(): void {
   const pool = frame_pool();
   pteCache = atomic_read(pool + FRAME_POOL.pte_pages);
   pgdCache = atomic_read(pool + FRAME_POOL.pgds);

@@ -41,6 +41,8 @@ import {
   current,
   fatal_signal_pending,
   kill_task,
+  poll_snapshot,
+  poll_timeout,
   schedule_timeout,
   set_waiting,
   trace,
@@ -48,7 +50,7 @@ import {
 } from '../sched/task.js';
 import { mmap_read_trylock, mmap_read_unlock } from '../schemes/mmap.js';
 import { max_tasks, task_ptr } from '../shm/arena.js';
-import { MM, MM_GLOBALS, TASK, TASK_SIZE_PAGES, VMA } from '../shm/layout/index.js';
+import { MM, MM_GLOBALS, RWSEM, TASK, TASK_SIZE_PAGES, VMA } from '../shm/layout/index.js';
 import { vmas_in_range } from './vma_ops.js';
 
 /** How long an allocation sleeps before it looks at the pool again. */
@@ -103,8 +105,13 @@ export function out_of_memory(): number {
  */
 export function alloc_frame_wait(): number {
   let stalled = false;
+  const victim = mm_globals().ptr + MM_GLOBALS.oom_victim;
+  const reaped = mm_globals().ptr + MM_GLOBALS.oom_reaped;
   try {
     for (let attempt = 0; ; attempt++) {
+      // Under the controlled scheduler the poll below ends when a victim has been reaped
+      // since this look at the pool (its memory is back then).
+      const seen = poll_snapshot(reaped);
       const pfn = alloc_frame();
       if (pfn !== 0) return pfn;
       if (fatal_signal_pending()) return 0;
@@ -113,10 +120,11 @@ export function alloc_frame_wait(): number {
         stalled = true;
         count(CNT.OOM_ALLOC_STALL);
         trace(EV.OOM_ALLOC_STALL, attempt, 0);
-        set_waiting(EV.OOM_ALLOC_STALL, mm_globals().ptr + MM_GLOBALS.oom_victim);
+        set_waiting(EV.OOM_ALLOC_STALL, victim);
       }
       // A poll, not a wake-up protocol: memory comes back through the pool, nobody wakes us.
-      schedule_timeout(OOM_RETRY_MS);
+      // A dying task fails instead (the check above), so the poll is killable.
+      poll_timeout(OOM_RETRY_MS, reaped, seen, true);
     }
   } finally {
     if (stalled) set_waiting(0, 0);
@@ -139,8 +147,12 @@ export function oom_reaper_unregister(): void {
  * pool before it has exited.
  */
 export function oom_reap_once(): number {
+  return oom_reap_mm(atomic_read(mm_globals().ptr + MM_GLOBALS.oom_victim));
+}
+
+/** oom_reap_once() on `mm`, the victim the caller read (0: none, -1). */
+function oom_reap_mm(mm: number): number {
   const g = mm_globals().ptr;
-  const mm = atomic_read(g + MM_GLOBALS.oom_victim);
   if (mm === 0) return -1;
   if (!mmap_read_trylock(mm)) {
     count(CNT.OOM_REAP_RETRY);
@@ -158,6 +170,7 @@ export function oom_reap_once(): number {
   count_add(CNT.OOM_REAPED, pages);
   trace(EV.OOM_REAPED, mm, pages);
   atomic_set(g + MM_GLOBALS.oom_victim, 0); // the next OOM may choose again
+  atomic_fetch_add(g + MM_GLOBALS.oom_reaped, 1); // pollers for memory: look again
   mmdrop(mm);
   return pages + 1;
 }
@@ -170,8 +183,16 @@ export function oom_reap_once(): number {
 export function oom_reaper_run(stop: () => boolean): void {
   oom_reaper_register();
   try {
+    const victim = mm_globals().ptr + MM_GLOBALS.oom_victim;
     while (!stop()) {
-      if (oom_reap_once() <= 0) schedule_timeout(OOM_REAP_RETRY_MS);
+      // Only the reaper releases oom_victim, so a victim read here is still the victim below.
+      const mm = atomic_read(victim);
+      // A failed trylock is a poll: under the controlled scheduler it ends when the victim's
+      // mmap_lock count changes (a reader leaves, a waiting writer gives up).
+      const seen = mm === 0 ? 0 : poll_snapshot(mm + MM.mmap_lock + RWSEM.count);
+      const r = oom_reap_mm(mm);
+      if (r === 0) poll_timeout(OOM_REAP_RETRY_MS, mm + MM.mmap_lock + RWSEM.count, seen);
+      else if (r < 0) schedule_timeout(OOM_REAP_RETRY_MS); // woken by out_of_memory()
     }
   } finally {
     oom_reaper_unregister();

@@ -55,6 +55,23 @@ export function schedule_hooked(): boolean {
   return hooked;
 }
 
+/**
+ * Run f with no schedule points: for a thread-local cache filled from data that set-up
+ * published before any task ran (a slab's geometry, the frame pool's descriptor). Such a fill
+ * happens once per thread, so under the controlled scheduler its loads would be steps of the
+ * first execution only, and a schedule replayed later would diverge; nor is it an interleaving
+ * worth exploring. Free running it costs nothing: it only runs on a cache miss.
+ */
+export function without_schedule_points<T>(f: () => T): T {
+  if (!hooked) return f();
+  hooked = false;
+  try {
+    return f();
+  } finally {
+    hooked = true;
+  }
+}
+
 /** Install (or remove, with null) the blocker that atomic_wait() uses while hooked. */
 export function set_wait_blocker(b: WaitBlocker | null): void {
   blocker = b;

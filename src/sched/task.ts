@@ -23,6 +23,7 @@ import {
   NR_TASK_COUNTERS,
   SIGKILL_PENDING,
   TASK,
+  TASK_KILLABLE,
   TASK_RUNNING,
   TASK_UNINTERRUPTIBLE,
   WAIT_SITE_NAMES,
@@ -402,6 +403,35 @@ export function set_virtual_clock(clock: (() => number) | null): void {
 /** Milliseconds, the same origin in every thread: performance.timeOrigin-based, or virtual. */
 export function sched_clock_ms(): number {
   return virtualClock !== null ? virtualClock() : performance.timeOrigin + performance.now();
+}
+
+/**
+ * A poll's snapshot: the value of `word` that poll_timeout() waits to see change. Read it
+ * before the poll's own check, so no change between the check and the sleep is missed. Free
+ * running, nothing is read (0): the poll is a plain timed sleep.
+ */
+export function poll_snapshot(word: number): number {
+  return virtualClock !== null ? atomic_read(word) : 0;
+}
+
+/**
+ * The sleep of a poll (a loop that re-checks a condition nobody wakes it for: the allocator
+ * waiting for memory, the OOM reaper retrying a trylock). Free running: schedule_timeout(ms),
+ * unchanged. Under the controlled scheduler a bounded sleep is "blocked until woken", and no
+ * one wakes a poll; but polling cannot change what it polls, so the poll is blocked until
+ * `word` (what its condition reads) no longer holds `seen`, or, sleeping TASK_KILLABLE, until
+ * a kill. If nothing can change that word, every task blocked is a deadlock, as it should be.
+ */
+export function poll_timeout(ms: number, word: number, seen: number, killable = false): void {
+  if (virtualClock === null) {
+    schedule_timeout(ms);
+    return;
+  }
+  const state = atomic_read(cur + TASK.state);
+  if (killable) atomic_set(cur + TASK.state, TASK_KILLABLE);
+  atomic_wait(word, seen, ms);
+  if (killable) atomic_set(cur + TASK.state, state);
+  check_abort();
 }
 
 /**

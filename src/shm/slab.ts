@@ -31,6 +31,7 @@ import {
   atomic_xchg,
   plain_fill,
   plain_read,
+  without_schedule_points,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
@@ -243,6 +244,11 @@ function view(c: number): CacheView {
     lastView = null;
     viewWords = words();
   }
+  return without_schedule_points(() => fill_view(c));
+}
+
+/** view()'s miss: read the cache's geometry, fixed since kmem_cache_create. */
+function fill_view(c: number): CacheView {
   // ACQUIRE: pairs with the RELEASE store of the magic that completes kmem_cache_create.
   if (c <= 0 || atomic_read(c + KMEM_CACHE.magic) !== KMEM_CACHE_MAGIC) {
     throw new InvariantViolation(`${c} is not a kmem_cache`);

@@ -25,10 +25,12 @@ import {
   atomic_set,
   plain_read,
   plain_set,
+  sched_point,
 } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import { count, count_add, current, sched_clock_ms, trace, unpark } from '../sched/task.js';
 import {
   RWSEM,
@@ -54,6 +56,12 @@ import { spin_lock, spin_unlock } from './spinlock.js';
  * The kernel uses max(4 ms, 1 jiffy).
  */
 export const RWSEM_WAIT_TIMEOUT_MS = 4;
+/**
+ * A named point (src/sched/labels.ts): a queued writer that has waited past its timeout found
+ * the lock held. Reached after it set HANDOFF, or, with BUG.RWSEM_NO_HANDOFF, where it would
+ * have: race scripts (rwsem-starvation) order the readers' entries against it.
+ */
+export const SP_WRITE_TIMED_OUT = sched_label('rwsem_try_write_lock:timed_out');
 /** At most this many readers are granted by one rwsem_mark_wake() (MAX_READERS_WAKEUP). */
 export const MAX_READERS_WAKEUP = 256;
 
@@ -327,8 +335,12 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
       return false;
     }
     if ((c & RWSEM_LOCK_MASK) !== 0) {
-      if (hasHandoff || noHandoff) return false;
+      if (hasHandoff) return false;
       if (!time_after(rwsem_jiffies(), plain_read(w + RWSEM_WAITER.timeout))) return false;
+      if (noHandoff) {
+        sched_point(SP_WRITE_TIMED_OUT); // waited past its timeout, and sets nothing
+        return false;
+      }
       n = c | RWSEM_FLAG_HANDOFF;
     } else {
       n = (c | RWSEM_WRITER_LOCKED) & ~RWSEM_FLAG_HANDOFF;
@@ -342,6 +354,7 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
     atomic_set(first + RWSEM_WAITER.handoff_set, 1);
     count(CNT.RWSEM_HANDOFF_SET);
     trace(EV.RWSEM_HANDOFF, sem, RWSEM_WAITING_FOR_WRITE);
+    sched_point(SP_WRITE_TIMED_OUT); // HANDOFF is set: from here on nobody steals the lock
     return false;
   }
   list_del(sem, w);

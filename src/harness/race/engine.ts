@@ -15,6 +15,7 @@ import {
   ctl_relax,
   ctl_store,
   ctl_wait,
+  SP_NAMED,
   words,
 } from '../../sched/atomics.js';
 import { bug_mask, set_injected_bugs } from '../../sched/bugs.js';
@@ -55,7 +56,15 @@ import {
 } from '../../shm/layout/index.js';
 import { world_create } from '../../workload/world.js';
 import { workerModule } from '../paths.js';
-import type { ExecOutcome, ExecView, Scenario, ScenarioEnv, TaskEnd, Verdict } from './scenario.js';
+import type {
+  ExecOutcome,
+  ExecView,
+  PassedLabel,
+  Scenario,
+  ScenarioEnv,
+  TaskEnd,
+  Verdict,
+} from './scenario.js';
 import { encodeSchedule } from './schedule.js';
 
 /** How the next task is chosen after the forced prefix. */
@@ -169,6 +178,11 @@ export class ControlledRun {
       task_attach(0);
     }
     const env = scenario.setup(variant);
+    if (scenario.clock !== undefined && typeof env[scenario.clock] !== 'number') {
+      throw new UsageError(
+        `scenario ${scenario.name}: clock '${scenario.clock}' is not a word set-up returned; allowed: the name of an env entry holding a word index`,
+      );
+    }
     const ctl = arena_alloc(CTL.SIZE, LINE_WORDS, 'controlled scheduler');
     set_root(ROOT.CTL, ctl);
     ctl_store(ctl + CTL.nr_tasks, nr);
@@ -379,11 +393,30 @@ export class ControlledRun {
         lastStep: choices.lastIndexOf(i),
       });
     }
+    // A label is recorded when its task is next chosen, but reached right after its last step.
+    const labels: PassedLabel[] = [];
+    const lastOf = new Array<number>(nr).fill(-1);
+    const nextOf = new Array<number>(nr).fill(-1);
+    const nexts: number[] = [];
+    for (let i = record.length - 1; i >= 0; i--) {
+      const st = record[i]!;
+      nexts[i] = nextOf[st.task]!;
+      if (st.kind !== SP_NAMED) nextOf[st.task] = i;
+    }
+    record.forEach((st, i) => {
+      if (st.kind === SP_NAMED) {
+        const label = label_name(st.what) ?? `label ${st.what}`;
+        labels.push({ task: st.task, label, after: lastOf[st.task]!, next: nexts[i]! });
+      }
+      lastOf[st.task] = i;
+    });
+    labels.sort((a, b) => a.after - b.after);
     const view: ExecView = {
       outcome: OUTCOMES[ctl_load(ctl + CTL.outcome)] ?? 'done',
       tasks,
       steps,
       preemptions: ctl_load(ctl + CTL.preemptions),
+      labels,
     };
     const verdict: Verdict =
       view.outcome === 'diverged'

@@ -5,9 +5,13 @@
 import type { RaceScript } from './scenario.js';
 import detachOrder from './scripts/detach_order.js';
 import foreignMmWakeup from './scripts/foreign_mm_wakeup.js';
+import mapsSplit from './scripts/maps_split.js';
+import oomKillable from './scripts/oom_killable.js';
 import preemptedReader from './scripts/preempted_reader.js';
 import rcuwaitLostWakeup from './scripts/rcuwait_lost_wakeup.js';
 import refcountLimit from './scripts/refcount_limit.js';
+import rwsemKilledWaiter from './scripts/rwsem_killed_waiter.js';
+import rwsemStarvation from './scripts/rwsem_starvation.js';
 import seqWrap from './scripts/seq_wrap.js';
 import seqWrapRwsem from './scripts/seq_wrap_rwsem.js';
 import slotReuse from './scripts/slot_reuse.js';
@@ -30,10 +34,14 @@ export const RACE_SCRIPTS: readonly ScriptEntry[] = [
   { script: spfMunmap, rel: `${dir}/spf_munmap` },
   { script: preemptedReader, rel: `${dir}/preempted_reader` },
   { script: detachOrder, rel: `${dir}/detach_order` },
+  { script: oomKillable, rel: `${dir}/oom_killable` },
   { script: slotReuse, rel: `${dir}/slot_reuse` },
   { script: foreignMmWakeup, rel: `${dir}/foreign_mm_wakeup` },
   { script: seqWrap, rel: `${dir}/seq_wrap` },
   { script: seqWrapRwsem, rel: `${dir}/seq_wrap_rwsem` },
+  { script: mapsSplit, rel: `${dir}/maps_split` },
+  { script: rwsemStarvation, rel: `${dir}/rwsem_starvation` },
+  { script: rwsemKilledWaiter, rel: `${dir}/rwsem_killed_waiter` },
   { script: refcountLimit, rel: `${dir}/refcount_limit` },
 ];
 

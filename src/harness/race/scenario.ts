@@ -34,12 +34,29 @@ export interface TaskEnd {
   readonly lastStep: number;
 }
 
+/** A label a task passed: its name, and the decision after whose step the task reached it. */
+export interface PassedLabel {
+  /** the task's index in `tasks` */
+  readonly task: number;
+  readonly label: string;
+  /** the index of that task's step just before the label (-1: before its first step) */
+  readonly after: number;
+  /** the index of its first step after the label (-1: none; the first after the label is an
+   * operation's linearization point when the label stands right before the operation) */
+  readonly next: number;
+}
+
 /** What the check is given. It also reads the shared memory directly (set-up's pointers). */
 export interface ExecView {
   readonly outcome: ExecOutcome;
   readonly tasks: readonly TaskEnd[];
   readonly steps: number;
   readonly preemptions: number;
+  /**
+   * The labels every task passed, in the order they were reached: a check that argues about
+   * the order of events ("a reader got in after the writer timed out") reads it here.
+   */
+  readonly labels: readonly PassedLabel[];
 }
 
 /** The verdict of one execution: ok says the correct outcome held. */
@@ -78,6 +95,13 @@ export interface Scenario {
   readonly tasks: readonly ScenarioTask[];
   /** Main thread, after each execution: judge the outcome from the memory and the view. */
   check(env: ScenarioEnv, exec: ExecView): Verdict;
+  /**
+   * Time under control. By default virtual time is one millisecond per decision. A scenario
+   * whose outcome hangs on a timeout (the rwsem handoff's RWSEM_WAIT_TIMEOUT_MS) may name an
+   * env entry holding a word of its own instead: the tasks' clock (sched_clock_ms) then reads
+   * that word, in milliseconds, and time passes only where the scenario's tasks advance it.
+   */
+  readonly clock?: string;
   /** Names for shared words in the timeline (word index → 'vma.vm_refcnt'). */
   describe?(env: ScenarioEnv): Readonly<Record<number, string>>;
 }

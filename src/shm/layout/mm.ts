@@ -114,6 +114,12 @@ export const MM_GLOBALS = defineStruct('mm_globals', {
   oom_victim: 1,
   /** the OOM reaper's task slot pointer, 0 if no reaper runs */
   oom_reaper: 1,
+  /**
+   * Victims reaped so far (wrapping): bumped by the reaper after it freed a victim's memory.
+   * An allocation polling for memory under the controlled scheduler waits for it to move
+   * (oom_victim cannot serve: it returns to 0, and may to the same mm, between two looks).
+   */
+  oom_reaped: 1,
 });
 
 /** MM_GLOBALS.flags bits */
