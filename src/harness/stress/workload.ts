@@ -60,6 +60,11 @@ export const OOM: WorkloadSpec = {
   faultCost: { kind: 'zero' },
   writers: [{ count: 1, ops: { mmapMunmap: 1, mprotect: 1 }, thinkUs: 0, pages: 8 }],
   srcuFree: ['call_srcu'],
+  // The 2016 model: under per-VMA locks the victim's faulters do not queue on the mmap lock,
+  // and once they restart they take the reaped frames before the remote reader's next poll,
+  // which can then wait past the watchdog (measured on vma_rwsem): a livelock of this model,
+  // not of those schemes.
+  schemes: ['mmap_lock'],
 };
 
 /** What a stress preset needs beyond its workload: roles and a world only stress has. */
