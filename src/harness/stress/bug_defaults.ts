@@ -138,7 +138,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     preset: 'reader-stream',
     chaos: 'light',
     points: { RWSEM_KILLED: 1 },
-    maxSleepUs: 3000,
+    maxSleepUs: 10000,
     killRate: 1000,
     threads: 3,
     caughtBy: ['lost-wakeup', 'hang'],
