@@ -156,6 +156,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     killRate: 0,
     threads: 2,
     caughtBy: ['hang'],
+    reliable: true,
   },
   'srcu-skip-first-index': {
     scheme: 'srcu_spf',

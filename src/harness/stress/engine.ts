@@ -294,12 +294,14 @@ async function runScheme(
     };
     add('exiter', a);
   }
+  const remoteIdx: number[] = [];
   for (let i = 0; i < remotes; i++) {
     const a: StressRemoteArgs = { ...common, mm, targets };
+    remoteIdx.push(plans.length);
     add('remote', a);
   }
   if (oom) {
-    const a: StressReaperArgs = { ...common };
+    const a: StressReaperArgs = { ...common, remotes: remoteIdx };
     add('reaper', a);
   }
   for (let i = 0; i < hogs; i++) {
