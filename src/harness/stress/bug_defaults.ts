@@ -153,7 +153,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     scheme: 'mmap_lock',
     preset: 'oom',
     chaos: 'light',
-    points: { FAULT_LOCKED: 0.3 },
+    points: { FAULT_LOCKED: 0.05 },
     maxSleepUs: 3000,
     killRate: 0,
     threads: 2,
