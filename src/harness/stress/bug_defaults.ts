@@ -21,6 +21,10 @@ export interface BugDefault {
   readonly threads: number;
   /** the longest chaos sleep, µs (default: the level's) */
   readonly maxSleepUs?: number;
+  /** exiters (whole-mm lifetimes beside the main mm; default 1) */
+  readonly exiters?: number;
+  /** churn steps in each exiter's life before it exits (default 6) */
+  readonly exiterSteps?: number;
   /**
    * true: measured to catch the bug in every run, in seconds (the README's catch-rate table), so
    * test/stress/stress_bugs runs it in npm test. Entries not measured yet, or caught too slowly
@@ -93,16 +97,29 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ...refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
     reliable: true,
   },
-  // A reader's lookup must outlive the slot's free and its reuse by an exiting mm, whose
-  // exit_mmap waits for that reader and is woken spuriously while the reader is between its
-  // put and its wake-up.
+  // A faulter looks up a VMA in an exiter's zone of the main mm and sleeps (LOOKUP_TO_LOCK,
+  // BEFORE_REF_INC); the exiter unmaps it there and its slot becomes a VMA of the exiter's own
+  // mm; the faulter's increment lands on it and sleeps (AFTER_REF_INC) while the exiter, one
+  // churn step per life, exits and write-locks it; the faulter's put sees the writer waiting
+  // and sleeps before the wake-up (FOREIGN_PUT_BEFORE_WAKE) while the writer goes on (the
+  // rcuwait labels, or a spurious wake-up from the killer) and exit_mmap frees the mm, which
+  // stays free for a while (MM_EXITED). The wake-up's mm_assert_alive then sees a freed mm.
   'put-no-mmgrab': {
     ...refcnt(
       ['use-after-free'],
-      { LOOKUP_TO_LOCK: 0.2, BEFORE_REF_INC: 0.3, PUT_BEFORE_WAKE: 0.5 },
+      {
+        LOOKUP_TO_LOCK: 0.5,
+        BEFORE_REF_INC: 0.5,
+        AFTER_REF_INC: 0.5,
+        FOREIGN_PUT_BEFORE_WAKE: 1,
+        MM_EXITED: 1,
+        LABELS: 0.3,
+      },
       2000,
     ),
-    maxSleepUs: 4000,
+    maxSleepUs: 10_000,
+    exiters: 2,
+    exiterSteps: 1,
   },
   // The window is between the waiter's check and its publication: the labels rcuwait declares
   // for race scripts ("checked", "published") are where the delay goes.

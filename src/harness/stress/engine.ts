@@ -66,6 +66,8 @@ export interface StressOptions {
   readonly bugs: readonly string[];
   /** exiters: whole-mm lifetimes beside the main mm */
   readonly exiters?: number;
+  /** churn steps in each exiter's life before its exit_mmap (default 6) */
+  readonly exiterSteps?: number;
   /** CPU hogs (default: 1 at heavy chaos, else 0) */
   readonly hogs?: number;
   /** a quiescent check about this often (default 300 ms) */
@@ -235,6 +237,16 @@ async function runScheme(
       zoneAt += placement(pages).stride;
     }
   }
+  // One more zone per exiter: its mapping in the main mm, unmapped and mapped again each churn
+  // step, so that slots the faulters look up there move to the exiter's mm (type-safe reuse
+  // across mms, and a foreign-mm put to an mm about to exit).
+  const exiterZones: PageRange[] = [];
+  for (let i = 0; i < exiters && i + 1 < STRESS_MM_SLOTS; i++) {
+    exiterZones.push({ start: zoneAt, pages: 8 });
+    zoneAt += placement(8).stride;
+  }
+  const writerZones = zones.slice();
+  zones.push(...exiterZones);
   let chaos = chaosConfig(o.chaos);
   if (o.points !== undefined) chaos = withPoints(chaos, o.points);
   if (o.maxSleepUs !== undefined && chaos.level !== 'off')
@@ -269,7 +281,7 @@ async function runScheme(
   const targets = [...priv, ...shared];
   for (const g of spec.writers) {
     for (let i = 0; i < g.count; i++) {
-      const zone = zones[plans.length - o.threads]!;
+      const zone = writerZones[plans.length - o.threads]!;
       const a: StressWriterArgs = {
         zone,
         ...common,
@@ -289,9 +301,10 @@ async function runScheme(
       slot: i + 1,
       vmas: 4,
       pages: 8,
-      steps: 6,
+      steps: o.exiterSteps ?? 6,
       mainMm: mm,
       targets,
+      zone: exiterZones[i]!,
     };
     add('exiter', a);
   }

@@ -145,6 +145,11 @@ export interface StressExiterArgs extends StressCommon {
    */
   readonly mainMm: number;
   readonly targets: readonly PageRange[];
+  /**
+   * This exiter's zone in the main mm (faulters fault there too): each churn step unmaps its
+   * mapping there just before mapping a VMA in its own mm, which then gets that slot.
+   */
+  readonly zone: PageRange;
 }
 
 export interface StressHogArgs extends StressCommon {
@@ -419,6 +424,7 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
   const slot = stress + STRESS.mms + a.slot;
   let mm = 0;
   let steps = 0;
+  let zoneMapped = false;
   const starts: number[] = [];
   /** mmap with retries across kills: a life's set-up must finish. */
   const map = (): number => {
@@ -469,7 +475,23 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
         else if (r !== 0) throw new Error(`exiter: munmap returned ${r}`);
         else {
           flush_signals();
+          // Unmap the mapping in the main mm's zone just before the new VMA here is allocated:
+          // its slot, which faulters may have just looked up there, is the one this mm gets.
+          if (zoneMapped) {
+            const u = do_munmap(a.mainMm, a.zone.start, a.zone.pages);
+            if (u === EINTR) killed('munmap', u);
+            else if (u !== 0) throw new Error(`exiter: munmap in the main mm returned ${u}`);
+            else zoneMapped = false;
+            flush_signals();
+          }
           starts[j] = map();
+        }
+        if (!zoneMapped) {
+          const m = do_mmap(a.mainMm, a.zone.start, a.zone.pages, RW);
+          if (m === EINTR) killed('mmap', m);
+          else if (m !== a.zone.start) throw new Error(`exiter: mmap in the main mm returned ${m}`);
+          else zoneMapped = true;
+          flush_signals();
         }
         return 1;
       }
