@@ -164,6 +164,17 @@ export function parseStressArgs(
     workload = w;
     workloadFlag = `--preset ${p}`;
   }
+  // A preset made for some schemes only (oom: the 2016 mmap_lock era) runs on those.
+  const only = workload.schemes;
+  if (only !== undefined && STRESS_PRESETS[workload.name] === workload) {
+    const off = schemes.filter((s) => !only.includes(s));
+    if (schemesFlag !== undefined && off.length > 0) {
+      throw new UsageError(
+        `--schemes ${shownArg(schemesFlag)}: workload ${workload.name} runs only on ${only.join(', ')}; allowed: those`,
+      );
+    }
+    schemes = schemes.filter((s) => only.includes(s));
+  }
 
   const threads =
     v.threads !== undefined

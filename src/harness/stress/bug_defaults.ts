@@ -132,9 +132,10 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     PUT_BEFORE_WAKE: 0.1,
     LABELS: 0.1,
   }),
-  // Three writers mprotect back to back, each spinning on the other's short write section and
-  // taking the lock the moment it is let go, while faulters queue for mmap_read_lock: without
-  // HANDOFF the head reader waits as long as the writers keep stealing (the starvation check).
+  // Not caught by stress yet: in this model a reader stream cannot starve a queued writer for
+  // long without HANDOFF (the no-steal guard queues every reader but one behind it, and the
+  // woken writer wins the race with the one stealer often), so no wait nears the watchdog's
+  // bound. test/unit/rwsem.test.ts shows the variant step by step.
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -149,13 +150,14 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   // wait; a delay as it leaves the queue (RWSEM_KILLED) lets the readers inside leave
   // meanwhile, their wake-up going to the dying writer. Fixed, it wakes the reader behind it;
   // broken, that reader sleeps with the lock free until someone else comes: at a quiescent
-  // point nobody does, and its slice ends in a lost wake-up.
+  // point nobody does, and its slice ends in a lost wake-up. Measured 8/10 within 30 s (median
+  // 12.7 s) on the shared 2-core machine: not reliable; test/litmus/rwsem_queue guards it.
   'rwsem-killed-no-wake': {
     scheme: 'mmap_lock',
     preset: 'reader-stream',
     chaos: 'light',
     points: { RWSEM_KILLED: 1 },
-    maxSleepUs: 3000,
+    maxSleepUs: 10000,
     killRate: 1000,
     threads: 3,
     caughtBy: ['lost-wakeup', 'hang'],
@@ -168,11 +170,12 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     scheme: 'mmap_lock',
     preset: 'oom',
     chaos: 'light',
-    points: { FAULT_LOCKED: 0.3 },
+    points: { FAULT_LOCKED: 0.05 },
     maxSleepUs: 3000,
     killRate: 0,
     threads: 2,
     caughtBy: ['hang'],
+    reliable: true,
   },
   'srcu-skip-first-index': {
     scheme: 'srcu_spf',

@@ -43,7 +43,7 @@ import type {
   StressWriterArgs,
 } from './job.js';
 import { release_pause, request_pause } from './pause.js';
-import { placement, STRESS_EXTRAS, shapeOf } from './workload.js';
+import { placement, STRESS_EXTRAS, STRESS_PRESETS, shapeOf } from './workload.js';
 
 export interface StressOptions {
   readonly schemes: readonly SchemeName[];
@@ -183,7 +183,8 @@ async function runScheme(
 ): Promise<SchemeResult> {
   const spec = o.workload;
   const shape = shapeOf(spec);
-  const extras = STRESS_EXTRAS[spec.name] ?? {};
+  // A preset's own roles and world (not a --workload file that happens to share its name).
+  const extras = (STRESS_PRESETS[spec.name] === spec ? STRESS_EXTRAS[spec.name] : undefined) ?? {};
   const exiters = o.exiters ?? extras.exiters ?? 1;
   const remotes = extras.remoteReaders ?? 0;
   // With remote readers the frame pool is meant to run dry: the main mm's tasks are the OOM
@@ -309,12 +310,14 @@ async function runScheme(
     };
     add('exiter', a);
   }
+  const remoteIdx: number[] = [];
   for (let i = 0; i < remotes; i++) {
     const a: StressRemoteArgs = { ...common, mm, targets };
+    remoteIdx.push(plans.length);
     add('remote', a);
   }
   if (oom) {
-    const a: StressReaperArgs = { ...common };
+    const a: StressReaperArgs = { ...common, remotes: remoteIdx };
     add('reaper', a);
   }
   for (let i = 0; i < hogs; i++) {

@@ -68,6 +68,8 @@ import {
   MM_GLOBALS,
   ROOT,
   RUN,
+  RUN_WORKER,
+  run_worker_ptr,
   STRESS,
   TASK,
   TASK_KILLABLE,
@@ -124,7 +126,10 @@ export interface StressRemoteArgs extends StressCommon {
   readonly targets: readonly PageRange[];
 }
 
-export type StressReaperArgs = StressCommon;
+export interface StressReaperArgs extends StressCommon {
+  /** the remote readers' worker indices: the reaper outlasts them (see reaper()) */
+  readonly remotes: readonly number[];
+}
 
 export interface StressExiterArgs extends StressCommon {
   /** this exiter's slot in STRESS.mms */
@@ -202,7 +207,7 @@ export function createJob(init: JobInit): Job {
       job = remote(init.args as StressRemoteArgs, rand);
       break;
     case 'reaper':
-      job = reaper();
+      job = reaper(init.args as StressReaperArgs, init.run);
       break;
     default:
       throw new UsageError(`stress role ${init.role}: allowed ${STRESS_ROLES.join(', ')}`);
@@ -515,18 +520,23 @@ function remote(a: StressRemoteArgs, rand: () => number): Job {
   };
 }
 
-function reaper(): Job {
+function reaper(a: StressReaperArgs, run: number): Job {
   oom_reaper_register();
+  const once = (): number => {
+    const r = oom_reap_once();
+    if (r > 0) return 0;
+    // No victim, or its mmap_read_trylock failed: sleep until out_of_memory() wakes us.
+    schedule_timeout(OOM_REAP_RETRY_MS);
+    return 1;
+  };
   return {
     kinds: ['reap', 'retry'],
-    step(): number {
-      const r = oom_reap_once();
-      if (r > 0) return 0;
-      // No victim, or its mmap_read_trylock failed: sleep until out_of_memory() wakes us.
-      schedule_timeout(OOM_REAP_RETRY_MS);
-      return 1;
-    },
+    step: once,
     finish(): void {
+      // The OOM reaper is a kernel thread: it does not stop before the remote readers, whose
+      // last allocation may still wait for it when the run ends. Abort-checked slices.
+      while (a.remotes.some((i) => atomic_read(run_worker_ptr(run, i) + RUN_WORKER.exited) === 0))
+        once();
       oom_reaper_unregister();
     },
   };
