@@ -107,7 +107,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   // rcuwait labels, or a spurious wake-up from the killer) and exit_mmap frees the mm, which
   // stays free for a while (MM_EXITED). The wake-up's mm_assert_alive then sees a freed mm.
   // Not reliable: 0/10 within 30 s (seeds 1-10) on the shared 2-core machine at load 30-40;
-  // runs with 10 ms sleeps and 0.5 at the faulter's points caught it in 2 of 5.
+  // trial runs with 10 ms sleeps and 0.5 at the faulter's points caught it in 2 of 8.
   'put-no-mmgrab': {
     ...refcnt(
       ['use-after-free'],
