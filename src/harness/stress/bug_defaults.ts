@@ -137,6 +137,9 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     PUT_BEFORE_WAKE: 0.1,
     LABELS: 0.1,
   }),
+  // Three writers mprotect back to back, each spinning on the other's short write section and
+  // taking the lock the moment it is let go, while faulters queue for mmap_read_lock: without
+  // HANDOFF the head reader waits as long as the writers keep stealing (the starvation check).
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -146,22 +149,34 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     threads: 4,
     caughtBy: ['hang'],
   },
+  // The queue the bug needs: a writer first, behind the readers that hold the lock 2 ms, and a
+  // reader behind it (reader-stream). The killer (1000/s) kills the writer in its killable
+  // wait; a delay as it leaves the queue (RWSEM_KILLED) lets the readers inside leave
+  // meanwhile, their wake-up going to the dying writer. Fixed, it wakes the reader behind it;
+  // broken, that reader sleeps with the lock free until someone else comes: at a quiescent
+  // point nobody does, and its slice ends in a lost wake-up.
   'rwsem-killed-no-wake': {
     scheme: 'mmap_lock',
-    preset: 'mixed',
-    chaos: 'heavy',
-    points: { MMAP_WRITE_LOCKED: 0.05, FAULT_LOCKED: 0.05 },
+    preset: 'reader-stream',
+    chaos: 'light',
+    points: { RWSEM_KILLED: 1 },
+    maxSleepUs: 3000,
     killRate: 1000,
     threads: 3,
     caughtBy: ['lost-wakeup', 'hang'],
   },
+  // The 2016 deadlock needs memory to run out: the oom preset (a pool the faulters run dry, a
+  // remote reader waiting for memory under mmap_read_lock, the OOM killer and reaper). Sleeps
+  // inside the locked fault let the victim's writer queue behind the remote reader before its
+  // allocation calls the OOM killer. The hang is the watchdog's (nothing moves).
   'mmap-write-uninterruptible': {
     scheme: 'mmap_lock',
-    preset: 'mixed',
-    chaos: 'heavy',
-    points: { FAULT_LOCKED: 0.05 },
+    preset: 'oom',
+    chaos: 'light',
+    points: { FAULT_LOCKED: 0.3 },
+    maxSleepUs: 3000,
     killRate: 0,
-    threads: 3,
+    threads: 2,
     caughtBy: ['hang'],
   },
   'srcu-skip-first-index': {

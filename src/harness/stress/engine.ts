@@ -38,10 +38,12 @@ import type {
   StressFaulterArgs,
   StressHogArgs,
   StressKillerArgs,
+  StressReaperArgs,
+  StressRemoteArgs,
   StressWriterArgs,
 } from './job.js';
 import { release_pause, request_pause } from './pause.js';
-import { placement, shapeOf } from './workload.js';
+import { placement, STRESS_EXTRAS, shapeOf } from './workload.js';
 
 export interface StressOptions {
   readonly schemes: readonly SchemeName[];
@@ -186,21 +188,28 @@ async function runScheme(
 ): Promise<SchemeResult> {
   const spec = o.workload;
   const shape = shapeOf(spec);
-  const exiters = o.exiters ?? 1;
+  const extras = STRESS_EXTRAS[spec.name] ?? {};
+  const exiters = o.exiters ?? extras.exiters ?? 1;
+  const remotes = extras.remoteReaders ?? 0;
+  // With remote readers the frame pool is meant to run dry: the main mm's tasks are the OOM
+  // killer's victims (task->mm), and one OOM reaper runs.
+  const oom = remotes > 0;
   const hogs = o.hogs ?? (o.chaos === 'heavy' ? 1 : 0);
   const writers = spec.writers.reduce((s, g) => s + g.count, 0);
   const killer = o.killRate > 0 ? 1 : 0;
-  const nWorkers = o.threads + writers + exiters + hogs + killer;
+  const nWorkers = o.threads + writers + exiters + hogs + killer + remotes + (oom ? 1 : 0);
   const privCount = o.threads * shape.privatePerFaulter;
   const { sab } = world_create({
     scheme: name,
     maxTasks: nWorkers + 1,
     maxMms: exiters * 2 + 4,
     maxVmas: Math.max(4096, 8 * (privCount + shape.sharedCount + writers * 8 + exiters * 16)),
-    frames: Math.max(
-      4096,
-      4 * (privCount * shape.privatePages + shape.sharedCount * shape.sharedPages) + 2048,
-    ),
+    frames:
+      extras.frames ??
+      Math.max(
+        4096,
+        4 * (privCount * shape.privatePages + shape.sharedCount * shape.sharedPages) + 2048,
+      ),
     ptePages: Math.max(1024, privCount + shape.sharedCount + 512),
     assertions: true,
     srcuFree: spec.srcuFree[0] ?? 'call_srcu',
@@ -269,6 +278,7 @@ async function runScheme(
       faultCost: spec.faultCost,
       zones,
       zoneFraction: 0.2,
+      oomVictim: oom,
     };
     add('faulter', a, o.opsPerFaulter);
   }
@@ -284,6 +294,7 @@ async function runScheme(
         thinkUs: g.thinkUs,
         pages: g.pages,
         targets,
+        oomVictim: oom,
       };
       add('writer', a);
     }
@@ -300,6 +311,14 @@ async function runScheme(
       zone: exiterZones[i] ?? null,
     };
     add('exiter', a);
+  }
+  for (let i = 0; i < remotes; i++) {
+    const a: StressRemoteArgs = { ...common, mm, targets };
+    add('remote', a);
+  }
+  if (oom) {
+    const a: StressReaperArgs = { ...common };
+    add('reaper', a);
   }
   for (let i = 0; i < hogs; i++) {
     const a: StressHogArgs = { ...common, spinUs: 2000 };
