@@ -267,6 +267,7 @@ export function parseStressArgs(
         ...(d?.maxSleepUs !== undefined && chaos !== 'off' ? { maxSleepUs: d.maxSleepUs } : {}),
         ...(d?.exiters !== undefined ? { exiters: d.exiters } : {}),
         ...(d?.exiterSteps !== undefined ? { exiterSteps: d.exiterSteps } : {}),
+        ...(d?.exiterZones === true ? { exiterZones: true } : {}),
       },
       rerun: (s) => ['faultline stress', ...fixed, `--seed ${s}`, ...tail].join(' '),
       json: v.json ?? null,

@@ -68,6 +68,11 @@ export interface StressOptions {
   readonly exiters?: number;
   /** churn steps in each exiter's life before its exit_mmap (default 6) */
   readonly exiterSteps?: number;
+  /**
+   * Give each exiter a zone of the main mm that it maps and unmaps every churn step (faulters
+   * fault there), so slots faulters look up in the main mm become VMAs of an exiting mm.
+   */
+  readonly exiterZones?: boolean;
   /** CPU hogs (default: 1 at heavy chaos, else 0) */
   readonly hogs?: number;
   /** a quiescent check about this often (default 300 ms) */
@@ -237,11 +242,11 @@ async function runScheme(
       zoneAt += placement(pages).stride;
     }
   }
-  // One more zone per exiter: its mapping in the main mm, unmapped and mapped again each churn
+  // With exiterZones, one more zone per exiter: its mapping in the main mm, unmapped and mapped again each churn
   // step, so that slots the faulters look up there move to the exiter's mm (type-safe reuse
   // across mms, and a foreign-mm put to an mm about to exit).
   const exiterZones: PageRange[] = [];
-  for (let i = 0; i < exiters && i + 1 < STRESS_MM_SLOTS; i++) {
+  for (let i = 0; o.exiterZones === true && i < exiters && i + 1 < STRESS_MM_SLOTS; i++) {
     exiterZones.push({ start: zoneAt, pages: 8 });
     zoneAt += placement(8).stride;
   }
@@ -306,7 +311,7 @@ async function runScheme(
       steps: o.exiterSteps ?? 6,
       mainMm: mm,
       targets,
-      zone: exiterZones[i]!,
+      zone: exiterZones[i] ?? null,
     };
     add('exiter', a);
   }

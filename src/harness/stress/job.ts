@@ -146,10 +146,10 @@ export interface StressExiterArgs extends StressCommon {
   readonly mainMm: number;
   readonly targets: readonly PageRange[];
   /**
-   * This exiter's zone in the main mm (faulters fault there too): each churn step unmaps its
-   * mapping there just before mapping a VMA in its own mm, which then gets that slot.
+   * This exiter's zone in the main mm (faulters fault there too), or null: each churn step
+   * unmaps its mapping there just before mapping a VMA in its own mm, which then gets that slot.
    */
-  readonly zone: PageRange;
+  readonly zone: PageRange | null;
 }
 
 export interface StressHogArgs extends StressCommon {
@@ -477,7 +477,7 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
           flush_signals();
           // Unmap the mapping in the main mm's zone just before the new VMA here is allocated:
           // its slot, which faulters may have just looked up there, is the one this mm gets.
-          if (zoneMapped) {
+          if (a.zone !== null && zoneMapped) {
             const u = do_munmap(a.mainMm, a.zone.start, a.zone.pages);
             if (u === EINTR) killed('munmap', u);
             else if (u !== 0) throw new Error(`exiter: munmap in the main mm returned ${u}`);
@@ -486,7 +486,7 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
           }
           starts[j] = map();
         }
-        if (!zoneMapped) {
+        if (a.zone !== null && !zoneMapped) {
           const m = do_mmap(a.mainMm, a.zone.start, a.zone.pages, RW);
           if (m === EINTR) killed('mmap', m);
           else if (m !== a.zone.start) throw new Error(`exiter: mmap in the main mm returned ${m}`);
