@@ -104,7 +104,8 @@ async function raceMain(argv: readonly string[]): Promise<number> {
       process.stdout.write(`\n-- ${r.variant} variant (expected: ${expect})\n${r.timeline}\n`);
       process.stdout.write(`outcome: ${r.outcome}; ${r.verdict}\n`);
       const what = r.variant === 'fixed' ? 'the fix holds' : 'the bug shows';
-      const extra = repeat > 1 ? `, ${repeat} runs agree` : '';
+      const agree = r.verdict.startsWith('runs disagree') ? 'disagree' : 'agree';
+      const extra = repeat > 1 ? `, ${repeat} runs ${agree}` : '';
       process.stdout.write(
         `verdict: ${r.pass ? 'PASS' : 'FAIL'}: expected ${what}${r.pass ? ', and it does' : ', and it does not'} (${r.steps} steps${extra}; schedule ${r.schedule})\n`,
       );

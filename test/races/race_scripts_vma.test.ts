@@ -164,7 +164,7 @@ describe.each([
     const x = await scripted(name, 'fixed');
     expect(x.verdict.text).toMatch(
       new RegExp(
-        `^no: vma_start_write excluded the reader \\(0 inside V at 0x[0-9a-f]{8}\\); .*, \\+${inc} per write cycle$`,
+        `^no: the writer holds V \\(vm_lock_seq 0x[0-9a-f]{8}\\) with 0 readers inside; .*, \\+${inc} per write cycle$`,
       ),
     );
     expect(ends(x)).toEqual([

@@ -126,7 +126,7 @@ export function seqWrapScript(which: 'vma_refcnt' | 'vma_rwsem'): RaceScript {
       if (inside === 0) {
         return {
           ok: true,
-          text: `no: vma_start_write excluded the reader (0 inside V at ${hex(atV)}); ${run}`,
+          text: `no: the writer holds V (vm_lock_seq ${hex(atV)}) with 0 readers inside; ${run}`,
         };
       }
       // A full turn of the u32 sequence, in write cycles, and at the assumed rate.
