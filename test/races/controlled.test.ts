@@ -60,6 +60,24 @@ describe('explore', () => {
       expect(r.failures).toBe(0);
       expect(r.outcomes.length).toBe(2); // the waker found the waiter, or it did not need to
     });
+    it('sleep sets keep every outcome of both variants and run fewer executions', async () => {
+      for (const bugs of [0, variantMask(run.scenario, 'broken')]) {
+        const full = await explore(run, {
+          ...dfs,
+          preemptions: 2,
+          maxExecutions: 1000,
+          bugs,
+          prune: false,
+        });
+        const pruned = await explore(run, { ...dfs, preemptions: 2, maxExecutions: 1000, bugs });
+        expect(full.exhausted && pruned.exhausted).toBe(true);
+        expect(full.pruned).toBe(0);
+        const texts = (r: typeof full): string[] => r.outcomes.map((o) => o.text).sort();
+        expect(texts(pruned)).toEqual(texts(full));
+        expect(pruned.executions - pruned.pruned).toBeLessThan(full.executions);
+        expect(pruned.executions).toBeLessThan(full.executions);
+      }
+    });
     it('PCT with a seed finds the lost wake-up', async () => {
       const bugs = variantMask(run.scenario, 'broken');
       const r = await explore(run, {
