@@ -9,6 +9,7 @@ import { explore } from '../../src/harness/race/explore.js';
 import { runRace } from '../../src/harness/race/race.js';
 import { RACE_SCRIPTS, script_by_name } from '../../src/harness/race/registry.js';
 import { decodeSchedule } from '../../src/harness/race/schedule.js';
+import { timelineRows } from '../../src/harness/race/timeline.js';
 import { distModule } from '../helpers/threads.js';
 
 describe.each(RACE_SCRIPTS.map((e) => [e.script.name, e] as const))('race %s', (_name, e) => {
@@ -126,6 +127,22 @@ describe('explore', () => {
       });
       expect(two.firstFailure?.preemptions).toBe(2);
       expect(two.firstFailure?.verdict.text).toMatch(/use after free/);
+    });
+    it('the timeline names every step and folds only inside one task run', async () => {
+      const e = await run.run(0, { mode: 'default' });
+      const rows = timelineRows(run.scenario, run.env, e).slice(0, -1);
+      let folds = 0;
+      rows.forEach(([, cols], k) => {
+        const used = cols.flatMap((c, t) => (c === '' ? [] : [t]));
+        expect(used.length).toBe(1);
+        if (cols[used[0]!]!.startsWith('·')) {
+          folds++;
+          // The step before a switch keeps its own row: a fold is followed by its task's row.
+          expect(rows[k + 1]?.[1][used[0]!]).toMatch(/^(load|store|rmw) /);
+        }
+      });
+      expect(folds).toBeGreaterThan(0);
+      expect(rows.some(([, c]) => c.some((x) => /^(load|rmw|store) word \d+$/.test(x)))).toBe(true);
     });
     it('the fixed variant never fails within one preemption (exhausted)', async () => {
       const r = await explore(run, { ...dfs, preemptions: 1, maxExecutions: 5000, bugs: 0 });
