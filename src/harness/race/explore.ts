@@ -79,6 +79,8 @@ export interface ExploreResult {
 interface Branch {
   readonly prefix: Uint8Array;
   readonly sleep: readonly SleepEntry[];
+  /** how many of its preemptions come right after the preempted task passed a label */
+  readonly atLabels: number;
 }
 
 function entry(task: number, s: Step): SleepEntry {
@@ -96,6 +98,7 @@ function alternatives(
   from: number,
   sleep: readonly SleepEntry[],
   prune: boolean,
+  atLabels: number,
 ): Array<[Branch, number]> {
   const out: Array<[Branch, number]> = [];
   const choices = Uint8Array.from(exec.record, (s) => s.task);
@@ -116,7 +119,9 @@ function alternatives(
       p.set(choices.subarray(0, i));
       p[i] = a;
       const z = prune && cost === 1 && s.task === s.self ? [...asleep, entry(s.task, s)] : asleep;
-      out.push([{ prefix: p, sleep: z }, cost]);
+      const prev = exec.record[i - 1];
+      const atLabel = cost === 1 && prev?.task === s.self && prev.kind === SP_NAMED ? 1 : 0;
+      out.push([{ prefix: p, sleep: z, atLabels: atLabels + atLabel }, cost]);
     }
   }
   return out;
@@ -134,7 +139,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-const ROOT: Branch = { prefix: new Uint8Array(0), sleep: [] };
+const ROOT: Branch = { prefix: new Uint8Array(0), sleep: [], atLabels: 0 };
 
 export async function explore(run: ControlledRun, opts: ExploreOptions): Promise<ExploreResult> {
   if (!Number.isInteger(opts.preemptions) || opts.preemptions < 0 || opts.preemptions > 10) {
@@ -172,34 +177,44 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
   let minimisedWith = 0;
   if (opts.strategy === 'dfs') {
     const K = opts.preemptions;
-    // One FIFO queue per preemption count, emptied in increasing order: within a bucket the
-    // earliest parent and the earliest branch point run first (breadth first), which reaches
-    // a bug that needs an early preemption long before a depth-first order would.
+    // One bucket per preemption count, emptied in increasing order, so the first failure has
+    // the fewest preemptions. Within a bucket, branches whose preemptions sit right after a
+    // label (the race windows the kernel code marks) run first, most such first; that only
+    // orders the bucket, whose every branch still runs. Each sub-queue is FIFO: the earliest
+    // parent and the earliest branch point first (breadth first), which reaches a bug that
+    // needs an early preemption long before a depth-first order would.
     const prune = opts.prune !== false;
-    const buckets: Branch[][] = Array.from({ length: K + 1 }, () => []);
-    buckets[0]!.push(ROOT);
+    const buckets: Branch[][][] = Array.from({ length: K + 1 }, () =>
+      Array.from({ length: K + 1 }, () => []),
+    );
+    const heads: number[][] = Array.from({ length: K + 1 }, () => new Array(K + 1).fill(0));
+    buckets[0]![0]!.push(ROOT);
     let stopped = false;
     for (let k = 0; k <= K && !stopped; k++) {
-      const q = buckets[k]!;
-      let head = 0;
-      while (head < q.length) {
+      const subs = buckets[k]!;
+      const hk = heads[k]!;
+      for (;;) {
+        let l = K;
+        while (l >= 0 && hk[l]! >= subs[l]!.length) l--;
+        if (l < 0) break;
         if (executions >= opts.maxExecutions) {
           stopped = true;
           break;
         }
-        const b = q[head]!;
-        q[head++] = ROOT; // the queue keeps only what is still to run
+        const q = subs[l]!;
+        const b = q[hk[l]!]!;
+        q[hk[l]!++] = ROOT; // the queue keeps only what is still to run
         const e = await run.run(opts.bugs, { mode: 'default', prefix: b.prefix, sleep: b.sleep });
         note(e);
         if (e.outcome === 'diverged') continue; // cannot happen with a deterministic scenario
-        for (const [p, cost] of alternatives(e, b.prefix.length, b.sleep, prune)) {
-          if (k + cost <= K) buckets[k + cost]!.push(p);
+        for (const [p, cost] of alternatives(e, b.prefix.length, b.sleep, prune, b.atLabels)) {
+          if (k + cost <= K) buckets[k + cost]![Math.min(p.atLabels, K)]!.push(p);
         }
         if (opts.stopAtFailure === true && firstFailure !== null) return result(false);
       }
-      if (!stopped) q.length = 0;
+      if (!stopped) for (const q of subs) q.length = 0;
     }
-    exhausted = !stopped && buckets.every((b) => b.length === 0);
+    exhausted = !stopped && buckets.every((b) => b.every((q) => q.length === 0));
   } else {
     const rand = prng(opts.seed);
     const nr = run.nrTasks;

@@ -48,7 +48,7 @@ export function timelineRows(
       const [f, off] = fields[k]!;
       const end = k + 1 < fields.length ? fields[k + 1]![1] : TASK.SIZE;
       for (let w = off; w < end; w++) {
-        names[base + w] ??= end - off > 1 ? `T${i + 1}.${f}[${w - off}]` : `T${i + 1}.${f}`;
+        names[base + w] ??= w > off ? `T${i + 1}.${f}[${w - off}]` : `T${i + 1}.${f}`;
       }
     }
   }
