@@ -11,9 +11,10 @@ import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../src/sc
 import { set_injected_bugs } from '../src/sched/bugs.js';
 import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/control.js';
 import { task_attach } from '../src/sched/task.js';
+import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
-import { rcu_forget_callbacks } from '../src/sync/rcu.js';
+import { rcu_forget_callbacks, rcu_forget_reader } from '../src/sync/rcu.js';
 import { srcu_forget_callbacks } from '../src/sync/srcu.js';
 import { world_attach, world_bind } from '../src/workload/world.js';
 
@@ -75,6 +76,10 @@ for (;;) {
   // thread (callbacks that would free objects now live again) and re-bind the world.
   rcu_forget_callbacks();
   srcu_forget_callbacks();
+  // ... and what a body that threw left behind in this thread: an RCU read section it never
+  // left, VMAs it still counted as write-locked.
+  rcu_forget_reader();
+  shadow_reset_owned();
   if (d.world) world_bind();
   let result = 0;
   let failed = false;

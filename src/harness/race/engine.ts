@@ -186,7 +186,7 @@ export class ControlledRun {
       sab = createArena({ sizeMiB: 2, maxTasks: nr + 2 }).sab;
       task_attach(0);
     }
-    const env = scenario.setup();
+    const env = scenario.setup(variant);
     const ctl = arena_alloc(CTL.SIZE, LINE_WORDS, 'controlled scheduler');
     set_root(ROOT.CTL, ctl);
     ctl_store(ctl + CTL.nr_tasks, nr);
