@@ -13,7 +13,8 @@ import { type Command, parseFlags } from './common.js';
 import { checkWritable, loadScript, parseIntFlag, writeReport } from './race_common.js';
 
 export const EXPLORE_HELP = `usage: faultline explore NAME [--variant fixed|broken] [--preemptions K] [--max-executions N]
-                         [--strategy dfs|pct] [--seed S] [--depth D] [--replay STRING] [--json F]
+                         [--strategy dfs|pct] [--seed S] [--depth D] [--no-prune]
+                         [--replay STRING] [--json F]
 
 Searches the interleavings of a race script's scenario without its schedule: DFS over the
 scheduler's choices with iterative preemption bounding (every schedule with at most K
@@ -27,6 +28,7 @@ string that --replay runs again step for step.
   --strategy S         dfs or pct (default dfs)
   --seed S             PCT seed, 0..4294967295 (default 1)
   --depth D            PCT depth d (d-1 priority change points), 1..8 (default 3)
+  --no-prune           DFS without sleep sets (every schedule within the bound is run)
   --replay STRING      run one schedule (as printed, e.g. 1x3.2x3.1x4) and show its timeline
   --json F             write the result as JSON
 
@@ -48,6 +50,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   depth: { type: 'string' },
   replay: { type: 'string' },
+  'no-prune': { type: 'boolean' },
   json: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -113,6 +116,7 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
       seed,
       depth,
       bugs,
+      prune: values['no-prune'] !== true,
       ...(progress === undefined ? {} : { onExecution: progress }),
     });
     if (progress !== undefined) process.stderr.write('\r\x1b[K');
@@ -126,7 +130,7 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
             ? 'search exhausted'
             : `stopped at --max-executions ${maxExecutions}, not exhausted`
           : 'random schedules'
-      }\noutcomes:\n`,
+      }${r.pruned > 0 ? `; ${r.pruned} ended early by the sleep sets` : ''}\noutcomes:\n`,
     );
     for (const o of r.outcomes) {
       process.stdout.write(
@@ -156,6 +160,8 @@ async function exploreMain(argv: readonly string[]): Promise<number> {
           preemptions: K,
           seed,
           executions: r.executions,
+          pruned: r.pruned,
+          sleepSets: strategy === 'dfs' && values['no-prune'] !== true,
           exhausted: r.exhausted,
           elapsedMs: Math.round(r.elapsedMs),
           executionsPerSecond: Math.round(rate),

@@ -291,17 +291,58 @@ export function ctl_relax(): void {
 
 // ---- plain access (only under a lock, or before the buffer is shared) -----------------------
 
+// While a hook is installed, plain accesses are not schedule points but they are part of the
+// step that makes them: the controlled scheduler's sleep sets must know which words a step
+// touched to decide which steps commute. The span lo..hi of words this thread touched plainly
+// since the last plain_span_reset() (hi < lo: none), and whether any of them was written.
+let spanLo = 0;
+let spanHi = -1;
+let spanWrote = false;
+
+/** Widen the span by the words lo..hi (a plain access, or the scheduler's own unhooked read). */
+export function plain_span_add(lo: number, hi: number, write: boolean): void {
+  if (spanHi < spanLo) {
+    spanLo = lo;
+    spanHi = hi;
+  } else {
+    if (lo < spanLo) spanLo = lo;
+    if (hi > spanHi) spanHi = hi;
+  }
+  if (write) spanWrote = true;
+}
+
+export function plain_span_lo(): number {
+  return spanLo;
+}
+
+export function plain_span_hi(): number {
+  return spanHi;
+}
+
+export function plain_span_wrote(): boolean {
+  return spanWrote;
+}
+
+export function plain_span_reset(): void {
+  spanLo = 0;
+  spanHi = -1;
+  spanWrote = false;
+}
+
 /** A plain load: only for words the caller's lock protects, or that no other task can see. */
 export function plain_read(p: number): number {
+  if (hooked) plain_span_add(p, p, false);
   return M[p]!;
 }
 
 /** A plain store: only for words the caller's lock protects, or that no other task can see. */
 export function plain_set(p: number, v: number): void {
+  if (hooked) plain_span_add(p, p, true);
   M[p] = v;
 }
 
 /** Fill n words from p with v (zeroing a page frame): plain stores, under the owner's lock. */
 export function plain_fill(p: number, n: number, v: number): void {
+  if (hooked && n > 0) plain_span_add(p, p + n - 1, true);
   M.fill(v, p, p + n);
 }

@@ -35,9 +35,11 @@ import {
   CTL_OUT_DEADLOCK,
   CTL_OUT_DIVERGED,
   CTL_OUT_DONE,
+  CTL_OUT_PRUNED,
   CTL_OUT_RUNNING,
   CTL_OUT_STEP_LIMIT,
   CTL_SEG_WORDS,
+  CTL_SLEEP_WORDS,
   CTL_ST_BLOCKED,
   CTL_ST_DONE,
   CTL_ST_FAILED,
@@ -58,6 +60,10 @@ import {
   ctl_relax,
   ctl_store,
   ctl_wait,
+  plain_span_hi,
+  plain_span_lo,
+  plain_span_reset,
+  plain_span_wrote,
   SP_NAMED,
   SP_RMW,
   SP_STORE,
@@ -66,6 +72,7 @@ import {
   set_schedule_hook,
   set_wait_blocker,
 } from './atomics.js';
+import { DEP_OPAQUE, DEP_TO_YIELD, DEP_WROTE, steps_dependent } from './depend.js';
 import { get_park_spin, set_park_spin, set_virtual_clock } from './task.js';
 
 /** Thrown in every task of an execution that ended (deadlock, step limit, divergence). */
@@ -97,6 +104,8 @@ function slot(i: number): number {
 }
 
 let savedSpin = 0;
+/** DEP_* flags of the step this task is taking (besides its plain span, src/sched/atomics.ts) */
+let stepFlags = 0;
 
 /** Make this thread ctl index `index` of the block at `block`. Once per thread. */
 export function ctl_install(block: number, index: number): void {
@@ -125,6 +134,8 @@ export function ctl_begin(): void {
 
 /** The virtual clock of a controlled execution: one millisecond per decision. */
 function virtual_ms(): number {
+  // Its value is the step's position in the schedule: no step commutes with this one.
+  stepFlags |= DEP_OPAQUE;
   return ctl_peek(ctl + CTL.steps);
 }
 
@@ -171,6 +182,8 @@ function on_wait(p: number, expect: number): string {
     throw new ExecutionEnded('the controlled execution ended');
   }
   if (busy) return 'timed-out';
+  // An unhooked read of the wait word, and the step may block here: it commutes with nothing.
+  stepFlags |= DEP_OPAQUE;
   if (ctl_load(p) !== expect) return 'not-equal';
   busy = true;
   try {
@@ -208,6 +221,9 @@ export function ctl_task_exit(result: number, failed: boolean): void {
 function hand_over(): void {
   if (!started) {
     started = true;
+    // What the body did before its first point ran before the execution began: not a step.
+    plain_span_reset();
+    stepFlags = 0;
     // The last task to arrive makes the first decision, so it sees every task's first point.
     if (ctl_add(ctl + CTL.arrived, 1) + 1 === nr) decide(-1);
     return;
@@ -296,11 +312,57 @@ function wake_all(): void {
 }
 
 /**
+ * The deciding task has finished step `i` (it held the turn from decision i until now): record
+ * what the step touched besides its operation, and wake the sleepers it is dependent with.
+ */
+function end_step(self: number, i: number, prefixLen: number): void {
+  let flags = stepFlags;
+  if (plain_span_wrote()) flags |= DEP_WROTE;
+  if (ctl_peek(slot(self) + CTL_TASK.kind) === SP_YIELD) flags |= DEP_TO_YIELD;
+  const lo = plain_span_lo();
+  const hi = plain_span_hi();
+  plain_span_reset();
+  stepFlags = 0;
+  ctl_poke(ctl + CTL.rec_lo + i, lo);
+  ctl_poke(ctl + CTL.rec_hi + i, hi);
+  const rp = ctl + CTL.rec_enabled + i;
+  ctl_poke(rp, ctl_peek(rp) | flags);
+  if (i + 1 < prefixLen) return; // the sleep set starts at the end of the forced prefix
+  let m = ctl_peek(ctl + CTL.sleep_mask);
+  if (m === 0) return;
+  const kind = ctl_peek(ctl + CTL.rec_kind + i);
+  const what = ctl_peek(ctl + CTL.rec_what + i);
+  for (let t = 0; t < nr; t++) {
+    if ((m & (1 << t)) === 0) continue;
+    const q = ctl + CTL.sleep_steps + t * CTL_SLEEP_WORDS;
+    if (
+      steps_dependent(
+        ctl_peek(q),
+        ctl_peek(q + 1),
+        ctl_peek(q + 2),
+        ctl_peek(q + 3),
+        ctl_peek(q + 4),
+        kind,
+        what,
+        lo,
+        hi,
+        flags,
+      )
+    ) {
+      m &= ~(1 << t);
+    }
+  }
+  ctl_poke(ctl + CTL.sleep_mask, m);
+}
+
+/**
  * Choose who takes the next step and give it the turn. `self` is the deciding task (it holds
  * the turn and has just recorded its next step or its end), -1 at the start.
  */
 function decide(self: number): void {
   const step = ctl_peek(ctl + CTL.steps);
+  const prefixLen = ctl_peek(ctl + CTL.prefix_len);
+  if (self >= 0 && step > 0) end_step(self, step - 1, prefixLen);
   const e = enabled_mask();
   if (e === 0) {
     let live = false;
@@ -321,9 +383,20 @@ function decide(self: number): void {
     return;
   }
   const fair = fair_mask(e);
+  // The sleep set removes children of this node, never changes which they are (the record
+  // keeps the fair set whole, so a replay without it records the same).
+  let choices = fair;
+  if (step >= prefixLen) {
+    choices = fair & ~ctl_peek(ctl + CTL.sleep_mask);
+    if (choices === 0) {
+      // Every child sleeps: whatever runs next, an explored execution has done it.
+      finish(CTL_OUT_PRUNED, step);
+      return;
+    }
+  }
   const selfRunnable = self >= 0 && (fair & (1 << self)) !== 0;
   let c = -1;
-  if (step < ctl_peek(ctl + CTL.prefix_len)) {
+  if (step < prefixLen) {
     c = ctl_peek(ctl + CTL.prefix + step);
     if (c < 0 || c >= nr || (e & (1 << c)) === 0) {
       finish(CTL_OUT_DIVERGED, step);
@@ -333,7 +406,7 @@ function decide(self: number): void {
     const mode = ctl_peek(ctl + CTL.mode);
     if (mode === CTL_MODE_SCRIPT) c = script_choice(self, e, fair);
     else if (mode === CTL_MODE_PCT) c = pct_choice(step, fair);
-    if (c < 0) c = next_after(self, fair);
+    if (c < 0) c = next_after(self, choices);
   }
   ctl_poke(ctl + CTL.rec_task + step, c);
   const cs = slot(c);

@@ -9,6 +9,7 @@ import { explore } from '../../src/harness/race/explore.js';
 import { runRace } from '../../src/harness/race/race.js';
 import { RACE_SCRIPTS, script_by_name } from '../../src/harness/race/registry.js';
 import { decodeSchedule } from '../../src/harness/race/schedule.js';
+import { timelineRows } from '../../src/harness/race/timeline.js';
 import { distModule } from '../helpers/threads.js';
 
 // Scripts whose own file asserts their exact outcomes (and explores them) are not run twice.
@@ -72,6 +73,24 @@ describe('explore', () => {
       expect(r.failures).toBe(0);
       expect(r.outcomes.length).toBe(2); // the waker found the waiter, or it did not need to
     });
+    it('sleep sets keep every outcome of both variants and run fewer executions', async () => {
+      for (const bugs of [0, variantMask(run.scenario, 'broken')]) {
+        const full = await explore(run, {
+          ...dfs,
+          preemptions: 2,
+          maxExecutions: 1000,
+          bugs,
+          prune: false,
+        });
+        const pruned = await explore(run, { ...dfs, preemptions: 2, maxExecutions: 1000, bugs });
+        expect(full.exhausted && pruned.exhausted).toBe(true);
+        expect(full.pruned).toBe(0);
+        const texts = (r: typeof full): string[] => r.outcomes.map((o) => o.text).sort();
+        expect(texts(pruned)).toEqual(texts(full));
+        expect(pruned.executions - pruned.pruned).toBeLessThan(full.executions);
+        expect(pruned.executions).toBeLessThan(full.executions);
+      }
+    });
     it('PCT with a seed finds the lost wake-up', async () => {
       const bugs = variantMask(run.scenario, 'broken');
       const r = await explore(run, {
@@ -120,6 +139,22 @@ describe('explore', () => {
       });
       expect(two.firstFailure?.preemptions).toBe(2);
       expect(two.firstFailure?.verdict.text).toMatch(/use after free/);
+    });
+    it('the timeline names every step and folds only inside one task run', async () => {
+      const e = await run.run(0, { mode: 'default' });
+      const rows = timelineRows(run.scenario, run.env, e).slice(0, -1);
+      let folds = 0;
+      rows.forEach(([, cols], k) => {
+        const used = cols.flatMap((c, t) => (c === '' ? [] : [t]));
+        expect(used.length).toBe(1);
+        if (cols[used[0]!]!.startsWith('·')) {
+          folds++;
+          // The step before a switch keeps its own row: a fold is followed by its task's row.
+          expect(rows[k + 1]?.[1][used[0]!]).toMatch(/^(load|store|rmw) /);
+        }
+      });
+      expect(folds).toBeGreaterThan(0);
+      expect(rows.some(([, c]) => c.some((x) => /^(load|rmw|store) word \d+$/.test(x)))).toBe(true);
     });
     it('the fixed variant never fails within one preemption (exhausted)', async () => {
       const r = await explore(run, { ...dfs, preemptions: 1, maxExecutions: 5000, bugs: 0 });

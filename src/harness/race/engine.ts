@@ -25,6 +25,7 @@ import {
   rec_self,
   rec_self_kind,
 } from '../../sched/control.js';
+import { DEP_FLAGS, type StepInfo } from '../../sched/depend.js';
 import { known_labels, label_name } from '../../sched/labels.js';
 import { task_attach } from '../../sched/task.js';
 import { arena_alloc, createArena, set_root } from '../../shm/arena.js';
@@ -40,10 +41,12 @@ import {
   CTL_OUT_DEADLOCK,
   CTL_OUT_DIVERGED,
   CTL_OUT_DONE,
+  CTL_OUT_PRUNED,
   CTL_OUT_RUNNING,
   CTL_OUT_SCRIPT,
   CTL_OUT_STEP_LIMIT,
   CTL_SEG_WORDS,
+  CTL_SLEEP_WORDS,
   CTL_ST_BLOCKED,
   CTL_ST_DONE,
   CTL_ST_FAILED,
@@ -69,7 +72,12 @@ import { encodeSchedule } from './schedule.js';
 
 /** How the next task is chosen after the forced prefix. */
 export type Program =
-  | { readonly mode: 'default'; readonly prefix?: ArrayLike<number> }
+  | {
+      readonly mode: 'default';
+      readonly prefix?: ArrayLike<number>;
+      /** explore's sleep set at the end of the prefix: these tasks' steps may not be taken */
+      readonly sleep?: readonly SleepEntry[];
+    }
   | {
       readonly mode: 'script';
       readonly prefix?: ArrayLike<number>;
@@ -84,6 +92,11 @@ export type Program =
       /** steps at which the running task's priority drops */
       readonly changes: readonly number[];
     };
+
+/** A task in a sleep set, with the step it is stopped at (as an explored execution took it). */
+export interface SleepEntry extends StepInfo {
+  readonly task: number;
+}
 
 /** One decision of an execution. */
 export interface Step {
@@ -100,6 +113,10 @@ export interface Step {
   readonly selfRunnable: boolean;
   /** that task's own next step kind (SP_*), or REC_SELF_ENDED */
   readonly selfKind: number;
+  /** the words the step touched with plain accesses (hi < lo: none), and its DEP_* flags */
+  readonly lo: number;
+  readonly hi: number;
+  readonly flags: number;
 }
 
 export interface Execution extends ExecView {
@@ -117,6 +134,7 @@ const OUTCOMES: Record<number, ExecOutcome> = {
   [CTL_OUT_STEP_LIMIT]: 'step-limit',
   [CTL_OUT_DIVERGED]: 'diverged',
   [CTL_OUT_SCRIPT]: 'script-stuck',
+  [CTL_OUT_PRUNED]: 'pruned',
 };
 
 /** One execution may not take longer than this (real time): a hang becomes an error. */
@@ -279,6 +297,19 @@ export class ControlledRun {
       throw new UsageError(`schedule of ${prefix.length} steps: at most ${CTL_MAX_STEPS}`);
     ctl_store(ctl + CTL.prefix_len, prefix.length);
     M.set(prefix, ctl + CTL.prefix);
+    let sleepMask = 0;
+    if (program.mode === 'default' && program.sleep !== undefined && prefix.length > 0) {
+      for (const z of program.sleep) {
+        const q = ctl + CTL.sleep_steps + z.task * CTL_SLEEP_WORDS;
+        M[q] = z.kind;
+        M[q + 1] = z.what;
+        M[q + 2] = z.lo;
+        M[q + 3] = z.hi;
+        M[q + 4] = z.flags;
+        sleepMask |= 1 << z.task;
+      }
+    }
+    ctl_store(ctl + CTL.sleep_mask, sleepMask);
     for (let i = 0; i < nr; i++) {
       const s = ctl + CTL.tasks + i * CTL_TASK.SIZE;
       M.fill(0, s, s + CTL_TASK.SIZE);
@@ -355,6 +386,9 @@ export class ControlledRun {
         self: rec_self(rec),
         selfRunnable: (rec & REC_SELF_RUNNABLE) !== 0,
         selfKind: rec_self_kind(rec),
+        lo: ctl_load(ctl + CTL.rec_lo + i),
+        hi: ctl_load(ctl + CTL.rec_hi + i),
+        flags: rec & DEP_FLAGS,
       });
     }
     const tasks: TaskEnd[] = [];
@@ -419,12 +453,14 @@ export class ControlledRun {
       labels,
     };
     const verdict: Verdict =
-      view.outcome === 'diverged'
-        ? {
-            ok: false,
-            text: `the schedule diverged at step ${ctl_load(ctl + CTL.outcome_step) + 1}: the task it names cannot run there`,
-          }
-        : this.scenario.check(this.env, view);
+      view.outcome === 'pruned'
+        ? { ok: true, text: 'pruned: every runnable task was in the sleep set' }
+        : view.outcome === 'diverged'
+          ? {
+              ok: false,
+              text: `the schedule diverged at step ${ctl_load(ctl + CTL.outcome_step) + 1}: the task it names cannot run there`,
+            }
+          : this.scenario.check(this.env, view);
     return {
       ...view,
       record,

@@ -11,7 +11,20 @@
 //
 // Pruning: a decision where the running task stands at a label (a named point, which takes no
 // shared step) is not branched: switching there is the same as switching at its next step.
-// No sleep sets: the search is exhaustive within the bound, never pruned unsoundly.
+//
+// Sleep sets (Godefroid 1996), restricted so that they stay sound under the preemption bound:
+// at a decision where the running task t could run on and a switch away from it costs a
+// preemption, the search first lets t run on; the branch that switches to u then carries t in
+// its sleep set, and t may not be chosen there until a step dependent with t's pending step
+// (src/sched/depend.ts) has run — any schedule that takes t's step earlier, with only
+// independent steps before it, is equivalent to one in t's own branch. That one moves t's step
+// to the front; it costs no more preemptions: the switch to u there costs the 1 saved at
+// the switch back to t, and a switch that was free stays free (the dependency relation keeps
+// blocking, waking, the virtual clock and spinners' fairness in place). Siblings that were
+// themselves preemptions, or switches from a task that could not run on, are not put to sleep:
+// moving their step to the front can cost a preemption more, so the equivalent schedule could
+// lie beyond the bound. An execution whose every runnable task sleeps ends 'pruned' (not judged;
+// an equivalent one was). `prune: false` turns this off (the test compares both).
 //
 // PCT (Burckhardt et al. 2010): random distinct task priorities, d-1 random change points; the
 // highest-priority runnable task runs. A seed makes it repeatable. A PCT failure is then
@@ -19,7 +32,8 @@
 
 import { UsageError } from '../../errors.js';
 import { SP_NAMED, SP_YIELD } from '../../sched/atomics.js';
-import type { ControlledRun, Execution, Program } from './engine.js';
+import { step_info_dependent } from '../../sched/depend.js';
+import type { ControlledRun, Execution, Program, SleepEntry, Step } from './engine.js';
 
 export interface ExploreOptions {
   readonly strategy: 'dfs' | 'pct';
@@ -33,6 +47,8 @@ export interface ExploreOptions {
   readonly bugs: number;
   /** stop at the first failing execution (DFS: still one with the fewest preemptions) */
   readonly stopAtFailure?: boolean;
+  /** DFS: sleep-set pruning (default on) */
+  readonly prune?: boolean;
   /** called after each execution (progress) */
   readonly onExecution?: (n: number) => void;
 }
@@ -55,22 +71,57 @@ export interface ExploreResult {
   readonly maxSteps: number;
   /** PCT: executions the DFS that minimised the failure's preemptions ran (not counted above) */
   readonly minimiseExecutions: number;
+  /** executions (counted above) the sleep sets ended early: not judged, not in outcomes */
+  readonly pruned: number;
 }
 
-/** The prefixes an execution opens: [prefix, extra preemptions] per alternative. */
-function alternatives(exec: Execution, from: number): Array<[Uint8Array, number]> {
-  const out: Array<[Uint8Array, number]> = [];
+/** A queued branch: the forced prefix, and the sleep set at its end. */
+interface Branch {
+  readonly prefix: Uint8Array;
+  readonly sleep: readonly SleepEntry[];
+  /** how many of its preemptions come right after the preempted task passed a label */
+  readonly atLabels: number;
+}
+
+function entry(task: number, s: Step): SleepEntry {
+  return { task, kind: s.kind, what: s.what, lo: s.lo, hi: s.hi, flags: s.flags };
+}
+
+/**
+ * The branches an execution opens: [branch, extra preemptions] per alternative at each decision
+ * from `from` (the end of its prefix) on. With `prune`, each carries its sleep set: the one the
+ * execution had there (replayed from `sleep`, the set it started with, as the tasks did) plus
+ * the task that ran on, when the alternative is a preemption.
+ */
+function alternatives(
+  exec: Execution,
+  from: number,
+  sleep: readonly SleepEntry[],
+  prune: boolean,
+  atLabels: number,
+): Array<[Branch, number]> {
+  const out: Array<[Branch, number]> = [];
   const choices = Uint8Array.from(exec.record, (s) => s.task);
+  let asleep: SleepEntry[] = prune ? [...sleep] : [];
   for (let i = from; i < exec.record.length; i++) {
     const s = exec.record[i]!;
+    if (i > 0 && asleep.length > 0) {
+      const done = exec.record[i - 1]!;
+      asleep = asleep.filter((z) => !step_info_dependent(z, done));
+    }
     if (s.self >= 0 && s.selfRunnable && s.selfKind === SP_NAMED) continue;
+    const preempts = s.self >= 0 && s.selfRunnable && s.selfKind !== SP_YIELD;
     for (let a = 0; a < 8; a++) {
       if (a === s.task || (s.enabled & (1 << a)) === 0) continue;
-      const cost = s.self >= 0 && s.selfRunnable && a !== s.self && s.selfKind !== SP_YIELD ? 1 : 0;
+      if (asleep.some((z) => z.task === a)) continue;
+      const cost = preempts && a !== s.self ? 1 : 0;
       const p = new Uint8Array(i + 1);
       p.set(choices.subarray(0, i));
       p[i] = a;
-      out.push([p, cost]);
+      const z = prune && cost === 1 && s.task === s.self ? [...asleep, entry(s.task, s)] : asleep;
+      const prev = exec.record[i - 1];
+      const atLabel = cost === 1 && prev?.task === s.self && prev.kind === SP_NAMED ? 1 : 0;
+      out.push([{ prefix: p, sleep: z, atLabels: atLabels + atLabel }, cost]);
     }
   }
   return out;
@@ -88,7 +139,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-const EMPTY = new Uint8Array(0);
+const ROOT: Branch = { prefix: new Uint8Array(0), sleep: [], atLabels: 0 };
 
 export async function explore(run: ControlledRun, opts: ExploreOptions): Promise<ExploreResult> {
   if (!Number.isInteger(opts.preemptions) || opts.preemptions < 0 || opts.preemptions > 10) {
@@ -103,8 +154,14 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
   let failures = 0;
   let maxSteps = 0;
   let firstFailure: Execution | null = null;
+  let pruned = 0;
   const note = (e: Execution): void => {
     executions++;
+    if (e.outcome === 'pruned') {
+      pruned++;
+      opts.onExecution?.(executions);
+      return;
+    }
     maxSteps = Math.max(maxSteps, e.steps);
     const key = `${e.verdict.ok ? 'ok' : 'FAIL'} ${e.verdict.text}`;
     const o = outcomes.get(key);
@@ -120,33 +177,44 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
   let minimisedWith = 0;
   if (opts.strategy === 'dfs') {
     const K = opts.preemptions;
-    // One FIFO queue per preemption count, emptied in increasing order: within a bucket the
-    // earliest parent and the earliest branch point run first (breadth first), which reaches
-    // a bug that needs an early preemption long before a depth-first order would.
-    const buckets: Uint8Array[][] = Array.from({ length: K + 1 }, () => []);
-    buckets[0]!.push(new Uint8Array(0));
+    // One bucket per preemption count, emptied in increasing order, so the first failure has
+    // the fewest preemptions. Within a bucket, branches whose preemptions sit right after a
+    // label (the race windows the kernel code marks) run first, most such first; that only
+    // orders the bucket, whose every branch still runs. Each sub-queue is FIFO: the earliest
+    // parent and the earliest branch point first (breadth first), which reaches a bug that
+    // needs an early preemption long before a depth-first order would.
+    const prune = opts.prune !== false;
+    const buckets: Branch[][][] = Array.from({ length: K + 1 }, () =>
+      Array.from({ length: K + 1 }, () => []),
+    );
+    const heads: number[][] = Array.from({ length: K + 1 }, () => new Array(K + 1).fill(0));
+    buckets[0]![0]!.push(ROOT);
     let stopped = false;
     for (let k = 0; k <= K && !stopped; k++) {
-      const q = buckets[k]!;
-      let head = 0;
-      while (head < q.length) {
+      const subs = buckets[k]!;
+      const hk = heads[k]!;
+      for (;;) {
+        let l = K;
+        while (l >= 0 && hk[l]! >= subs[l]!.length) l--;
+        if (l < 0) break;
         if (executions >= opts.maxExecutions) {
           stopped = true;
           break;
         }
-        const prefix = q[head]!;
-        q[head++] = EMPTY; // the queue keeps only what is still to run
-        const e = await run.run(opts.bugs, { mode: 'default', prefix });
+        const q = subs[l]!;
+        const b = q[hk[l]!]!;
+        q[hk[l]!++] = ROOT; // the queue keeps only what is still to run
+        const e = await run.run(opts.bugs, { mode: 'default', prefix: b.prefix, sleep: b.sleep });
         note(e);
         if (e.outcome === 'diverged') continue; // cannot happen with a deterministic scenario
-        for (const [p, cost] of alternatives(e, prefix.length)) {
-          if (k + cost <= K) buckets[k + cost]!.push(p);
+        for (const [p, cost] of alternatives(e, b.prefix.length, b.sleep, prune, b.atLabels)) {
+          if (k + cost <= K) buckets[k + cost]![Math.min(p.atLabels, K)]!.push(p);
         }
         if (opts.stopAtFailure === true && firstFailure !== null) return result(false);
       }
-      if (!stopped) q.length = 0;
+      if (!stopped) for (const q of subs) q.length = 0;
     }
-    exhausted = !stopped && buckets.every((b) => b.length === 0);
+    exhausted = !stopped && buckets.every((b) => b.every((q) => q.length === 0));
   } else {
     const rand = prng(opts.seed);
     const nr = run.nrTasks;
@@ -193,6 +261,7 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
       elapsedMs: performance.now() - t0,
       maxSteps,
       minimiseExecutions: minimisedWith,
+      pruned,
     };
   }
 }

@@ -17,7 +17,14 @@ export interface ScenarioTask {
 }
 
 /** How an execution ended, as the check sees it. */
-export type ExecOutcome = 'done' | 'deadlock' | 'step-limit' | 'diverged' | 'script-stuck';
+export type ExecOutcome =
+  | 'done'
+  | 'deadlock'
+  | 'step-limit'
+  | 'diverged'
+  | 'script-stuck'
+  /** explore's sleep sets ended it: an explored execution is equivalent (never judged) */
+  | 'pruned';
 
 /** One task's end in an execution. */
 export interface TaskEnd {

@@ -66,6 +66,10 @@ export const CTL_OUT_DEADLOCK = 2; // tasks remain and every one of them is bloc
 export const CTL_OUT_STEP_LIMIT = 3; // CTL_MAX_STEPS decisions (a livelock, or too big)
 export const CTL_OUT_DIVERGED = 4; // a forced choice named a task that could not run
 export const CTL_OUT_SCRIPT = 5; // a script segment's task could not run (blocked or done)
+export const CTL_OUT_PRUNED = 6; // every runnable task was in the sleep set (explore's pruning)
+
+/** Words per sleep-set entry: kind, what, lo, hi, flags. */
+export const CTL_SLEEP_WORDS = 5;
 
 /** A script segment: run `task` until it passes `label` (or, with label 0, until it blocks or ends). */
 export const CTL_SEG_WORDS = 2;
@@ -106,6 +110,19 @@ export const CTL = defineStruct('sched_ctl', {
   rec_what: CTL_MAX_STEPS,
   /** bit i: ctl index i could run at decision i; bit 8+: the deciding task (+1), 0 none */
   rec_enabled: CTL_MAX_STEPS,
+  /**
+   * The span of words step i touched with plain (unhooked) accesses, lo..hi (hi < lo: none);
+   * with its flags in rec_enabled (src/sched/depend.ts), what the sleep sets need to know.
+   */
+  rec_lo: CTL_MAX_STEPS,
+  rec_hi: CTL_MAX_STEPS,
+  /**
+   * The sleep set (explore's pruning): bit i, ctl index i may not be chosen; its pending step
+   * is sleep_steps[i] (CTL_SLEEP_WORDS: kind, what, lo, hi, flags). Only after the forced
+   * prefix; each executed step wakes the sleepers whose step it is dependent with.
+   */
+  sleep_mask: 1,
+  sleep_steps: CTL_MAX_TASKS * 5,
   /** the script: segments and where it stands */
   nr_segments: 1,
   segment: 1,
