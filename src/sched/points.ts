@@ -29,6 +29,8 @@ export const SP = {
   BEFORE_REF_INC: 11,
   /** vma_start_write done: the writer holds the VMA write-locked (its write section) */
   WRITE_LOCKED: 12,
+  /** kmem_cache: objects are in flight between the global list and a per-task cache */
+  SLAB_IN_FLIGHT: 13,
 } as const;
 
 export type PointName = keyof typeof SP;
