@@ -36,4 +36,5 @@ export function exit_mmap(mm: number): void {
     mmap_write_unlock(mm);
   }
   mmdrop(mm);
+  sched_point(SP.MM_EXITED);
 }

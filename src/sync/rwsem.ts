@@ -40,9 +40,11 @@ import {
   atomic_set,
   cpu_relax,
   plain_read,
+  sched_point,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import {
   count,
   current,
@@ -202,6 +204,7 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
       // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
       if (atomic_read(w + RWSEM_WAITER.task) === 0) break;
       if (state === TASK_KILLABLE && fatal_signal_pending()) {
+        sched_point(SP.RWSEM_KILLED);
         spin_lock(sem + RWSEM.wait_lock);
         holding = true;
         if (atomic_read(w + RWSEM_WAITER.task) !== 0) {
@@ -494,6 +497,7 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
       holding = false;
       spin_unlock(sem + RWSEM.wait_lock);
       if (state === TASK_KILLABLE && fatal_signal_pending()) {
+        sched_point(SP.RWSEM_KILLED);
         spin_lock(sem + RWSEM.wait_lock);
         rwsem_del_wake_waiter(sem, w); // drops wait_lock
         ret = EINTR;
