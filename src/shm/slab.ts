@@ -461,7 +461,8 @@ export function kmem_cache_alloc(c: number): number {
   const v = view(c);
   const pcp = pcp_of(v);
   const l = c + KMEM_CACHE.list;
-  let moves = atomic_read(l + KMEM_LIST.moves);
+  let moves = 0; // list.moves before the scan (read once the per-task cache is empty)
+  let scanning = false;
   let deadline = 0;
   for (let spins = 0; ; ) {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
@@ -478,6 +479,10 @@ export function kmem_cache_alloc(c: number): number {
         return obj;
       }
       continue; // a thief emptied our cache; look again
+    }
+    if (!scanning) {
+      scanning = true;
+      moves = atomic_read(l + KMEM_LIST.moves);
     }
     if (pcp_refill(v, pcp) || pcp_steal(v, pcp)) continue;
     // Nothing found. Exhausted only if no object was in flight and none finished a move
