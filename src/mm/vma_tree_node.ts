@@ -23,9 +23,9 @@ import {
 } from '../shm/layout/index.js';
 import {
   kmem_cache_alloc,
-  kmem_cache_alloc_or_throw,
   kmem_cache_create,
   kmem_cache_free,
+  slab_exhausted,
 } from '../shm/slab.js';
 import {
   call_rcu,
@@ -188,6 +188,13 @@ export function vt_nodes_needed(entries: number): number {
 
 /** A zeroed node, private to the caller. Throws SlabExhausted (naming --max-vmas) when full. */
 export function node_alloc(): number {
+  const p = node_alloc_try();
+  if (p === 0) throw slab_exhausted(nodeCache);
+  return p;
+}
+
+/** As node_alloc(), but 0 when the slab is full even after waiting for RCU-freed nodes. */
+export function node_alloc_try(): number {
   if (nodeCache === 0) throw new LockStateError('vma tree: no node slab (vma_tree_attach)');
   let p = kmem_cache_alloc(nodeCache);
   if (p === 0) {
@@ -202,7 +209,7 @@ export function node_alloc(): number {
     rcu_barrier();
     p = kmem_cache_alloc(nodeCache);
   }
-  if (p === 0) p = kmem_cache_alloc_or_throw(nodeCache);
+  if (p === 0) return 0;
   plain_fill(p, VT_NODE.SIZE, 0); // private: no reader can reach it yet
   return p;
 }

@@ -36,9 +36,12 @@ import {
   n_slot,
   n_start,
   node_alloc,
+  node_alloc_try,
   node_free,
   node_free_rcu,
+  vt_nodes_needed,
 } from './vma_tree_node.js';
+import { vt_height } from './vma_tree_read.js';
 
 // ---- transaction state (one open transaction per thread) ---------------------------------
 
@@ -66,8 +69,68 @@ const xG = new Int32Array(2 * VT_FANOUT);
 
 // ---- node ownership --------------------------------------------------------------------------
 
+// ---- preallocation (vma_iter_prealloc) -------------------------------------------------------
+
+/** Nodes reserved by vt_prealloc(), taken before the slab is asked. One pool per thread. */
+const reserve: number[] = [];
+
+/** A node for the working version: from the reserve if there is one, else the slab. */
+function take_node(): number {
+  return reserve.pop() ?? node_alloc();
+}
+
+/** A fresh node the working version dropped: back to the reserve while one is held. */
+function give_node(n: number): void {
+  if (reserveHeld) reserve.push(n);
+  else node_free(n);
+}
+let reserveHeld = false;
+
+/**
+ * vma_iter_prealloc(): before changing anything, reserve the nodes that `stores` index stores
+ * (inserts and removes; `inserts` of them inserts) can need at worst on the tree at `root` with
+ * `entries` entries. Returns false, with nothing reserved, if the slab cannot supply them: the
+ * caller returns -ENOMEM with the world unchanged, instead of running out mid-operation. Every
+ * transaction until vt_prealloc_put() takes its nodes from the reserve first.
+ *
+ * The bound: one store copies at most the root-to-leaf path and adds at most one node per
+ * level plus a new root (an insert), or one sibling per level (a remove's rebalance), so
+ * 2h + 1 nodes with h the height the tree can have reached; and fresh nodes are all reachable
+ * from the working root, so never more than a tree of entries + inserts entries can hold.
+ */
+export function vt_prealloc(
+  root: number,
+  entries: number,
+  stores: number,
+  inserts: number,
+): boolean {
+  if (reserveHeld) throw new LockStateError('vt_prealloc: a reserve is held (vt_prealloc_put)');
+  // A root split needs a full root; a new root has 2 children and gains at most one per
+  // insert, so the height grows by one, and by one more per VT_FANOUT - 2 further inserts.
+  const h = Math.min(VT_MAX_HEIGHT, vt_height(root) + 1 + Math.floor(inserts / (VT_FANOUT - 2)));
+  const need = Math.min(stores * (2 * h + 1), vt_nodes_needed(entries + inserts));
+  for (let i = 0; i < need; i++) {
+    const n = node_alloc_try();
+    if (n === 0) {
+      for (const m of reserve) node_free(m);
+      reserve.length = 0;
+      return false;
+    }
+    reserve.push(n);
+  }
+  reserveHeld = true;
+  return true;
+}
+
+/** Give back what the operation did not use of its reserve (never published: freed at once). */
+export function vt_prealloc_put(): void {
+  for (const n of reserve) node_free(n);
+  reserve.length = 0;
+  reserveHeld = false;
+}
+
 function new_node(level: number): number {
-  const c = node_alloc();
+  const c = take_node();
   fresh.add(c);
   n_set_meta(c, 0, level);
   return c;
@@ -76,7 +139,7 @@ function new_node(level: number): number {
 /** A writable version of n: n itself if fresh, else a fresh copy (n is retired). */
 function cow(n: number): number {
   if (fresh.has(n)) return n;
-  const c = node_alloc();
+  const c = take_node();
   n_copy(c, n);
   fresh.add(c);
   retired.push(n);
@@ -92,7 +155,7 @@ function own(n: number, level: number): number {
 
 /** n leaves the working version. */
 function retire(n: number): void {
-  if (fresh.delete(n)) node_free(n);
+  if (fresh.delete(n)) give_node(n);
   else retired.push(n);
 }
 
@@ -459,7 +522,7 @@ export function vt_txn_commit(): number {
 /** Drop the open transaction (if any): free its fresh nodes; nothing was published. */
 export function vt_txn_abort(): boolean {
   if (txWord === 0) return false;
-  for (const n of fresh) node_free(n);
+  for (const n of fresh) give_node(n);
   fresh.clear();
   retired = [];
   trace(EV.VMA_TREE_ABORT, txWord, 0);
@@ -473,6 +536,8 @@ export function vt_txn_abort(): boolean {
  * thread is leaving (a worker reused for a new run after an abort unwound mid-transaction).
  */
 export function __vt_txn_forget(): void {
+  reserve.length = 0;
+  reserveHeld = false;
   fresh.clear();
   retired = [];
   txWord = 0;

@@ -11,6 +11,8 @@ import {
   vt_find,
   vt_find_gap_topdown,
   vt_lookup,
+  vt_prealloc,
+  vt_prealloc_put,
   vt_txn_abort,
   vt_txn_begin,
   vt_txn_commit,
@@ -74,7 +76,6 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
   // vma_merge_new_range(): a neighbour that ends exactly here (below) or starts exactly at
   // `end` (above; [start, end) is free, so a VMA containing `end` starts there) with the same
   // flags is grown over the range (vma_expand).
-  const assertions = mm_globals().assertions;
   let prev = start > 0 ? vt_lookup(root, start - 1) : 0;
   if (prev !== 0 && atomic_read(prev + VMA.vm_flags) !== flags) prev = 0;
   let next = end < TASK_SIZE_PAGES ? vt_lookup(root, end) : 0;
@@ -86,6 +87,48 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     if (pa !== 0 && na !== 0 && pa !== na) next = 0;
   }
   const removed: number[] = [];
+  // vma_iter_prealloc(): at most two removes and one insert, reserved before anything changes.
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), 3, 1)) {
+    mmap_write_unlock(mm);
+    return ENOMEM;
+  }
+  let stored: boolean;
+  try {
+    stored = __mmap_store(mm, start, end, flags, prev, next, removed);
+  } finally {
+    vt_prealloc_put();
+  }
+  if (!stored) {
+    mmap_write_unlock(mm);
+    return ENOMEM;
+  }
+  // vma_complete(): the VMA merged away is freed under the write lock (see vmas_free_sleeps).
+  const late = removed.length > 0 && vmas_free_sleeps();
+  if (removed.length > 0 && !late) vmas_free(removed);
+  mmap_write_unlock(mm);
+  if (late) vmas_free(removed);
+  S.process_deferred();
+  count(CNT.MMAP_OPS);
+  trace(EV.MMAP_END, start, pages);
+  return start;
+}
+
+/**
+ * The index and VMA changes of do_mmap, nodes reserved, mmap write lock held. A VMA merged
+ * away is pushed on `removed`. False if the VMA slab ran out (nothing changed).
+ */
+function __mmap_store(
+  mm: number,
+  start: number,
+  end: number,
+  flags: number,
+  prev: number,
+  next: number,
+  removed: number[],
+): boolean {
+  const S = scheme();
+  const root = mm + MM.mm_mt;
+  const assertions = mm_globals().assertions;
   vt_txn_begin(root);
   if (prev !== 0) {
     // Below, or both: prev grows to the end of the range, or over next too.
@@ -120,8 +163,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     const vma = vm_area_alloc(mm);
     if (vma === 0) {
       vt_txn_abort();
-      mmap_write_unlock(mm);
-      return ENOMEM;
+      return false;
     }
     vma_init_range(vma, start, end, flags);
     S.vma_start_write(vma); // detached: records the sequence, so attach may assert it
@@ -130,15 +172,7 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     atomic_fetch_add(mm + MM.map_count, 1);
   }
   vt_txn_commit();
-  // vma_complete(): the VMA merged away is freed under the write lock (see vmas_free_sleeps).
-  const late = removed.length > 0 && vmas_free_sleeps();
-  if (removed.length > 0 && !late) vmas_free(removed);
-  mmap_write_unlock(mm);
-  if (late) vmas_free(removed);
-  S.process_deferred();
-  count(CNT.MMAP_OPS);
-  trace(EV.MMAP_END, start, pages);
-  return start;
+  return true;
 }
 
 /**

@@ -6,7 +6,14 @@ import { EINTR, ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { change_pte_range } from '../mm/pgtable.js';
 import { VM_ACCESS_FLAGS, VM_WRITE } from '../mm/vma.js';
-import { vt_txn_begin, vt_txn_commit, vt_txn_insert, vt_txn_remove } from '../mm/vma_tree.js';
+import {
+  vt_prealloc,
+  vt_prealloc_put,
+  vt_txn_begin,
+  vt_txn_commit,
+  vt_txn_insert,
+  vt_txn_remove,
+} from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
@@ -30,18 +37,37 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
   if (bad !== 0) return bad;
   const end = start + pages;
   const flags = prot & VM_ACCESS_FLAGS;
-  const S = scheme();
-  const assertions = mm_globals().assertions;
   if (mmap_write_lock_killable(mm) !== 0) {
     count(CNT.WRITER_EINTR);
     return EINTR;
   }
   trace(EV.MPROTECT_BEGIN, start, flags);
   const root = mm + MM.mm_mt;
-  if (!fully_mapped(vmas_in_range(mm, start, end), start, end)) {
+  const inRange = vmas_in_range(mm, start, end);
+  if (!fully_mapped(inRange, start, end)) {
     mmap_write_unlock(mm);
     return ENOMEM;
   }
+  // vma_iter_prealloc(): two splits (a remove and two inserts each), then merges over at most
+  // the VMAs of the range, the two new ones and the two neighbours (a remove each, an insert
+  // per run), reserved before anything changes.
+  const nr = inRange.length + 4;
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), 6 + 2 * nr, 4 + nr)) {
+    mmap_write_unlock(mm);
+    return ENOMEM;
+  }
+  try {
+    return __do_mprotect(mm, start, end, flags);
+  } finally {
+    vt_prealloc_put();
+  }
+}
+
+/** do_mprotect's body: mmap write lock held, index nodes reserved; unlocks. */
+function __do_mprotect(mm: number, start: number, end: number, flags: number): number {
+  const S = scheme();
+  const assertions = mm_globals().assertions;
+  const root = mm + MM.mm_mt;
   vt_txn_begin(root);
   const split = split_edges(mm, start, end);
   vt_txn_commit();

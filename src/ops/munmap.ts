@@ -11,8 +11,8 @@
 //      frees after the unlock (see vmas_free_sleeps).
 
 import { EINTR, ENOMEM } from '../errors.js';
-import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
-import { sched_point } from '../sched/atomics.js';
+import { vt_prealloc, vt_prealloc_put, vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
+import { atomic_read, sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
@@ -50,13 +50,39 @@ export function do_munmap(mm: number, start: number, pages: number): number {
   const bad = check_range(start, pages);
   if (bad !== 0) return bad;
   const end = start + pages;
-  const S = scheme();
   if (mmap_write_lock_killable(mm) !== 0) {
     count(CNT.WRITER_EINTR);
     return EINTR;
   }
   trace(EV.MUNMAP_BEGIN, start, end);
 
+  // vma_iter_prealloc(): the index nodes of the whole operation (two splits of one remove and
+  // two inserts each, then one remove per VMA) before any VMA is touched, so running out is
+  // -ENOMEM with nothing changed.
+  const root = mm + MM.mm_mt;
+  const nr = vmas_in_range(mm, start, end).length;
+  if (nr === 0) {
+    mmap_write_unlock(mm);
+    return 0;
+  }
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), nr + 6, 4)) {
+    mmap_write_unlock(mm);
+    return ENOMEM;
+  }
+  let ret: number;
+  try {
+    ret = __do_munmap(mm, start, end);
+  } finally {
+    vt_prealloc_put();
+  }
+  if (ret !== 0) return ret;
+  count(CNT.MUNMAP_OPS);
+  return 0;
+}
+
+/** do_munmap's body, with the mmap write lock held and the index nodes reserved; unlocks. */
+function __do_munmap(mm: number, start: number, end: number): number {
+  const S = scheme();
   vt_txn_begin(mm + MM.mm_mt);
   if (!split_edges(mm, start, end)) {
     vt_txn_commit();
@@ -66,10 +92,6 @@ export function do_munmap(mm: number, start: number, pages: number): number {
   vt_txn_commit();
 
   const vmas = vmas_in_range(mm, start, end);
-  if (vmas.length === 0) {
-    mmap_write_unlock(mm);
-    return 0;
-  }
 
   const detached: number[] = [];
   for (const vma of vmas) {
@@ -98,7 +120,6 @@ export function do_munmap(mm: number, start: number, pages: number): number {
     vmas_free(detached);
     mmap_read_unlock(mm);
   }
-  count(CNT.MUNMAP_OPS);
   trace(EV.MUNMAP_END, start, detached.length);
   return 0;
 }

@@ -42,6 +42,8 @@ export const SP = {
   FOREIGN_PUT_BEFORE_WAKE: 14,
   /** exit_mmap: the address space torn down and the mm dropped; the exiting task goes on */
   MM_EXITED: 15,
+  /** kmem_cache: objects are in flight between the global list and a per-task cache */
+  SLAB_IN_FLIGHT: 16,
 } as const;
 
 export type PointName = keyof typeof SP;

@@ -15,6 +15,13 @@
 //   all with a cmpxchg to count 0 that succeeds only if ctl is unchanged — that is, if the owner
 //   completed no pop or push in between; the version makes "unchanged" exact up to 2^24 owner
 //   operations during one steal. Even then the state word below catches a double hand-out.
+// - In flight: a refill, steal or flush raises list.in_flight (a full-barrier RMW) BEFORE the
+//   objects leave the place an allocator scans, and after they are visible in the next place
+//   bumps list.moves, then lowers in_flight. An allocator that found nothing reads moves before
+//   its scan and in_flight and moves after it: any free object it missed was either in flight
+//   at that read or finished a move during the scan, so it reports exhaustion only when
+//   in_flight is 0 and moves unchanged (the kernel's allocator never fails while objects sit
+//   in another CPU's partial list). Otherwise it waits, bounded, and scans again.
 // - State word: kmem_cache_free swaps ALLOCATED→FREE and kmem_cache_alloc FREE→ALLOCATED with
 //   an xchg (full barrier), so two frees of one object cannot both succeed.
 //
@@ -25,18 +32,22 @@
 
 import { InvariantViolation, LayoutError, LockStateError, SlabExhausted } from '../errors.js';
 import {
+  atomic_fetch_add,
   atomic_read,
   atomic_set,
   atomic_try_cmpxchg,
   atomic_xchg,
+  cpu_relax,
   plain_fill,
   plain_read,
+  sched_point,
   without_schedule_points,
   words,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { count, current_id, trace } from '../sched/task.js';
+import { SP } from '../sched/points.js';
+import { check_abort, count, current_id, sched_clock_ms, sleep_us, trace } from '../sched/task.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { arena_alloc, max_tasks } from './arena.js';
 import {
@@ -359,8 +370,10 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
     atomic_set(l + KMEM_LIST.fresh, fresh);
   }
   atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) - k);
+  if (k > 0) atomic_fetch_add(l + KMEM_LIST.in_flight, k); // before the unlock: never unseen
   spin_unlock(l + KMEM_LIST.lock);
   if (k === 0) return false;
+  sched_point(SP.SLAB_IN_FLIGHT);
   // Pops take the top slot: reverse the batch (still private) so objects go out in list order.
   for (let i = 0, j = k - 1; i < j; i++, j--) {
     const t = atomic_read(pcp + KMEM_PCP.objs + i);
@@ -368,14 +381,22 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
     atomic_set(pcp + KMEM_PCP.objs + j, t);
   }
   pcp_publish(v, pcp, k);
+  move_done(l, k);
   count(CNT.SLAB_REFILL);
   return true;
+}
+
+/** `n` objects in flight are visible again: bump moves, then lower in_flight (both full RMWs). */
+function move_done(l: number, n: number): void {
+  atomic_fetch_add(l + KMEM_LIST.moves, 1);
+  atomic_fetch_add(l + KMEM_LIST.in_flight, -n);
 }
 
 /** The global list is empty: take every object another task has cached. */
 function pcp_steal(v: CacheView, pcp: number): boolean {
   const nr = v.nrPcp;
   const me = current_id();
+  const l = v.c + KMEM_CACHE.list;
   for (let k = 1; k < nr; k++) {
     const victim = v.pcp0 + ((me + k) % nr) * v.pcpStride;
     for (;;) {
@@ -386,12 +407,16 @@ function pcp_steal(v: CacheView, pcp: number): boolean {
       for (let i = 0; i < n; i++) {
         atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
       }
+      atomic_fetch_add(l + KMEM_LIST.in_flight, n); // before the claim hides them
       if (atomic_try_cmpxchg(victim + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
+        sched_point(SP.SLAB_IN_FLIGHT);
         pcp_publish(v, pcp, n);
+        move_done(l, n);
         count(CNT.SLAB_STEAL);
         trace(EV.SLAB_STEAL, v.c, n);
         return true;
       }
+      atomic_fetch_add(l + KMEM_LIST.in_flight, -n); // nothing moved
     }
   }
   return false;
@@ -400,8 +425,14 @@ function pcp_steal(v: CacheView, pcp: number): boolean {
 /** The caller's cache is full: hand its top batch to the global list. */
 function pcp_flush(v: CacheView, pcp: number, ctl: number): void {
   const n = ctl & KMEM_PCP_COUNT_MASK;
+  const l = v.c + KMEM_CACHE.list;
+  atomic_fetch_add(l + KMEM_LIST.in_flight, KMEM_PCP_BATCH); // before the claim hides them
   // Claim first: once count is below them, the top slots are ours alone (no thief reads them).
-  if (!atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - KMEM_PCP_BATCH))) return;
+  if (!atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - KMEM_PCP_BATCH))) {
+    atomic_fetch_add(l + KMEM_LIST.in_flight, -KMEM_PCP_BATCH); // nothing moved
+    return;
+  }
+  sched_point(SP.SLAB_IN_FLIGHT);
   const firstObj = atomic_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
   let last = firstObj;
   for (let i = n - KMEM_PCP_BATCH + 1; i < n; i++) {
@@ -409,12 +440,12 @@ function pcp_flush(v: CacheView, pcp: number, ctl: number): void {
     atomic_set(last + v.fp, o); // the batch is private until the splice below
     last = o;
   }
-  const l = v.c + KMEM_CACHE.list;
   spin_lock(l + KMEM_LIST.lock);
   atomic_set(last + v.fp, atomic_read(l + KMEM_LIST.head));
   atomic_set(l + KMEM_LIST.head, firstObj);
   atomic_set(l + KMEM_LIST.nr_free, atomic_read(l + KMEM_LIST.nr_free) + KMEM_PCP_BATCH);
   spin_unlock(l + KMEM_LIST.lock); // RELEASE: the links are visible to the next popper
+  move_done(l, KMEM_PCP_BATCH);
   count(CNT.SLAB_FLUSH);
 }
 
@@ -435,7 +466,11 @@ function check_poison(v: CacheView, obj: number): void {
 export function kmem_cache_alloc(c: number): number {
   const v = view(c);
   const pcp = pcp_of(v);
-  for (let pass = 0; ; ) {
+  const l = c + KMEM_CACHE.list;
+  let moves = 0; // list.moves before the scan (read once the per-task cache is empty)
+  let scanning = false;
+  let deadline = 0;
+  for (let spins = 0; ; ) {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n > 0) {
@@ -451,15 +486,42 @@ export function kmem_cache_alloc(c: number): number {
       }
       continue; // a thief emptied our cache; look again
     }
+    if (!scanning) {
+      scanning = true;
+      moves = atomic_read(l + KMEM_LIST.moves);
+    }
     if (pcp_refill(v, pcp) || pcp_steal(v, pcp)) continue;
-    // Objects in flight between caches can hide from one scan; call it exhausted after two.
-    if (++pass === 2) {
+    // Nothing found. Exhausted only if no object was in flight and none finished a move
+    // during the scan (see "In flight" above); else wait for the mover and scan again.
+    const inFlight = atomic_read(l + KMEM_LIST.in_flight);
+    const now = atomic_read(l + KMEM_LIST.moves);
+    if (inFlight === 0 && now === moves) {
       count(CNT.SLAB_EXHAUSTED);
       trace(EV.SLAB_EXHAUSTED, c, 0);
       return 0;
     }
+    moves = now;
+    if (inFlight === 0) continue; // a move finished meanwhile: scan again at once
+    // Bounded: a mover finishes in a few steps unless it is preempted (or unwound mid-move,
+    // which leaves in_flight raised for good); past the bound, report exhaustion and say why.
+    if ((++spins & 63) === 0) {
+      check_abort();
+      const t = sched_clock_ms();
+      if (deadline === 0) deadline = t + SLAB_IN_FLIGHT_WAIT_MS;
+      else if (t > deadline) {
+        count(CNT.SLAB_EXHAUSTED);
+        trace(EV.SLAB_EXHAUSTED, c, inFlight);
+        return 0;
+      }
+      sleep_us(50);
+    } else {
+      cpu_relax();
+    }
   }
 }
+
+/** How long kmem_cache_alloc waits for objects in flight before it reports exhaustion. */
+export const SLAB_IN_FLIGHT_WAIT_MS = 1000;
 
 /** kmem_cache_alloc, throwing slab_exhausted(c) instead of returning 0. */
 export function kmem_cache_alloc_or_throw(c: number): number {

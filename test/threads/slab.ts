@@ -7,7 +7,11 @@ import {
   atomic_read,
   atomic_set,
   atomic_xchg,
+  SP_LOAD,
+  SP_NAMED,
+  set_schedule_hook,
 } from '../../src/sched/atomics.js';
+import { SP } from '../../src/sched/points.js';
 import { check_abort, current_id, park } from '../../src/sched/task.js';
 import { kmem_cache_alloc, kmem_cache_free } from '../../src/shm/slab.js';
 
@@ -142,4 +146,59 @@ export function churn(a: ChurnArgs): ChurnResult {
     frees++;
   }
   return { allocs, frees, exhausted, handedOff, taken };
+}
+
+// ---- objects in flight (test/unit/slab.test.ts) --------------------------------------------
+
+export interface InFlightArgs {
+  readonly c: number;
+  /** the cache's list.in_flight word */
+  readonly inFlightWord: number;
+  /** set by the mover once it is stopped with its refill in flight */
+  readonly stalled: number;
+  /** set by the allocator when it looks at in_flight (it found nothing and may wait) */
+  readonly looked: number;
+  /** set by the allocator when its kmem_cache_alloc returned */
+  readonly done: number;
+}
+
+/**
+ * Allocate once from an empty per-task cache: the refill takes every object from the list and
+ * stops in flight (SP.SLAB_IN_FLIGHT) until the allocator has looked at in_flight or returned.
+ */
+export function inFlightMover(a: InFlightArgs): number {
+  let stopped = false;
+  set_schedule_hook((kind, what) => {
+    if (stopped || kind !== SP_NAMED || what !== SP.SLAB_IN_FLIGHT) return;
+    stopped = true;
+    atomic_set(a.stalled, 1);
+    while (atomic_read(a.looked) === 0 && atomic_read(a.done) === 0) {
+      park(1);
+      check_abort();
+    }
+  });
+  try {
+    const p = kmem_cache_alloc(a.c);
+    if (!stopped) throw new InvariantViolation('the refill never went in flight');
+    return p;
+  } finally {
+    set_schedule_hook(null);
+  }
+}
+
+/** Once the mover is stopped in flight, allocate: the object, or 0 (reported exhausted). */
+export function inFlightAllocator(a: InFlightArgs): number {
+  while (atomic_read(a.stalled) === 0) {
+    park(1);
+    check_abort();
+  }
+  set_schedule_hook((kind, what) => {
+    if (kind === SP_LOAD && what === a.inFlightWord) atomic_set(a.looked, 1);
+  });
+  try {
+    return kmem_cache_alloc(a.c);
+  } finally {
+    set_schedule_hook(null);
+    atomic_set(a.done, 1);
+  }
 }

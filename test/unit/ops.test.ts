@@ -8,6 +8,7 @@ import {
   pgd_nr_pte_pages,
   TASK_SIZE_PAGES,
 } from '../../src/mm/pgtable.js';
+import { vma_tree_cache } from '../../src/mm/vma_tree.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -27,6 +28,7 @@ import { EV, event_name } from '../../src/sched/events.js';
 import { current_id, read_ring, set_tracing, sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
 import { MM } from '../../src/shm/layout/index.js';
+import { kmem_cache_alloc, kmem_cache_free } from '../../src/shm/slab.js';
 import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -176,6 +178,33 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     scheme().barrier();
     check_world_quiescent([mm]);
     expect(do_munmap(mm, 1005, 30)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
+  it('with the index node slab exhausted, munmap, mmap and mprotect change nothing (-ENOMEM)', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    expect(do_mmap(mm, 100, 12, RW)).toBe(100);
+    expect(do_mmap(mm, 200, 4, PROT_READ)).toBe(200);
+    for (let p = 100; p < 112; p++) expect(handle_user_fault(mm, p, true)).toBe(0);
+    scheme().barrier();
+    const before = listing(mm, true);
+    const c = vma_tree_cache();
+    const hoard: number[] = [];
+    for (let p = kmem_cache_alloc(c); p !== 0; p = kmem_cache_alloc(c)) hoard.push(p);
+    // Each needs index nodes (splits, a merge, a new entry): none is left, and it finds out
+    // before it touches anything.
+    expect(do_munmap(mm, 104, 4)).toBe(ENOMEM);
+    expect(do_mmap(mm, 300, 4, RW)).toBe(ENOMEM);
+    expect(do_mprotect(mm, 104, 4, PROT_READ)).toBe(ENOMEM);
+    expect(listing(mm, true)).toBe(before);
+    for (const p of hoard) kmem_cache_free(c, p);
+    check_world_quiescent([mm]);
+    for (let p = 100; p < 112; p++) expect(handle_user_fault(mm, p, false)).toBe(0);
+    expect(frames_stats().allocated).toBe(12);
+    expect(do_munmap(mm, 104, 4)).toBe(0);
+    expect(listing(mm, true)).toBe('100-104:3 108-112:3 200-204:1');
     scheme().barrier();
     check_world_quiescent([mm]);
   });

@@ -7,8 +7,8 @@ import {
 } from '../../src/errors.js';
 import { atomic_read, atomic_set } from '../../src/sched/atomics.js';
 import { task_attach } from '../../src/sched/task.js';
-import { createArena } from '../../src/shm/arena.js';
-import { KMEM_POISON_FREE } from '../../src/shm/layout/index.js';
+import { arena_alloc, createArena } from '../../src/shm/arena.js';
+import { KMEM_CACHE, KMEM_LIST, KMEM_POISON_FREE, LINE_WORDS } from '../../src/shm/layout/index.js';
 import {
   kmem_cache_alloc,
   kmem_cache_alloc_or_throw,
@@ -152,6 +152,32 @@ describe('kmem_cache', () => {
 });
 
 describe('kmem_cache per-task caches (real threads)', () => {
+  it('never reports exhaustion while objects are in flight between caches', async () => {
+    const sab = arena(true, 4);
+    // Fewer objects than one refill batch: task 1's refill takes them all off the list.
+    const c = kmem_cache_create('in flight', 8, 4, { knob: '--in-flight' });
+    const words = arena_alloc(4 * LINE_WORDS, LINE_WORDS);
+    const args = {
+      c,
+      inFlightWord: c + KMEM_CACHE.list + KMEM_LIST.in_flight,
+      stalled: words,
+      looked: words + LINE_WORDS,
+      done: words + 2 * LINE_WORDS,
+    };
+    const [mine, theirs] = (await runThreads(sab, 'test/threads/slab', [
+      { taskId: 1, fn: 'inFlightMover', args },
+      { taskId: 2, fn: 'inFlightAllocator', args },
+    ])) as number[];
+    // Task 2 found the list and every per-task cache empty while task 1's batch was in flight:
+    // it waited for the batch and took one of its objects (a steal) instead of failing.
+    expect(mine).not.toBe(0);
+    expect(theirs).not.toBe(0);
+    expect(theirs).not.toBe(mine);
+    expect(atomic_read(args.looked)).toBe(1);
+    expect(atomic_read(args.inFlightWord)).toBe(0);
+    expect(kmem_cache_verify(c)).toMatchObject({ allocated: 2, free: 2 });
+  });
+
   it('stats add up after other tasks free, and their cached objects can be reused', async () => {
     const sab = arena(true, 8);
     const c = kmem_cache_create('vma', 8, 120, { typesafeByRcu: true, knob: '--max-vmas' });

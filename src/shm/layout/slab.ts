@@ -59,6 +59,14 @@ export const KMEM_LIST = defineStruct('kmem_list', {
    * touches none of its objects — a large slab costs nothing until it is used
    */
   fresh: 1,
+  /**
+   * objects in flight: taken from the list or a per-task cache and not yet visible in the next
+   * one (a refill, a steal or a flush between its claim and its publish); raised before the
+   * objects leave view, lowered after they are visible again
+   */
+  in_flight: 1,
+  /** bumped after every move completes: an allocator that saw it change looks again */
+  moves: 1,
 });
 
 /** A cache descriptor. Everything but `list` is written once by kmem_cache_create. */
