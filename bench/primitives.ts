@@ -25,6 +25,7 @@ import {
   vt_lookup,
   vt_nodes_needed,
   vt_txn_begin,
+  vt_txn_build,
   vt_txn_commit,
   vt_txn_insert,
 } from '../src/mm/vma_tree.js';
@@ -110,6 +111,8 @@ const line = (words: number): number => arena_alloc(words, LINE_WORDS);
 
 /** Index sizes the lookup rows run at (DESIGN.md: 1M no more than 2x 1k). */
 const LOOKUP_SIZES = [1000, 100_000, 1_000_000] as const;
+/** Sizes also measured in a tree built packed (every node full), as fork() copies an mm. */
+const PACKED_SIZES = [1000, 1_000_000] as const;
 /** Entry i of a bench tree is [TREE_BASE + 4i, TREE_BASE + 4i + 2) → i + 1 (no VMA behind it). */
 const TREE_BASE = 16;
 
@@ -355,6 +358,13 @@ export const CASES: PrimitiveCase[] = [
       setup: () => lookupLoop(bigTree(size), size, size),
     }),
   ),
+  ...PACKED_SIZES.map(
+    (size): PrimitiveCase => ({
+      name: `index lookup ${fmtSize(size)} VMAs, packed`,
+      op: `vt_lookup of a random one of ${size.toLocaleString('en-US')} VMAs in a tree built packed (vt_txn_build, as fork's bulk copy)`,
+      setup: () => lookupLoop(bigTree(size, true), size, size),
+    }),
+  ),
   {
     name: `index lookup ${fmtSize(LOOKUP_SIZES.at(-1)!)} VMAs, hot 1k`,
     op: `vt_lookup of a random one of 1,000 neighbouring VMAs in the ${LOOKUP_SIZES.at(-1)!.toLocaleString('en-US')}-VMA tree (same depth, cached path)`,
@@ -364,14 +374,16 @@ export const CASES: PrimitiveCase[] = [
 
 const FAULT_BASE = 4096;
 
-const trees = new Map<number, number>();
+const trees = new Map<string, number>();
 
 /**
- * A tree of `size` entries built in one transaction in address order, as an mm grows by mmap.
- * Its own node slab, so the world's stays small; lookups allocate nothing.
+ * A tree of `size` entries as an mm grows by mmap (inserted one by one in address order, in one
+ * transaction), or `packed` (vt_txn_build: every node full). Its own node slab, so the world's
+ * stays small; lookups allocate nothing.
  */
-function bigTree(size: number): number {
-  const have = trees.get(size);
+function bigTree(size: number, packed = false): number {
+  const key = `${size}${packed ? 'p' : ''}`;
+  const have = trees.get(key);
   if (have !== undefined) return have;
   const cache = vma_tree_create_cache(vt_nodes_needed(size));
   const old = vma_tree_cache();
@@ -379,24 +391,47 @@ function bigTree(size: number): number {
   const root = line(1);
   vma_tree_init(root);
   vt_txn_begin(root);
-  for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
+  if (packed) {
+    const starts = Int32Array.from({ length: size }, (_, i) => TREE_BASE + 4 * i);
+    vt_txn_build(
+      starts,
+      starts.map((s) => s + 2),
+      Int32Array.from({ length: size }, (_, i) => i + 1),
+    );
+  } else {
+    for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
+  }
   vt_txn_commit();
   vma_tree_attach(old);
-  trees.set(size, root);
+  trees.set(key, root);
   return root;
 }
 
-/** Lookups of random entries among `window` entries centred in a tree of `size`. */
+/** Random keys per lookup row: drawn before timing, read in order (the prefetcher streams them). */
+const LOOKUP_KEYS = 1 << 20;
+
+/**
+ * Lookups of random entries among `window` entries centred in a tree of `size`. The keys are
+ * drawn before the row is timed, so a row times the lookup and one array read, not a random
+ * number generator and a division; LOOKUP_KEYS of them, so the 1M row's working set is the
+ * whole tree, not the few thousand leaves a short key cycle would keep in cache.
+ */
 function lookupLoop(root: number, size: number, window: number): (n: number) => void {
   const lo = (size - window) >> 1;
+  const keys = new Int32Array(LOOKUP_KEYS);
   let x = 0x2545f491;
+  for (let j = 0; j < LOOKUP_KEYS; j++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    keys[j] = lo + ((x >>> 0) % window);
+  }
+  let at = 0;
   return (n) => {
     let bad = 0;
     for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const k = lo + ((x >>> 0) % window);
+      const k = keys[at]!;
+      at = (at + 1) & (LOOKUP_KEYS - 1);
       if (vt_lookup(root, TREE_BASE + 4 * k + 1) !== k + 1) bad++;
     }
     check(bad === 0, 'vt_lookup of a bench tree missed');
@@ -405,7 +440,7 @@ function lookupLoop(root: number, size: number, window: number): (n: number) => 
 
 /** Extra MiB the bench world needs for its lookup trees. */
 function treeMiB(): number {
-  const nodes = LOOKUP_SIZES.reduce((s, n) => s + vt_nodes_needed(n), 0);
+  const nodes = [...LOOKUP_SIZES, ...PACKED_SIZES].reduce((s, n) => s + vt_nodes_needed(n), 0);
   return Math.ceil((nodes * VT_NODE_WORDS * WORD_BYTES) / (1 << 20)) + 8;
 }
 
@@ -417,6 +452,8 @@ export interface MemoryFigures {
   /** per lookup-tree size: nodes, height, index bytes per VMA, total bytes per VMA */
   readonly trees: ReadonlyArray<{
     readonly vmas: number;
+    /** built by vt_txn_build (every node full) rather than by inserts in address order */
+    readonly packed: boolean;
     readonly nodes: number;
     readonly height: number;
     readonly indexBytesPerVma: number;
@@ -432,11 +469,17 @@ function memoryFigures(vmaBytesUnpadded: number): MemoryFigures {
     vmaBytesPadded,
     vmaBytesUnpadded,
     nodeBytes,
-    trees: LOOKUP_SIZES.filter((n) => trees.has(n)).map((vmas) => {
-      const st = vt_check(trees.get(vmas)!);
+    trees: [
+      ...LOOKUP_SIZES.map((vmas) => ({ vmas, packed: false })),
+      ...PACKED_SIZES.map((vmas) => ({ vmas, packed: true })),
+    ].flatMap(({ vmas, packed }) => {
+      const root = trees.get(`${vmas}${packed ? 'p' : ''}`);
+      if (root === undefined) return [];
+      const st = vt_check(root);
       const indexBytesPerVma = (st.nodes * nodeBytes) / vmas;
       return {
         vmas,
+        packed,
         nodes: st.nodes,
         height: st.height,
         indexBytesPerVma,
@@ -600,20 +643,29 @@ function memoryLines(m: MemoryFigures): string[] {
   ];
   for (const t of m.trees) {
     out.push(
-      `  ${t.vmas.toLocaleString('en-US').padStart(9)} VMAs: ${t.nodes.toLocaleString('en-US')} nodes, height ${t.height}, index ${t.indexBytesPerVma.toFixed(1)} B/VMA; total ${t.bytesPerVmaUnpadded.toFixed(1)} B/VMA unpadded, ${t.bytesPerVmaPadded.toFixed(1)} B/VMA padded`,
+      `  ${t.vmas.toLocaleString('en-US').padStart(9)} VMAs${t.packed ? ', packed' : ''}: ${t.nodes.toLocaleString('en-US')} nodes, height ${t.height}, index ${t.indexBytesPerVma.toFixed(1)} B/VMA; total ${t.bytesPerVmaUnpadded.toFixed(1)} B/VMA unpadded, ${t.bytesPerVmaPadded.toFixed(1)} B/VMA padded`,
     );
   }
   return out;
 }
 
-const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE]
+const USAGE = `usage: npm run bench:primitives -- [--time MS] [--json FILE] [--only TEXT]
   --time MS    measuring time per case, 50..60000 (default 1000)
   --json FILE  also write the figures as JSON
+  --only TEXT  run only the rows whose name contains TEXT (and the atomic-add row), e.g.
+               --only lock_vma or --only 'index lookup'
 `;
 
-function parseArgs(argv: readonly string[]): { timeMs: number; json: string | null } | null {
+interface Args {
+  readonly timeMs: number;
+  readonly json: string | null;
+  readonly only: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Args | null {
   let timeMs = 1000;
   let json: string | null = null;
+  let only: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -629,11 +681,21 @@ function parseArgs(argv: readonly string[]): { timeMs: number; json: string | nu
       if (v === undefined || v.startsWith('--')) throw new UsageError('--json: needs a FILE');
       json = v;
       i++;
+    } else if (a === '--only') {
+      if (v === undefined || v === '' || !CASES.some((c) => c.name.includes(v))) {
+        throw new UsageError(
+          `--only ${v ?? ''}: matches no row; allowed: part of a row name (${CASES.map((c) => c.name).join(', ')})`,
+        );
+      }
+      only = v;
+      i++;
     } else {
-      throw new UsageError(`${a}: unknown option; allowed: --time MS, --json FILE, --help`);
+      throw new UsageError(
+        `${a}: unknown option; allowed: --time MS, --json FILE, --only TEXT, --help`,
+      );
     }
   }
-  return { timeMs, json };
+  return { timeMs, json, only };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -642,7 +704,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const rep = await runPrimitives(CASES, args.timeMs);
+  const only = args.only;
+  const cases =
+    only === null ? CASES : CASES.filter((c) => c.name === BASELINE || c.name.includes(only));
+  const rep = await runPrimitives(cases, args.timeMs);
   process.stdout.write(renderPrimitives(rep));
   if (args.json !== null) writeFileSync(args.json, `${JSON.stringify(rep, null, 2)}\n`);
   return 0;

@@ -130,10 +130,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const jobModule = compiledModule('src/workload/jobs');
   const perRun: BenchResult[][] = runs.map(() => []);
   let pinWarned = false;
-  // Pools are kept from run to run and replaced only by a larger one: threads start and load
-  // their modules once per size (a run's set-up still counts the pool's time up to its gate).
-  // Grown as needed rather than made at the sweep's largest size up front: starting dozens of
-  // threads at once has crashed Node 20's ESM loader here (v8::Module::IsGraphAsync).
+  // One pool for the whole sweep, grown by the missing threads when a run needs more: each thread
+  // starts and loads its modules once per sweep (a run's set-up counts the threads it started,
+  // `threadsStarted`, and the pool's time up to its gate). Grown as needed rather than made at
+  // the sweep's largest size up front: starting dozens of threads at once has crashed Node 20's
+  // ESM loader here (v8::Module::IsGraphAsync).
   let pool: WorkerPool | null = null;
   try {
     for (let rep = 0; rep < reps; rep++)
@@ -156,10 +157,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const worldMs = performance.now() - tSetup;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
-        if (pool === null || pool.threads < setup.workers.length) {
-          await pool?.destroy();
-          pool = new WorkerPool(setup.workers.length);
-        }
+        if (pool === null) pool = new WorkerPool(setup.workers.length);
+        else pool.grow(setup.workers.length);
+        const threadsStarted = pool.lastStarted;
         const out = await runWorkers({
           pool,
           sab: setup.sab,
@@ -197,7 +197,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             out,
             counters,
           ),
-          setup: { worldMs, poolMs: out.startNs / 1e6, bufferBytes: setup.sab.byteLength },
+          setup: {
+            worldMs,
+            poolMs: out.startNs / 1e6,
+            threadsStarted,
+            bufferBytes: setup.sab.byteLength,
+          },
         });
       }
   } finally {

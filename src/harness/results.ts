@@ -44,7 +44,10 @@ export interface BenchResult extends RunLabels {
    */
   readonly setup?: {
     readonly worldMs: number;
+    /** from handing out the tasks until every worker waited at the gate */
     readonly poolMs: number;
+    /** worker threads this run had to start (0: the sweep's pool already had them) */
+    readonly threadsStarted?: number;
     readonly bufferBytes: number;
   };
   /** with --repeat: every repeat's throughput; this result is the median repeat's */

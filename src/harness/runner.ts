@@ -121,22 +121,62 @@ function newPiscina(n: number): Piscina {
   });
 }
 
-/** Bench worker threads kept across runs (runBench makes one per sweep). */
+/**
+ * Bench worker threads kept across runs (runBench keeps one per sweep). It grows by adding a
+ * segment of just the missing threads, never by replacing the threads it has: a sweep over
+ * 1, 2, 4, ..., 64 workers starts 64 threads in all, each loading the bench worker's modules
+ * once (about 140 ms of CPU each), not 127. Worker i of a run goes to the segment holding slot
+ * i, and each segment runs one task per thread, so a run of n ≤ threads workers has a thread for
+ * each.
+ */
 export class WorkerPool {
-  #piscina: Piscina;
-  constructor(readonly threads: number) {
-    this.#piscina = newPiscina(threads);
+  #segments: Piscina[] = [];
+  #sizes: number[] = [];
+  #threads = 0;
+  /** threads started by the last grow() (0 when the pool was already big enough) */
+  #started = 0;
+  constructor(threads: number) {
+    this.grow(threads);
   }
-  get piscina(): Piscina {
-    return this.#piscina;
+  get threads(): number {
+    return this.#threads;
   }
-  /** Replace the threads (after an aborted run). */
+  /** How many threads the last grow() started. */
+  get lastStarted(): number {
+    return this.#started;
+  }
+  /** Make the pool at least n threads, starting only the missing ones. */
+  grow(n: number): void {
+    this.#started = 0;
+    if (n <= this.#threads) return;
+    const add = n - this.#threads;
+    this.#segments.push(newPiscina(add));
+    this.#sizes.push(add);
+    this.#threads = n;
+    this.#started = add;
+  }
+  /** Run a run's worker i (0 ≤ i < threads) on the segment that holds slot i. */
+  run(task: BenchTask, i: number): Promise<unknown> {
+    let at = i;
+    for (let k = 0; k < this.#segments.length; k++) {
+      const size = this.#sizes[k]!;
+      if (at < size) return this.#segments[k]!.run(task);
+      at -= size;
+    }
+    throw new RangeError(`WorkerPool: worker ${i} of a pool of ${this.#threads} threads`);
+  }
+  /** Replace the threads (after an aborted run): one segment of the same size. */
   async reset(): Promise<void> {
-    await this.#piscina.destroy();
-    this.#piscina = newPiscina(this.threads);
+    const n = this.#threads;
+    await this.destroy();
+    this.grow(n);
   }
   async destroy(): Promise<void> {
-    await this.#piscina.destroy();
+    const segs = this.#segments;
+    this.#segments = [];
+    this.#sizes = [];
+    this.#threads = 0;
+    await Promise.all(segs.map((p) => p.destroy()));
   }
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -175,7 +215,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   if (req.pool !== undefined && req.pool.threads < n) {
     throw new RangeError(`runWorkers: a pool of ${req.pool.threads} threads for ${n} workers`);
   }
-  const pool = req.pool?.piscina ?? newPiscina(n);
+  const pool = req.pool ?? new WorkerPool(n);
   const results: Array<BenchTaskResult | undefined> = new Array(n).fill(undefined);
   let settledCount = 0;
   let firstFailure = -1;
@@ -196,7 +236,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
         pinCpu: req.pin === true ? i % cores : -1,
         tracing: req.tracing ?? true,
       };
-      return (pool.run(task) as Promise<BenchTaskResult>)
+      return (pool.run(task, i) as Promise<BenchTaskResult>)
         .catch(
           (err: unknown): BenchTaskResult => ({
             ok: false,

@@ -84,9 +84,25 @@ export function vt_find_range(root: number, addr: number, out: VtRange): number 
   return __vt_find(load_root(root), addr, out);
 }
 
-/** vma_lookup(): the entry whose [start, end) contains addr, or 0. */
+/**
+ * vma_lookup(): the entry whose [start, end) contains addr, or 0. The fault path's walk: the
+ * same descent as __vt_find, without filling a VtRange.
+ */
 export function vt_lookup(root: number, addr: number): number {
-  return vt_lookup_range(root, addr, scratch);
+  let n = load_root(root);
+  let above = VT_MAX_HEIGHT;
+  while (n !== 0) {
+    const meta = n_meta(n);
+    const level = vt_meta_level(meta);
+    if (!vt_meta_ok(meta) || level >= above) vt_bad_node(n, meta);
+    above = level;
+    const c = vt_meta_count(meta);
+    const i = n_first_end_above(n, c, addr);
+    if (i === c) return 0;
+    if (level === 0) return n_start(n, i) <= addr ? n_slot(n, i) : 0;
+    n = n_slot(n, i);
+  }
+  return 0;
 }
 
 /** vma_lookup() that also reports the entry's stored range in `out` (zeros when none). */

@@ -325,6 +325,82 @@ export function vt_txn_begin(root: number): void {
   txRoot = txOld;
 }
 
+/** Node sizes for m slots packed VT_FANOUT to a node, the last two sharing the rest (≥ VT_MIN). */
+function packed_sizes(m: number): number[] {
+  const k = Math.ceil(m / VT_FANOUT);
+  if (k <= 1) return [m];
+  const sizes = new Array<number>(k).fill(VT_FANOUT);
+  const rest = m - (k - 2) * VT_FANOUT; // VT_FANOUT < rest ≤ 2 · VT_FANOUT
+  sizes[k - 2] = rest >>> 1;
+  sizes[k - 1] = rest - (rest >>> 1);
+  return sizes;
+}
+
+/**
+ * Fill an EMPTY tree with `count` entries at once, packed: entry i is [starts[i], ends[i]) →
+ * vmas[i], in increasing address order, not overlapping. Every node is filled to VT_FANOUT except
+ * the last two of each level, which share the rest (each keeps at least VT_MIN), as the maple
+ * tree's bulk mode does when fork() copies an mm. A tree grown by inserts in address order splits
+ * full nodes in halves and ends about half full: twice the nodes and often one more level. The
+ * nodes are allocated level by level in address order, so neighbours sit next to each other.
+ * Like every step of a transaction, nothing is visible before vt_txn_commit().
+ */
+export function vt_txn_build(
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
+  vmas: ArrayLike<number>,
+): void {
+  assert_open('vt_txn_build');
+  try {
+    const count = starts.length;
+    if (txRoot !== 0) throw new InvariantViolation('vt_txn_build: the tree is not empty');
+    if (ends.length !== count || vmas.length !== count) {
+      throw new InvariantViolation(
+        `vt_txn_build: ${count} starts, ${ends.length} ends, ${vmas.length} values`,
+      );
+    }
+    if (count === 0) return;
+    let level: number[] = [];
+    let i = 0;
+    for (const size of packed_sizes(count)) {
+      const l = new_node(0);
+      for (let k = 0; k < size; k++, i++) {
+        const start = starts[i]!;
+        const end = ends[i]!;
+        const v = vmas[i]!;
+        check_range('vt_txn_build', start, end);
+        if (i > 0 && start < ends[i - 1]!) {
+          throw new InvariantViolation(
+            `vt_txn_build [${start}, ${end}): not after [${starts[i - 1]}, ${ends[i - 1]})`,
+          );
+        }
+        if (!Number.isInteger(v) || v === 0)
+          throw new InvariantViolation(`vt_txn_build: value ${v}`);
+        n_set(l, k, start, end, v, 0);
+      }
+      n_set_meta(l, size, 0);
+      level.push(l);
+    }
+    for (let h = 1; level.length > 1; h++) {
+      if (h >= VT_MAX_HEIGHT)
+        throw new InvariantViolation(`vma tree: height ${h + 1} > ${VT_MAX_HEIGHT}`);
+      const up: number[] = [];
+      let c = 0;
+      for (const size of packed_sizes(level.length)) {
+        const p = new_node(h);
+        for (let k = 0; k < size; k++) set_summary(p, k, level[c++]!);
+        n_set_meta(p, size, h);
+        up.push(p);
+      }
+      level = up;
+    }
+    txRoot = level[0]!;
+  } catch (e) {
+    vt_txn_abort();
+    throw e;
+  }
+}
+
 /** Store [start, end) → vma. The range must be empty. */
 export function vt_txn_insert(start: number, end: number, vma: number): void {
   assert_open('vt_txn_insert');

@@ -19,6 +19,7 @@ import {
   vt_remove,
   vt_txn_abort,
   vt_txn_begin,
+  vt_txn_build,
   vt_txn_commit,
   vt_txn_insert,
   vt_txn_open,
@@ -139,6 +140,57 @@ describe('vma tree: lookups at the edges', () => {
     expect(vt_lookup(t.root, VT_LIMIT - 1)).toBe(3);
     expect(vt_find(t.root, VT_LIMIT)).toBe(0);
     expect(vt_find_gap_topdown(t.root, 1, 0, VT_LIMIT)).toBe(ENOMEM);
+  });
+});
+
+describe('vma tree: a packed build (vt_txn_build)', () => {
+  it('fills nodes to the fan-out, keeps every node at VT_MIN or more, and finds every entry', () => {
+    for (const n of [1, 19, 20, 21, 39, 40, 41, 400, 401, 8421]) {
+      const t = setup(4096);
+      const starts = Array.from({ length: n }, (_, i) => 10 + 3 * i);
+      const ends = starts.map((s) => s + 2);
+      const vmas = starts.map((_, i) => i + 1);
+      vt_txn_begin(t.root);
+      vt_txn_build(starts, ends, vmas);
+      vt_txn_commit();
+      const st = vt_check(t.root); // every node's fill, order and summaries
+      expect(st.entries).toBe(n);
+      // Packed: as few leaves as the fan-out allows, and the height that follows.
+      let level = n;
+      let want = 0;
+      let height = 0;
+      do {
+        level = Math.ceil(level / 20);
+        want += level;
+        height++;
+      } while (level > 1);
+      expect(st.nodes, `${n} entries`).toBe(want);
+      expect(st.height).toBe(height);
+      for (let i = 0; i < n; i++) {
+        expect(vt_lookup(t.root, starts[i]!)).toBe(i + 1);
+        expect(vt_lookup(t.root, starts[i]! + 1)).toBe(i + 1);
+        expect(vt_lookup(t.root, starts[i]! + 2)).toBe(0);
+      }
+      // A packed tree is an ordinary tree: inserts and removes keep it valid.
+      vt_insert(t.root, 9, 10, 999_999);
+      vt_remove(t.root, starts[0]!, ends[0]!);
+      expect(vt_check(t.root).entries).toBe(n);
+      expectNoLeak(t);
+    }
+  });
+
+  it('refuses a non-empty tree, unordered or overlapping entries, and leaves the tree as it was', () => {
+    const t = setup();
+    vt_txn_begin(t.root);
+    expect(() => vt_txn_build([10, 11], [12, 13], [1, 2])).toThrow(/not after/);
+    expect(vt_txn_open()).toBe(false);
+    vt_txn_begin(t.root);
+    expect(() => vt_txn_build([10], [12], [0])).toThrow(InvariantViolation);
+    vt_insert(t.root, 1, 2, 7);
+    vt_txn_begin(t.root);
+    expect(() => vt_txn_build([10], [12], [1])).toThrow(/not empty/);
+    expect(vt_check(t.root).entries).toBe(1);
+    expectNoLeak(t);
   });
 });
 

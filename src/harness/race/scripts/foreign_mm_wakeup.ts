@@ -71,7 +71,7 @@ const script: RaceScript = {
   schedule: [
     ['stale reader of a', 'AFTER_REF_INC'],
     ['munmap b, exit b', 'rcuwait_wait_event:published'],
-    ['stale reader of a', 'PUT_BEFORE_WAKE'],
+    ['stale reader of a', 'FOREIGN_PUT_BEFORE_WAKE'],
     ['munmap b, exit b', 'end'],
     ['stale reader of a', 'end'],
   ],
