@@ -30,7 +30,7 @@ const cases = [
 
 describe.each(cases)('%s maps walk (bugs %i)', (name, bugs) => {
   it('reports a VMA split off below the one it found, not a gap', () => {
-    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4, bugs });
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4, bugs, backports: ['maps'] });
     const mm = mm_create();
     expect(do_mmap(mm, 1000, 10, PROT_READ | PROT_WRITE)).toBe(1000);
     const v = vt_lookup(mm + MM.mm_mt, 1000);
@@ -63,7 +63,7 @@ describe.each(cases)('%s maps walk (bugs %i)', (name, bugs) => {
   it.runIf(name === 'vma_refcnt' && bugs === 0)(
     're-walks only when a writer may have changed the tree since the lookup',
     () => {
-      world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+      world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4, backports: ['maps'] });
       const mm = mm_create();
       // Three VMAs with gaps before each: every step of the walk finds a VMA above its address.
       for (const a of [1000, 2000, 3000])

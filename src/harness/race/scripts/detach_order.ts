@@ -42,6 +42,8 @@ const script: RaceScript = {
   setup() {
     const mm = mm_create();
     if (do_mmap(mm, ADDR, 4, PROT_READ | PROT_WRITE) !== ADDR) throw new Error('mmap failed');
+    // A first fault prepares the anon_vma: the script's fault then depends on the VMA lock only.
+    if (handle_user_fault(mm, ADDR, true) !== 0) throw new Error('prefault failed');
     return { mm, vma: vt_lookup(mm + MM.mm_mt, ADDR) };
   },
   tasks: [

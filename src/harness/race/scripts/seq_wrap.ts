@@ -60,6 +60,9 @@ export function seqWrapScript(which: 'vma_refcnt' | 'vma_rwsem'): RaceScript {
       const mm = mm_create();
       if (do_mmap(mm, V_ADDR, PAGES, PROT_READ | PROT_WRITE) !== V_ADDR) throw new Error('mmap V');
       if (do_mmap(mm, W_ADDR, PAGES, PROT_READ | PROT_WRITE) !== W_ADDR) throw new Error('mmap W');
+      // First faults prepare the anon_vmas: the script's faults depend on the VMA locks only.
+      if (handle_user_fault(mm, V_ADDR, true) !== 0 || handle_user_fault(mm, W_ADDR, true) !== 0)
+        throw new Error('prefault failed');
       const v = vt_lookup(mm + MM.mm_mt, V_ADDR);
       // One write cycle, measured: the sequence while the lock is held, and after.
       const s0 = mm_lock_seq(mm);
