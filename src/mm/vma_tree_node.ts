@@ -193,8 +193,11 @@ export function node_alloc(): number {
   return p;
 }
 
-/** As node_alloc(), but 0 when the slab is full even after waiting for RCU-freed nodes. */
-export function node_alloc_try(): number {
+/**
+ * As node_alloc(), but 0 when the slab is full even after waiting for RCU-freed nodes; with
+ * zero false the node is not zeroed (a reserve zeroes it when it is taken).
+ */
+export function node_alloc_try(zero = true): number {
   if (nodeCache === 0) throw new LockStateError('vma tree: no node slab (vma_tree_attach)');
   let p = kmem_cache_alloc(nodeCache);
   if (p === 0) {
@@ -210,8 +213,13 @@ export function node_alloc_try(): number {
     p = kmem_cache_alloc(nodeCache);
   }
   if (p === 0) return 0;
-  plain_fill(p, VT_NODE.SIZE, 0); // private: no reader can reach it yet
+  if (zero) plain_fill(p, VT_NODE.SIZE, 0); // private: no reader can reach it yet
   return p;
+}
+
+/** Zero a node taken from a reserve (private: no reader can reach it yet). */
+export function node_zero(n: number): void {
+  plain_fill(n, VT_NODE.SIZE, 0);
 }
 
 /** Free a node no reader can reach: never published, or its grace period has ended. */

@@ -39,6 +39,7 @@ import {
   node_alloc_try,
   node_free,
   node_free_rcu,
+  node_zero,
   vt_nodes_needed,
 } from './vma_tree_node.js';
 import { vt_height } from './vma_tree_read.js';
@@ -76,7 +77,10 @@ const reserve: number[] = [];
 
 /** A node for the working version: from the reserve if there is one, else the slab. */
 function take_node(): number {
-  return reserve.pop() ?? node_alloc();
+  const n = reserve.pop();
+  if (n === undefined) return node_alloc();
+  node_zero(n);
+  return n;
 }
 
 /** A fresh node the working version dropped: back to the reserve while one is held. */
@@ -110,7 +114,7 @@ export function vt_prealloc(
   const h = Math.min(VT_MAX_HEIGHT, vt_height(root) + 1 + Math.floor(inserts / (VT_FANOUT - 2)));
   const need = Math.min(stores * (2 * h + 1), vt_nodes_needed(entries + inserts));
   for (let i = 0; i < need; i++) {
-    const n = node_alloc_try();
+    const n = node_alloc_try(false);
     if (n === 0) {
       for (const m of reserve) node_free(m);
       reserve.length = 0;

@@ -87,8 +87,10 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     if (pa !== 0 && na !== 0 && pa !== na) next = 0;
   }
   const removed: number[] = [];
-  // vma_iter_prealloc(): at most two removes and one insert, reserved before anything changes.
-  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), 3, 1)) {
+  // vma_iter_prealloc(): an insert, and a remove per neighbour merged, reserved before
+  // anything changes.
+  const stores = 1 + (prev !== 0 ? 1 : 0) + (next !== 0 ? 1 : 0);
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), stores, 1)) {
     mmap_write_unlock(mm);
     return ENOMEM;
   }

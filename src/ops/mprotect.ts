@@ -23,6 +23,7 @@ import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js'
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
 import {
+  edge_splits,
   fully_mapped,
   split_edges,
   TASK_SIZE_PAGES,
@@ -51,8 +52,9 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
   // vma_iter_prealloc(): two splits (a remove and two inserts each), then merges over at most
   // the VMAs of the range, the two new ones and the two neighbours (a remove each, an insert
   // per run), reserved before anything changes.
-  const nr = inRange.length + 4;
-  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), 6 + 2 * nr, 4 + nr)) {
+  const splits = edge_splits(inRange, start, end);
+  const nr = inRange.length + splits + 2;
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), 3 * splits + 2 * nr, 2 * splits + nr)) {
     mmap_write_unlock(mm);
     return ENOMEM;
   }

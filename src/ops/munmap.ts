@@ -28,6 +28,7 @@ import {
 import { MM } from '../shm/layout/index.js';
 import { check_range } from './range.js';
 import {
+  edge_splits,
   index_remove_vmas,
   split_edges,
   unmap_region,
@@ -60,12 +61,14 @@ export function do_munmap(mm: number, start: number, pages: number): number {
   // two inserts each, then one remove per VMA) before any VMA is touched, so running out is
   // -ENOMEM with nothing changed.
   const root = mm + MM.mm_mt;
-  const nr = vmas_in_range(mm, start, end).length;
+  const inRange = vmas_in_range(mm, start, end);
+  const nr = inRange.length;
   if (nr === 0) {
     mmap_write_unlock(mm);
     return 0;
   }
-  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), nr + 6, 4)) {
+  const splits = edge_splits(inRange, start, end);
+  if (!vt_prealloc(root, atomic_read(mm + MM.map_count), nr + 3 * splits, 2 * splits)) {
     mmap_write_unlock(mm);
     return ENOMEM;
   }

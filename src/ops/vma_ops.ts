@@ -102,6 +102,16 @@ export function split_vma(mm: number, vma: number, at: number, newBelow: boolean
   return nv;
 }
 
+/** How many splits split_edges(start, end) makes on `vmas` (vmas_in_range's list): 0 to 2. */
+export function edge_splits(vmas: readonly number[], start: number, end: number): number {
+  const first = vmas[0];
+  const last = vmas[vmas.length - 1];
+  let n = 0;
+  if (first !== undefined && atomic_read(first + VMA.vm_start) < start) n++;
+  if (last !== undefined && atomic_read(last + VMA.vm_end) > end) n++;
+  return n;
+}
+
 /**
  * Split the VMAs at the edges of [start, end) so that the range starts and ends on VMA
  * boundaries. Returns false if the VMA slab ran out (the caller returns -ENOMEM; a split already
