@@ -11,9 +11,10 @@ import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../src/sc
 import { set_injected_bugs } from '../src/sched/bugs.js';
 import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/control.js';
 import { task_attach } from '../src/sched/task.js';
+import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
-import { rcu_forget_callbacks } from '../src/sync/rcu.js';
+import { rcu_forget_callbacks, rcu_forget_reader } from '../src/sync/rcu.js';
 import { srcu_forget_callbacks } from '../src/sync/srcu.js';
 import { world_attach, world_bind } from '../src/workload/world.js';
 
@@ -42,14 +43,27 @@ if (body === undefined) throw new Error(`${d.module}: no scenario task ${d.index
 ctl_install(d.ctl, d.index);
 port.postMessage('ready');
 
-/** Wait for the next generation: spin a little, then sleep in short slices. */
+/** Spins on the generation word before sleeping (the harness's turn-around is short). */
+const GEN_SPIN = 20_000;
+
+/**
+ * Wait for the next generation: spin, then sleep in short slices. A sleeper counts itself in
+ * CTL.gen_sleepers before it sleeps, so the harness notifies only when someone sleeps: its
+ * seq-cst store of the generation and load of gen_sleepers against our seq-cst add and
+ * Atomics.wait's atomic check of the word (a Dekker pair: one of us sees the other).
+ */
 function next_generation(last: number): number {
   const g = d.ctl + CTL.generation;
   for (let i = 0; ; i++) {
     const v = ctl_load(g);
     if (v !== last) return v;
-    if (i < 20_000) ctl_relax();
-    else ctl_wait(g, v, 50);
+    if (i < GEN_SPIN) {
+      ctl_relax();
+      continue;
+    }
+    ctl_add(d.ctl + CTL.gen_sleepers, 1);
+    ctl_wait(g, v, 50);
+    ctl_add(d.ctl + CTL.gen_sleepers, -1);
   }
 }
 
@@ -62,6 +76,10 @@ for (;;) {
   // thread (callbacks that would free objects now live again) and re-bind the world.
   rcu_forget_callbacks();
   srcu_forget_callbacks();
+  // ... and what a body that threw left behind in this thread: an RCU read section it never
+  // left, VMAs it still counted as write-locked.
+  rcu_forget_reader();
+  shadow_reset_owned();
   if (d.world) world_bind();
   let result = 0;
   let failed = false;
@@ -77,7 +95,9 @@ for (;;) {
   }
   ctl_task_exit(result, failed);
   ctl_end();
+  // RELEASE: pairs with the harness's load of finished. Notify only a sleeping harness (the
+  // same Dekker pair as above: its store of harness_sleeping, then its wait on finished).
   ctl_add(d.ctl + CTL.finished, 1);
-  atomic_notify(d.ctl + CTL.finished, 1);
+  if (ctl_load(d.ctl + CTL.harness_sleeping) !== 0) atomic_notify(d.ctl + CTL.finished, 1);
 }
 port.close();

@@ -254,6 +254,8 @@ export function parseStressArgs(
         bugs: bug !== null ? [bug] : [],
         ...(points !== undefined ? { points } : {}),
         ...(d?.maxSleepUs !== undefined && chaos !== 'off' ? { maxSleepUs: d.maxSleepUs } : {}),
+        ...(d?.exiters !== undefined ? { exiters: d.exiters } : {}),
+        ...(d?.exiterSteps !== undefined ? { exiterSteps: d.exiterSteps } : {}),
       },
       rerun: (s) => ['faultline stress', ...fixed, `--seed ${s}`, ...tail].join(' '),
       json: v.json ?? null,

@@ -323,7 +323,12 @@ export function change_pte_range(
 }
 
 /**
- * Free the pte pages that overlap [start, end) and map nothing. Each is unlinked from the pgd
+ * Free the pte pages that overlap [start, end), lie wholly inside [floor, ceiling) and map
+ * nothing. floor is the end of the live VMA below the range (0 if none) and ceiling the start
+ * of the live VMA above it (TASK_SIZE_PAGES if none): as the kernel's free_pgd_range() trims
+ * its range to whole tables inside [floor, ceiling), a pte page that also covers part of a live
+ * neighbour is never freed, even when that neighbour maps nothing through it yet, so a fault in
+ * the neighbour never finds its table gone under it. Each page freed is unlinked from the pgd
  * at once; its memory is freed now, or by deferFree's callback after a grace period. A PTE left
  * inside [start, end) is a bug (zap first): InvariantViolation. Pages that still map something
  * outside the range stay. Returns the number of pages unlinked.
@@ -333,13 +338,26 @@ export function free_pgtables(
   start: number,
   end: number,
   deferFree?: PgtableFreeDeferred | null,
+  floor = 0,
+  ceiling: number = TASK_SIZE_PAGES,
 ): number {
   check_range(start, end, 'free_pgtables');
+  if (floor > start || ceiling < end) {
+    throw new InvariantViolation(
+      `free_pgtables: [${start}, ${end}) is not inside floor ${floor} and ceiling ${ceiling}`,
+    );
+  }
   if (start === end) return 0;
   const cache = pte_page_cache();
   const ptlock = pgd + PGD.page_table_lock;
   let freed = 0;
-  for (let i = start >>> PGDIR_SHIFT; i <= (end - 1) >>> PGDIR_SHIFT; i++) {
+  // The first page only if it starts at or above floor, the last only if it ends at or below
+  // ceiling (free_pgd_range's trimming, at pte-page granularity).
+  let first = start >>> PGDIR_SHIFT;
+  let last = (end - 1) >>> PGDIR_SHIFT;
+  if (first * PTRS_PER_PTE < floor) first++;
+  if ((last + 1) * PTRS_PER_PTE > ceiling) last--;
+  for (let i = first; i <= last; i++) {
     const slot = pgd + PGD.entries + i;
     if (atomic_read(slot) === 0) continue;
     spin_lock(ptlock);

@@ -8,7 +8,13 @@ import { sched_point } from '../sched/atomics.js';
 import { SP } from '../sched/points.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_write_lock, mmap_write_unlock } from '../schemes/mmap.js';
-import { index_remove_vmas, unmap_region, vmas_free, vmas_in_range } from './vma_ops.js';
+import {
+  index_remove_vmas,
+  unmap_region,
+  vmas_free,
+  vmas_free_sleeps,
+  vmas_in_range,
+} from './vma_ops.js';
 
 export function exit_mmap(mm: number): void {
   const S = scheme();
@@ -21,7 +27,14 @@ export function exit_mmap(mm: number): void {
   }
   index_remove_vmas(mm, vmas);
   unmap_region(mm, 0, TASK_SIZE_PAGES);
-  mmap_write_unlock(mm);
-  vmas_free(vmas);
+  // exit_mmap frees each VMA (remove_vma) before mmap_write_unlock.
+  if (vmas_free_sleeps()) {
+    mmap_write_unlock(mm);
+    vmas_free(vmas);
+  } else {
+    vmas_free(vmas);
+    mmap_write_unlock(mm);
+  }
   mmdrop(mm);
+  sched_point(SP.MM_EXITED);
 }

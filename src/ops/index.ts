@@ -21,7 +21,10 @@ export { do_mprotect } from './mprotect.js';
 export { do_munmap, inject_munmap_gather_failure } from './munmap.js';
 export {
   alloc_frame_wait,
+  OOM_REAP_RETRY_MS,
   oom_reap_once,
+  oom_reaper_register,
   oom_reaper_run,
+  oom_reaper_unregister,
   out_of_memory,
 } from './oom.js';

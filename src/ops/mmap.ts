@@ -1,6 +1,8 @@
 // mmap of anonymous memory (mm/mmap.c do_mmap → mm/vma.c mmap_region): find a range, merge
-// with a compatible neighbour below if there is one (vma_expand), else a new VMA, write-locked
-// and attached before the index transaction publishes it.
+// with the compatible neighbours (vma_merge_new_range: the one below, the one above, or both —
+// then the one below grows over the new range and the one above, which is removed), else a new
+// VMA, write-locked and attached before the index transaction publishes it. Compatible means
+// the same flags here (the kernel also compares files, anon_vmas and policies).
 
 import { EEXIST, EINTR, EINVAL, ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
@@ -29,6 +31,7 @@ import {
   vma_init_range,
   vma_modify,
   vmas_free,
+  vmas_free_sleeps,
 } from './vma_ops.js';
 
 /**
@@ -68,16 +71,41 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
   }
   const end = start + pages;
 
-  // vma_expand(): grow the neighbour below if it ends exactly here with the same flags.
-  const prev = start > 0 ? vt_lookup(root, start - 1) : 0;
+  // vma_merge_new_range(): a neighbour that ends exactly here (below) or starts exactly at
+  // `end` (above; [start, end) is free, so a VMA containing `end` starts there) with the same
+  // flags is grown over the range (vma_expand).
+  const assertions = mm_globals().assertions;
+  let prev = start > 0 ? vt_lookup(root, start - 1) : 0;
+  if (prev !== 0 && atomic_read(prev + VMA.vm_flags) !== flags) prev = 0;
+  let next = end < TASK_SIZE_PAGES ? vt_lookup(root, end) : 0;
+  if (next !== 0 && atomic_read(next + VMA.vm_flags) !== flags) next = 0;
+  const removed: number[] = [];
   vt_txn_begin(root);
-  if (prev !== 0 && atomic_read(prev + VMA.vm_flags) === flags) {
+  if (prev !== 0) {
+    // Below, or both: prev grows to the end of the range, or over next too.
     const ps = atomic_read(prev + VMA.vm_start);
+    let newEnd = end;
     S.vma_start_write(prev);
-    if (mm_globals().assertions) S.vma_assert_write_locked(prev);
+    if (assertions) S.vma_assert_write_locked(prev);
+    if (next !== 0) {
+      newEnd = atomic_read(next + VMA.vm_end);
+      S.vma_start_write(next);
+      S.vma_mark_detached(next);
+      vt_txn_remove(end, newEnd);
+      removed.push(next);
+      atomic_fetch_add(mm + MM.map_count, -1);
+    }
     vt_txn_remove(ps, start);
-    vma_modify(prev, ps, end, flags);
-    vt_txn_insert(ps, end, prev);
+    vma_modify(prev, ps, newEnd, flags);
+    vt_txn_insert(ps, newEnd, prev);
+  } else if (next !== 0) {
+    // Above only: next grows down to the start of the range.
+    const ne = atomic_read(next + VMA.vm_end);
+    S.vma_start_write(next);
+    if (assertions) S.vma_assert_write_locked(next);
+    vt_txn_remove(end, ne);
+    vma_modify(next, start, ne, flags);
+    vt_txn_insert(start, ne, next);
   } else {
     const vma = vm_area_alloc(mm);
     if (vma === 0) {
@@ -92,7 +120,11 @@ export function do_mmap(mm: number, addr: number, pages: number, prot: number): 
     atomic_fetch_add(mm + MM.map_count, 1);
   }
   vt_txn_commit();
+  // vma_complete(): the VMA merged away is freed under the write lock (see vmas_free_sleeps).
+  const late = removed.length > 0 && vmas_free_sleeps();
+  if (removed.length > 0 && !late) vmas_free(removed);
   mmap_write_unlock(mm);
+  if (late) vmas_free(removed);
   S.process_deferred();
   count(CNT.MMAP_OPS);
   trace(EV.MMAP_END, start, pages);

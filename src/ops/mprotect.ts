@@ -21,6 +21,7 @@ import {
   TASK_SIZE_PAGES,
   vma_modify,
   vmas_free,
+  vmas_free_sleeps,
   vmas_in_range,
 } from './vma_ops.js';
 
@@ -94,8 +95,15 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
     i = j;
   }
   vt_txn_commit();
-  mmap_write_unlock(mm);
-  vmas_free(freed);
+  // vma_complete(): the merged-away VMAs are freed under the mmap write lock (not with
+  // srcu_spf's synchronize_srcu switch: see vmas_free_sleeps).
+  if (vmas_free_sleeps()) {
+    mmap_write_unlock(mm);
+    vmas_free(freed);
+  } else {
+    vmas_free(freed);
+    mmap_write_unlock(mm);
+  }
   count(CNT.MPROTECT_OPS);
   trace(EV.MPROTECT_END, start, freed.length);
   return 0;

@@ -3,9 +3,12 @@
 //   2. gather: write-lock each VMA, record it on the side, detach it; a failure re-attaches them
 //      all (legal: they are still write-locked) and returns -ENOMEM;
 //   3. clear the range from the index in one transaction; adjust map_count;
-//   4. downgrade the mmap lock, zap the page tables, free empty page-table pages;
-//   5. free each VMA (vm_area_free asserts it is detached) — after the mmap lock is dropped, so
-//      that srcu_spf's synchronize_srcu switch does not hold the lock for a grace period.
+//   4. downgrade the mmap lock, zap the page tables, free the empty page-table pages that no
+//      live neighbour shares (floor and ceiling);
+//   5. free each VMA (vm_area_free asserts it is detached) under the downgraded read lock, then
+//      mmap_read_unlock (vms_complete_munmap_vmas; the same order in 6.4's do_vmi_align_munmap
+//      and the older __do_munmap + remove_vma_list). Only srcu_spf's synchronize_srcu switch
+//      frees after the unlock (see vmas_free_sleeps).
 
 import { EINTR, ENOMEM } from '../errors.js';
 import { vt_txn_begin, vt_txn_commit } from '../mm/vma_tree.js';
@@ -29,6 +32,7 @@ import {
   split_edges,
   unmap_region,
   vmas_free,
+  vmas_free_sleeps,
   vmas_in_range,
 } from './vma_ops.js';
 
@@ -87,8 +91,13 @@ export function do_munmap(mm: number, start: number, pages: number): number {
   index_remove_vmas(mm, detached);
   mmap_write_downgrade(mm);
   unmap_region(mm, start, end);
-  mmap_read_unlock(mm);
-  vmas_free(detached);
+  if (vmas_free_sleeps()) {
+    mmap_read_unlock(mm);
+    vmas_free(detached);
+  } else {
+    vmas_free(detached);
+    mmap_read_unlock(mm);
+  }
   count(CNT.MUNMAP_OPS);
   trace(EV.MUNMAP_END, start, detached.length);
   return 0;

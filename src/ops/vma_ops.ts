@@ -3,9 +3,10 @@
 
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
-import { free_pgtables, zap_pte_range } from '../mm/pgtable.js';
+import { free_pgtables, PTRS_PER_PTE, TASK_SIZE_PAGES, zap_pte_range } from '../mm/pgtable.js';
 import { __vma_set, vm_area_alloc } from '../mm/vma.js';
 import {
+  vt_find,
   vt_for_each,
   vt_txn_begin,
   vt_txn_commit,
@@ -13,9 +14,12 @@ import {
   vt_txn_remove,
 } from '../mm/vma_tree.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
+import { EV } from '../sched/events.js';
+import { trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_assert_write_locked } from '../schemes/mmap.js';
-import { MM, VMA } from '../shm/layout/index.js';
+import { shadow_writer_forget } from '../schemes/shadow.js';
+import { MM, PGDIR_SHIFT, VMA } from '../shm/layout/index.js';
 
 /** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
 export { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
@@ -128,18 +132,47 @@ export function index_remove_vmas(mm: number, vmas: readonly number[]): void {
 }
 
 /**
- * unmap_region(): zap the PTEs of [start, end) and free its empty page-table pages, deferred
- * where the scheme has lockless walkers. The mmap lock is held (for read is enough).
+ * unmap_region(): zap the PTEs of [start, end), already out of the index, and free its empty
+ * page-table pages, deferred where the scheme has lockless walkers; a page that also covers
+ * part of a live neighbour VMA stays (free_pgtables' floor and ceiling). The mmap lock is held
+ * (for read is enough: no writer changes the neighbours meanwhile).
  */
 export function unmap_region(mm: number, start: number, end: number): void {
   const pgd = atomic_read(mm + MM.pgd);
+  const root = mm + MM.mm_mt;
   atomic_fetch_add(mm + MM.nr_ptes, -zap_pte_range(pgd, start, end));
-  free_pgtables(pgd, start, end, scheme().pgtable_free_deferred());
+  // floor: the end of the VMA below. Only its place against the first pte page of the range
+  // matters, so it is looked for inside that page (below the page, the page's start will do).
+  const pageStart = (start >>> PGDIR_SHIFT) * PTRS_PER_PTE;
+  let floor = pageStart;
+  if (pageStart < start) {
+    vt_for_each(root, pageStart, start, (_s, e) => {
+      floor = e;
+    });
+  }
+  // ceiling: the start of the VMA above (the first one ending above `end`: nothing is left
+  // inside the range).
+  const next = vt_find(root, end);
+  const ceiling = next === 0 ? TASK_SIZE_PAGES : atomic_read(next + VMA.vm_start);
+  free_pgtables(pgd, start, end, scheme().pgtable_free_deferred(), floor, ceiling);
 }
 
 /** Free VMAs that are detached and out of the index, then run this thread's deferred frees. */
 export function vmas_free(vmas: readonly number[]): void {
   const S = scheme();
+  if (vmas.length > 0) trace(EV.VMA_FREE, vmas[0]!, vmas.length);
+  if (mm_globals().assertions) for (const vma of vmas) shadow_writer_forget(vma);
   S.vmas_free(vmas);
   S.process_deferred();
+}
+
+/**
+ * Whether munmap must free its VMAs only after dropping the mmap lock: only srcu_spf with the
+ * synchronize_srcu switch, whose vm_area_free waits a whole SRCU grace period (a speculative
+ * fault that falls back to mmap_read_lock inside its SRCU section would wait behind a queued
+ * writer, which waits for us: never hold the lock across that). Every kernel frees them under
+ * the (downgraded) lock.
+ */
+export function vmas_free_sleeps(): boolean {
+  return scheme().name === 'srcu_spf' && mm_globals().syncSrcu;
 }

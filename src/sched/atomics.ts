@@ -247,6 +247,21 @@ export function ctl_add(p: number, v: number): number {
   return Atomics.add(M, p, v);
 }
 
+/**
+ * A plain load that is not a schedule point: for the scheduler's own words that only the task
+ * holding the turn touches (task slots, the record). The seq-cst turn word orders them: the
+ * task that hands over stores it after its plain stores, the next one loads it before its
+ * plain loads, so every such access happens-before the next turn holder's.
+ */
+export function ctl_peek(p: number): number {
+  return M[p]!;
+}
+
+/** A plain store that is not a schedule point: see ctl_peek. */
+export function ctl_poke(p: number, v: number): void {
+  M[p] = v;
+}
+
 /** Atomics.wait that is not a schedule point; always bounded by the caller. */
 export function ctl_wait(p: number, expect: number, timeoutMs: number): string {
   return Atomics.wait(M, p, expect, timeoutMs);

@@ -53,6 +53,8 @@ import {
   atomic_notify,
   ctl_add,
   ctl_load,
+  ctl_peek,
+  ctl_poke,
   ctl_relax,
   ctl_store,
   ctl_wait,
@@ -123,7 +125,7 @@ export function ctl_begin(): void {
 
 /** The virtual clock of a controlled execution: one millisecond per decision. */
 function virtual_ms(): number {
-  return ctl_load(ctl + CTL.steps);
+  return ctl_peek(ctl + CTL.steps);
 }
 
 /** Leave the execution: free running again. */
@@ -147,16 +149,16 @@ function on_point(kind: number, what: number): void {
   busy = true;
   try {
     const s = slot(me);
-    ctl_store(s + CTL_TASK.kind, kind);
-    ctl_store(s + CTL_TASK.what, what);
-    if (kind === SP_NAMED) ctl_store(s + CTL_TASK.label, what);
-    ctl_store(s + CTL_TASK.yielded, kind === SP_YIELD ? 1 : 0);
-    ctl_store(s + CTL_TASK.status, CTL_ST_READY);
+    ctl_poke(s + CTL_TASK.kind, kind);
+    ctl_poke(s + CTL_TASK.what, what);
+    if (kind === SP_NAMED) ctl_poke(s + CTL_TASK.label, what);
+    ctl_poke(s + CTL_TASK.yielded, kind === SP_YIELD ? 1 : 0);
+    ctl_poke(s + CTL_TASK.status, CTL_ST_READY);
     hand_over();
     wait_turn();
     if (kind === SP_STORE || kind === SP_RMW) {
       // A write: whoever spins may now see something new.
-      for (let i = 0; i < nr; i++) if (i !== me) ctl_store(slot(i) + CTL_TASK.yielded, 0);
+      for (let i = 0; i < nr; i++) if (i !== me) ctl_poke(slot(i) + CTL_TASK.yielded, 0);
     }
   } finally {
     busy = false;
@@ -173,12 +175,12 @@ function on_wait(p: number, expect: number): string {
   busy = true;
   try {
     const s = slot(me);
-    ctl_store(s + CTL_TASK.kind, SP_WAIT);
-    ctl_store(s + CTL_TASK.what, p);
-    ctl_store(s + CTL_TASK.wait_word, p);
-    ctl_store(s + CTL_TASK.wait_value, expect);
-    ctl_store(s + CTL_TASK.yielded, 0);
-    ctl_store(s + CTL_TASK.status, CTL_ST_BLOCKED);
+    ctl_poke(s + CTL_TASK.kind, SP_WAIT);
+    ctl_poke(s + CTL_TASK.what, p);
+    ctl_poke(s + CTL_TASK.wait_word, p);
+    ctl_poke(s + CTL_TASK.wait_value, expect);
+    ctl_poke(s + CTL_TASK.yielded, 0);
+    ctl_poke(s + CTL_TASK.status, CTL_ST_BLOCKED);
     hand_over();
     wait_turn();
   } finally {
@@ -193,9 +195,9 @@ export function ctl_task_exit(result: number, failed: boolean): void {
   busy = true;
   try {
     const s = slot(me);
-    ctl_store(s + CTL_TASK.result, result | 0);
-    ctl_store(s + CTL_TASK.status, failed ? CTL_ST_FAILED : CTL_ST_DONE);
-    ctl_store(s + CTL_TASK.kind, 0);
+    ctl_poke(s + CTL_TASK.result, result | 0);
+    ctl_poke(s + CTL_TASK.status, failed ? CTL_ST_FAILED : CTL_ST_DONE);
+    ctl_poke(s + CTL_TASK.kind, 0);
     hand_over();
   } finally {
     busy = false;
@@ -231,7 +233,7 @@ function wait_turn(): void {
     ctl_wait(t, v, TURN_SLICE_MS);
     ctl_add(ctl + CTL.sleepers, -1);
   }
-  ctl_store(slot(me) + CTL_TASK.status, CTL_ST_RUNNING);
+  ctl_poke(slot(me) + CTL_TASK.status, CTL_ST_RUNNING);
 }
 
 // ---- the decision -----------------------------------------------------------------------------
@@ -241,7 +243,7 @@ function enabled_mask(): number {
   let m = 0;
   for (let i = 0; i < nr; i++) {
     const s = slot(i);
-    const st = ctl_load(s + CTL_TASK.status);
+    const st = ctl_peek(s + CTL_TASK.status);
     if (st === CTL_ST_READY) m |= 1 << i;
     else if (st === CTL_ST_BLOCKED) {
       if (ctl_load(ctl_load(s + CTL_TASK.wait_word)) !== ctl_load(s + CTL_TASK.wait_value)) {
@@ -264,7 +266,7 @@ function enabled_mask(): number {
 function fair_mask(e: number): number {
   let m = 0;
   for (let i = 0; i < nr; i++) {
-    if ((e & (1 << i)) !== 0 && ctl_load(slot(i) + CTL_TASK.yielded) === 0) m |= 1 << i;
+    if ((e & (1 << i)) !== 0 && ctl_peek(slot(i) + CTL_TASK.yielded) === 0) m |= 1 << i;
   }
   return m === 0 ? e : m;
 }
@@ -280,7 +282,7 @@ function next_after(self: number, m: number): number {
 }
 
 function finish(outcome: number, step: number): void {
-  ctl_store(ctl + CTL.outcome_step, step);
+  ctl_poke(ctl + CTL.outcome_step, step);
   ctl_store(ctl + CTL.outcome, outcome);
   ctl_store(ctl + CTL.turn, -1);
   ended = true;
@@ -298,17 +300,17 @@ function wake_all(): void {
  * the turn and has just recorded its next step or its end), -1 at the start.
  */
 function decide(self: number): void {
-  const step = ctl_load(ctl + CTL.steps);
+  const step = ctl_peek(ctl + CTL.steps);
   const e = enabled_mask();
   if (e === 0) {
     let live = false;
     for (let i = 0; i < nr; i++) {
-      const st = ctl_load(slot(i) + CTL_TASK.status);
+      const st = ctl_peek(slot(i) + CTL_TASK.status);
       if (st !== CTL_ST_DONE && st !== CTL_ST_FAILED) live = true;
     }
     if (live) finish(CTL_OUT_DEADLOCK, step);
     else {
-      ctl_store(ctl + CTL.outcome_step, step);
+      ctl_poke(ctl + CTL.outcome_step, step);
       ctl_store(ctl + CTL.outcome, CTL_OUT_DONE);
       ctl_store(ctl + CTL.turn, -1);
     }
@@ -321,36 +323,36 @@ function decide(self: number): void {
   const fair = fair_mask(e);
   const selfRunnable = self >= 0 && (fair & (1 << self)) !== 0;
   let c = -1;
-  if (step < ctl_load(ctl + CTL.prefix_len)) {
-    c = ctl_load(ctl + CTL.prefix + step);
+  if (step < ctl_peek(ctl + CTL.prefix_len)) {
+    c = ctl_peek(ctl + CTL.prefix + step);
     if (c < 0 || c >= nr || (e & (1 << c)) === 0) {
       finish(CTL_OUT_DIVERGED, step);
       return;
     }
   } else {
-    const mode = ctl_load(ctl + CTL.mode);
+    const mode = ctl_peek(ctl + CTL.mode);
     if (mode === CTL_MODE_SCRIPT) c = script_choice(self, e, fair);
     else if (mode === CTL_MODE_PCT) c = pct_choice(step, fair);
     if (c < 0) c = next_after(self, fair);
   }
-  ctl_store(ctl + CTL.rec_task + step, c);
+  ctl_poke(ctl + CTL.rec_task + step, c);
   const cs = slot(c);
-  ctl_store(ctl + CTL.rec_kind + step, ctl_load(cs + CTL_TASK.kind));
-  ctl_store(ctl + CTL.rec_what + step, ctl_load(cs + CTL_TASK.what));
+  ctl_poke(ctl + CTL.rec_kind + step, ctl_peek(cs + CTL_TASK.kind));
+  ctl_poke(ctl + CTL.rec_what + step, ctl_peek(cs + CTL_TASK.what));
   // The record keeps the fair set: the alternatives worth exploring at this decision.
-  ctl_store(
+  ctl_poke(
     ctl + CTL.rec_enabled + step,
     fair |
       ((self + 1) << REC_SELF_SHIFT) |
       (selfRunnable ? REC_SELF_RUNNABLE : 0) |
       (self_kind(self) << REC_SELF_KIND_SHIFT),
   );
-  if (selfRunnable && c !== self && ctl_load(slot(self) + CTL_TASK.kind) !== SP_YIELD) {
+  if (selfRunnable && c !== self && ctl_peek(slot(self) + CTL_TASK.kind) !== SP_YIELD) {
     ctl_add(ctl + CTL.preemptions, 1);
   }
-  ctl_store(ctl + CTL.steps, step + 1);
+  ctl_poke(ctl + CTL.steps, step + 1);
   if (c === self) return; // runs on: no hand-off
-  ctl_store(cs + CTL_TASK.status, CTL_ST_RUNNING);
+  ctl_poke(cs + CTL_TASK.status, CTL_ST_RUNNING);
   ctl_store(ctl + CTL.turn, c);
   if (ctl_load(ctl + CTL.sleepers) !== 0) notify_turn();
 }
@@ -361,29 +363,29 @@ function decide(self: number): void {
  */
 function script_choice(self: number, e: number, fair: number): number {
   const segp = ctl + CTL.segment;
-  const n = ctl_load(ctl + CTL.nr_segments);
+  const n = ctl_peek(ctl + CTL.nr_segments);
   for (;;) {
-    const k = ctl_load(segp);
+    const k = ctl_peek(segp);
     if (k >= n) return -1;
     const base = ctl + CTL.segments + k * CTL_SEG_WORDS;
-    const t = ctl_load(base);
-    const label = ctl_load(base + 1);
+    const t = ctl_peek(base);
+    const label = ctl_peek(base + 1);
     const ts = slot(t);
     if (label !== 0) {
       const arrived =
         t === self &&
-        ctl_load(ts + CTL_TASK.kind) === SP_NAMED &&
-        ctl_load(ts + CTL_TASK.what) === label;
-      const gone = ctl_load(ts + CTL_TASK.status) >= CTL_ST_DONE;
+        ctl_peek(ts + CTL_TASK.kind) === SP_NAMED &&
+        ctl_peek(ts + CTL_TASK.what) === label;
+      const gone = ctl_peek(ts + CTL_TASK.status) >= CTL_ST_DONE;
       if (arrived || gone) {
-        ctl_store(segp, k + 1);
+        ctl_poke(segp, k + 1);
         continue;
       }
       if ((e & (1 << t)) !== 0) return t;
       return next_after(self, fair & ~(1 << t));
     }
     if ((e & (1 << t)) === 0) {
-      ctl_store(segp, k + 1);
+      ctl_poke(segp, k + 1);
       continue;
     }
     return t;
@@ -392,7 +394,7 @@ function script_choice(self: number, e: number, fair: number): number {
 
 /** PCT: the highest-priority runnable task; at change point k the runner's priority drops to k. */
 function pct_choice(step: number, fair: number): number {
-  const n = ctl_load(ctl + CTL.nr_pct_changes);
+  const n = ctl_peek(ctl + CTL.nr_pct_changes);
   let best = -1;
   let bestPrio = -1;
   const pick = (): void => {
@@ -400,7 +402,7 @@ function pct_choice(step: number, fair: number): number {
     bestPrio = -1;
     for (let i = 0; i < nr; i++) {
       if ((fair & (1 << i)) === 0) continue;
-      const p = ctl_load(slot(i) + CTL_TASK.prio);
+      const p = ctl_peek(slot(i) + CTL_TASK.prio);
       if (p > bestPrio) {
         best = i;
         bestPrio = p;
@@ -409,8 +411,8 @@ function pct_choice(step: number, fair: number): number {
   };
   pick();
   for (let k = 0; k < n; k++) {
-    if (ctl_load(ctl + CTL.pct_changes + k) === step && best >= 0) {
-      ctl_store(slot(best) + CTL_TASK.prio, k);
+    if (ctl_peek(ctl + CTL.pct_changes + k) === step && best >= 0) {
+      ctl_poke(slot(best) + CTL_TASK.prio, k);
       pick();
     }
   }
@@ -419,9 +421,9 @@ function pct_choice(step: number, fair: number): number {
 
 function self_kind(self: number): number {
   if (self < 0) return 0;
-  const st = ctl_load(slot(self) + CTL_TASK.status);
+  const st = ctl_peek(slot(self) + CTL_TASK.status);
   if (st === CTL_ST_DONE || st === CTL_ST_FAILED) return REC_SELF_ENDED;
-  return ctl_load(slot(self) + CTL_TASK.kind) & 7;
+  return ctl_peek(slot(self) + CTL_TASK.kind) & 7;
 }
 
 function notify_turn(): void {

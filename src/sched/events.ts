@@ -25,6 +25,8 @@ export const EV = {
   RWSEM_WAKE: 29,
   RWSEM_STEAL: 30,
   RWSEM_ACQUIRED: 31,
+  /** a queued task unwound (an exception) and left the wait list: a = sem, b = waiter type */
+  RWSEM_UNWIND: 32,
   // sync: rcuwait, completion, spinlock (40..59)
   RCUWAIT_WAIT: 40,
   RCUWAIT_WOKEN: 41,
@@ -63,6 +65,8 @@ export const EV = {
   MMAP_END: 115,
   MPROTECT_BEGIN: 116,
   MPROTECT_END: 117,
+  /** vm_area_free of a batch: a = the first VMA, b = how many */
+  VMA_FREE: 118,
   // mm: slab, frames, page tables (160..179)
   SLAB_EXHAUSTED: 160,
   SLAB_STEAL: 161,

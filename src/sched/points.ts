@@ -29,6 +29,19 @@ export const SP = {
   BEFORE_REF_INC: 11,
   /** vma_start_write done: the writer holds the VMA write-locked (its write section) */
   WRITE_LOCKED: 12,
+  /**
+   * rwsem slow paths: a killed waiter is about to leave the queue (rwsem_del_wake_waiter), its
+   * last try failed: the holders may leave meanwhile, their wake-up going to it
+   */
+  RWSEM_KILLED: 13,
+  /**
+   * vma_refcount_put on a VMA another mm reused (vma_start_read's foreign-mm put): the reference
+   * is dropped, the wake-up of that mm's writer not yet sent — the window in which the other
+   * mm's writer may finish and the mm be freed unless the reader pinned it (mmgrab)
+   */
+  FOREIGN_PUT_BEFORE_WAKE: 14,
+  /** exit_mmap: the address space torn down and the mm dropped; the exiting task goes on */
+  MM_EXITED: 15,
 } as const;
 
 export type PointName = keyof typeof SP;

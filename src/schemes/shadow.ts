@@ -52,6 +52,18 @@ export function shadow_writer_end_all(): void {
   owned.length = 0;
 }
 
+/**
+ * A write-locked VMA is freed before vma_end_write_all() (munmap under the downgraded lock, a
+ * merge under the write lock): its cycle ends here, so the end of the cycle never writes to a
+ * freed object.
+ */
+export function shadow_writer_forget(vma: number): void {
+  const i = owned.indexOf(vma);
+  if (i < 0) return;
+  atomic_fetch_and(vma + VMA.shadow_readers, ~SHADOW_WRITER);
+  owned.splice(i, 1);
+}
+
 export function shadow_assert_no_readers(vma: number, where: string): void {
   const n = atomic_read(vma + VMA.shadow_readers) & READERS_MASK;
   if (n !== 0) {

@@ -96,9 +96,10 @@ export function vma_refcount_got(old: number): boolean {
 
 /**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
- * VMA may be freed and reused at once.
+ * VMA may be freed and reused at once. `foreign`: the VMA belongs to an mm other than the
+ * caller's (vma_start_read found it reused), whose writer the wake-up may be for.
  */
-function vma_refcount_put(vma: number): void {
+function vma_refcount_put(vma: number, foreign = false): void {
   const mm = atomic_read_once(vma + VMA.vm_mm); // stable while our reference holds the slot
   // RELEASE: our reads of the VMA happen before a writer sees the count drop.
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
@@ -109,7 +110,7 @@ function vma_refcount_put(vma: number): void {
       `vma_refcount_put: vma ${vma} vm_refcnt now 0x${(now >>> 0).toString(16)}, outside its legal ranges`,
     );
   }
-  sched_point(SP.PUT_BEFORE_WAKE);
+  sched_point(foreign ? SP.FOREIGN_PUT_BEFORE_WAKE : SP.PUT_BEFORE_WAKE);
   if (now !== 0 && is_vma_writer_only(now)) {
     if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm');
     rcuwait_wake_up(mm + MM.vma_writer_wait);
@@ -146,10 +147,10 @@ function vma_start_read(mm: number, vma: number): number {
     rcu_read_unlock();
     if (bug_on(BUG.PUT_NO_MMGRAB)) {
       // Before the fix: nothing keeps `other` alive while the put may wake its writer.
-      vma_refcount_put(vma);
+      vma_refcount_put(vma, true);
     } else {
       mmgrab(other);
-      vma_refcount_put(vma);
+      vma_refcount_put(vma, true);
       mmdrop(other);
     }
     rcu_read_lock();

@@ -574,6 +574,15 @@ export function rcu_forget_callbacks(): void {
   cblist.reset();
 }
 
+/**
+ * Forget this thread's read-side state (nesting, online): the next RCU call re-reads it from
+ * the buffer. For the same harness restart: a body that threw inside a read section left its
+ * nesting behind, and the restored memory no longer matches it.
+ */
+export function rcu_forget_reader(): void {
+  cacheTask = -1;
+}
+
 /** Queue fn to run in this thread after a grace period (rcu_process_callbacks runs it). */
 export function call_rcu(fn: () => void): void {
   cblist.enqueue(fn, get_state_synchronize_rcu());

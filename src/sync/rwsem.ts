@@ -39,9 +39,12 @@ import {
   atomic_read,
   atomic_set,
   cpu_relax,
+  plain_read,
+  sched_point,
 } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { SP } from '../sched/points.js';
 import {
   count,
   current,
@@ -101,7 +104,7 @@ import {
   wake_q_empty,
   wake_up_q,
 } from './rwsem_wait.js';
-import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
+import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
 
 export {
   type RwsemWaiterInfo,
@@ -195,23 +198,33 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
   set_waiting(EV.RWSEM_DOWN_READ_SLOW, sem);
   set_current_state(state);
   let ret = 0;
-  for (;;) {
-    // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
-    if (atomic_read(w + RWSEM_WAITER.task) === 0) break;
-    if (state === TASK_KILLABLE && fatal_signal_pending()) {
-      spin_lock(sem + RWSEM.wait_lock);
-      if (atomic_read(w + RWSEM_WAITER.task) !== 0) {
-        rwsem_del_wake_waiter(sem, w); // drops wait_lock
-        ret = EINTR;
+  let holding = false; // wait_lock, inside the loop
+  try {
+    for (;;) {
+      // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
+      if (atomic_read(w + RWSEM_WAITER.task) === 0) break;
+      if (state === TASK_KILLABLE && fatal_signal_pending()) {
+        sched_point(SP.RWSEM_KILLED);
+        spin_lock(sem + RWSEM.wait_lock);
+        holding = true;
+        if (atomic_read(w + RWSEM_WAITER.task) !== 0) {
+          holding = false;
+          rwsem_del_wake_waiter(sem, w); // drops wait_lock
+          ret = EINTR;
+          break;
+        }
+        // Granted meanwhile: ordered against rwsem_mark_wake() by wait_lock. Keep the lock.
+        holding = false;
+        spin_unlock(sem + RWSEM.wait_lock);
         break;
       }
-      // Granted meanwhile: ordered against rwsem_mark_wake() by wait_lock. Keep the lock.
-      spin_unlock(sem + RWSEM.wait_lock);
-      break;
+      if (!schedule_timeout() && rwsem_read_wake_due(sem, w)) {
+        wake_overdue(WAIT_SITE.RWSEM_READ, sem);
+      }
     }
-    if (!schedule_timeout() && rwsem_read_wake_due(sem, w)) {
-      wake_overdue(WAIT_SITE.RWSEM_READ, sem);
-    }
+  } catch (e) {
+    rwsem_unwind_waiter(sem, w, holding, RWSEM_WAITING_FOR_READ);
+    throw e;
   }
   set_current_state(TASK_RUNNING);
   set_waiting(0, 0);
@@ -417,6 +430,41 @@ function rwsem_write_wake_due(sem: number, w: number): boolean {
   return rwsem_head_free(sem, w);
 }
 
+/** How long an unwinding waiter waits for wait_lock before it gives up (and says so). */
+const UNWIND_LOCK_MS = 1000;
+
+/**
+ * A task that unwinds (an exception: the harness's abort, a failed assertion) while queued on
+ * `sem` leaves as a killed waiter does (out_nolock): it takes wait_lock unless `holding`, and if
+ * it is still queued, rwsem_del_wake_waiter() unlinks it, clears WAITERS and HANDOFF when the
+ * list empties, and wakes the new head if it was first. A reader granted meanwhile holds a read
+ * lock its caller will never see: it drops it. wait_lock is taken without the abort check (we
+ * are already unwinding) but bounded: a holder that never lets go is reported, not waited for.
+ */
+function rwsem_unwind_waiter(sem: number, w: number, holding: boolean, type: number): void {
+  const lock = sem + RWSEM.wait_lock;
+  if (!holding) {
+    const deadline = sched_clock_ms() + UNWIND_LOCK_MS;
+    while (!spin_trylock(lock)) {
+      if (sched_clock_ms() > deadline) {
+        trace(EV.RWSEM_UNWIND, sem, -1);
+        return;
+      }
+      cpu_relax();
+    }
+  }
+  set_current_state(TASK_RUNNING);
+  set_waiting(0, 0);
+  trace(EV.RWSEM_UNWIND, sem, type);
+  if (plain_read(w + RWSEM_WAITER.sem) === sem) {
+    rwsem_del_wake_waiter(sem, w); // wait_lock held; drops it
+    return;
+  }
+  spin_unlock(lock);
+  // ACQUIRE: pairs with the RELEASE store of 0 in rwsem_mark_wake().
+  if (type === RWSEM_WAITING_FOR_READ && atomic_read(w + RWSEM_WAITER.task) === 0) up_read(sem);
+}
+
 /** Wait for the write lock (rwsem_down_write_slowpath). Returns 0, or EINTR (KILLABLE). */
 function rwsem_down_write_slowpath(sem: number, state: number): number {
   count(CNT.RWSEM_WRITE_SLOW);
@@ -442,26 +490,35 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
   set_waiting(EV.RWSEM_DOWN_WRITE_SLOW, sem);
   set_current_state(state);
   let ret = 0;
-  // The loop starts and ends with wait_lock held, except on EINTR.
-  while (!rwsem_try_write_lock(sem, w)) {
-    spin_unlock(sem + RWSEM.wait_lock);
-    if (state === TASK_KILLABLE && fatal_signal_pending()) {
+  let holding = true; // wait_lock
+  try {
+    // The loop starts and ends with wait_lock held, except on EINTR.
+    while (!rwsem_try_write_lock(sem, w)) {
+      holding = false;
+      spin_unlock(sem + RWSEM.wait_lock);
+      if (state === TASK_KILLABLE && fatal_signal_pending()) {
+        sched_point(SP.RWSEM_KILLED);
+        spin_lock(sem + RWSEM.wait_lock);
+        rwsem_del_wake_waiter(sem, w); // drops wait_lock
+        ret = EINTR;
+        break;
+      }
+      // Holding the handoff, spin on a running writer owner instead of sleeping: when it lets
+      // go (OWNER_NULL) try again at once. handoff_set is only written under wait_lock; a
+      // stale 0 here only costs a sleep.
+      const spun =
+        atomic_read(w + RWSEM_WAITER.handoff_set) !== 0 &&
+        (atomic_read(HEADER.flags) & HDR_FLAG_RWSEM_NO_SPIN) === 0 &&
+        rwsem_spin_on_owner(sem, now_us() + RWSEM_SPIN_MAX_US) === OWNER_NULL;
+      if (!spun && !schedule_timeout() && rwsem_write_wake_due(sem, w)) {
+        wake_overdue(WAIT_SITE.RWSEM_WRITE, sem);
+      }
       spin_lock(sem + RWSEM.wait_lock);
-      rwsem_del_wake_waiter(sem, w); // drops wait_lock
-      ret = EINTR;
-      break;
+      holding = true;
     }
-    // Holding the handoff, spin on a running writer owner instead of sleeping: when it lets go
-    // (OWNER_NULL) try again at once. handoff_set is only written under wait_lock; a stale 0
-    // here only costs a sleep.
-    const spun =
-      atomic_read(w + RWSEM_WAITER.handoff_set) !== 0 &&
-      (atomic_read(HEADER.flags) & HDR_FLAG_RWSEM_NO_SPIN) === 0 &&
-      rwsem_spin_on_owner(sem, now_us() + RWSEM_SPIN_MAX_US) === OWNER_NULL;
-    if (!spun && !schedule_timeout() && rwsem_write_wake_due(sem, w)) {
-      wake_overdue(WAIT_SITE.RWSEM_WRITE, sem);
-    }
-    spin_lock(sem + RWSEM.wait_lock);
+  } catch (e) {
+    rwsem_unwind_waiter(sem, w, holding, RWSEM_WAITING_FOR_WRITE);
+    throw e;
   }
   if (ret === 0) spin_unlock(sem + RWSEM.wait_lock);
   set_current_state(TASK_RUNNING);

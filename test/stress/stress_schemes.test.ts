@@ -37,6 +37,8 @@ describe.each(SCHEMES)('stress %s, fixed code', (scheme) => {
       points: { ...pointsFor(scheme), WRITE_LOCKED: 0.3, BEFORE_REF_INC: 0.2 },
       killRate: 300,
       hogs: 1,
+      // short lives, so that whole-mm exits happen within the 2 s even on a loaded machine
+      exiterSteps: 2,
       bugs: [],
       checkEveryMs: 250,
       commandLine: 'test',

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { EEXIST, EINVAL, ENOMEM } from '../../src/errors.js';
 import { check_world_quiescent } from '../../src/harness/checks.js';
 import { frames_stats } from '../../src/mm/frames.js';
-import { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../../src/mm/pgtable.js';
+import {
+  MMAP_MIN_PAGE,
+  PTRS_PER_PTE,
+  pgd_nr_pte_pages,
+  TASK_SIZE_PAGES,
+} from '../../src/mm/pgtable.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -16,9 +21,12 @@ import {
   read_maps,
   VM_FAULT_SIGSEGV,
 } from '../../src/ops/index.js';
+import { atomic_read } from '../../src/sched/atomics.js';
 import { CNT } from '../../src/sched/counters.js';
-import { sum_counter } from '../../src/sched/task.js';
+import { EV, event_name } from '../../src/sched/events.js';
+import { current_id, read_ring, set_tracing, sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
+import { MM } from '../../src/shm/layout/index.js';
 import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -75,6 +83,101 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     check_world_quiescent([mm]);
     expect(frames_stats().allocated).toBe(0);
     expect(sum_counter(CNT.FAULTS, 1)).toBeGreaterThan(0);
+  });
+
+  it('munmap frees no pte page a live neighbour shares (free_pgtables floor and ceiling)', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    const P = PTRS_PER_PTE;
+    const base = 8 * P;
+    const pgd = atomic_read(mm + MM.pgd);
+    // low ends where pte page 1 of the range starts; mid spans pages 1..3; high starts inside
+    // page 3. Neither neighbour maps anything yet: the entries cannot tell the kernel's rule.
+    expect(do_mmap(mm, base + P - 4, 4, PROT_READ)).toBe(base + P - 4);
+    expect(do_mmap(mm, base + P, 2 * P + 10, RW)).toBe(base + P);
+    expect(do_mmap(mm, base + 3 * P + 10, 10, PROT_READ)).toBe(base + 3 * P + 10);
+    for (const p of [base + P, base + 2 * P, base + 3 * P]) {
+      expect(handle_user_fault(mm, p, true)).toBe(0);
+    }
+    expect(pgd_nr_pte_pages(pgd)).toBe(3);
+    expect(do_munmap(mm, base + P, 2 * P + 10)).toBe(0);
+    // Pages 1 and 2 lie inside [low's end, high's start): freed. Page 3 also covers high: kept.
+    expect(pgd_nr_pte_pages(pgd)).toBe(1);
+    expect(sum_counter(CNT.PTE_PAGE_FREE, 1)).toBe(2);
+    // A fault in high uses the page that stayed.
+    expect(handle_user_fault(mm, base + 3 * P + 12, false)).toBe(0);
+    expect(sum_counter(CNT.PTE_PAGE_ALLOC, 1)).toBe(3);
+    check_world_quiescent([mm]);
+    // With the neighbours gone, the rest goes.
+    expect(do_munmap(mm, base, 4 * P)).toBe(0);
+    expect(pgd_nr_pte_pages(pgd)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
+  it('munmap frees its VMAs under the downgraded lock, a merge under the write lock', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    /** The events of the next operation, from its BEGIN event on. */
+    const traced = (op: () => number): string[] => {
+      set_tracing(true);
+      try {
+        expect(op()).toBe(0);
+      } finally {
+        set_tracing(false);
+      }
+      const ring = read_ring(current_id()).map((e) =>
+        e.event === EV.MMAP_WRITE_UNLOCK && e.b === 1 ? 'DOWNGRADE' : event_name(e.event),
+      );
+      let begin = ring.length - 1;
+      while (begin > 0 && !ring[begin]!.endsWith('_BEGIN')) begin--;
+      return ring
+        .slice(begin)
+        .filter((e) => /^(VMA_FREE|MMAP_|DOWNGRADE|MUNMAP_END|MPROTECT_END)/.test(e));
+    };
+    expect(do_mmap(mm, 100, 4, RW)).toBe(100);
+    expect(do_mmap(mm, 104, 4, PROT_READ)).toBe(104);
+    expect(do_mmap(mm, 108, 4, RW)).toBe(108);
+    expect(traced(() => do_munmap(mm, 100, 4))).toEqual([
+      'DOWNGRADE',
+      'VMA_FREE',
+      'MMAP_READ_UNLOCK',
+      'MUNMAP_END',
+    ]);
+    // 104..108 becomes RW: it merges with 108..112, which is freed before the unlock.
+    expect(traced(() => do_mprotect(mm, 104, 4, RW))).toEqual([
+      'VMA_FREE',
+      'MMAP_WRITE_UNLOCK',
+      'MPROTECT_END',
+    ]);
+    expect(listing(mm, true)).toBe('104-112:3');
+    scheme().barrier();
+    check_world_quiescent([mm]);
+  });
+
+  it('mmap merges with the neighbour above, below, or both', () => {
+    world_create({ scheme: name, maxVmas: 64, frames: 64, maxTasks: 4 });
+    const mm = mm_create();
+    expect(do_mmap(mm, 1010, 5, RW)).toBe(1010);
+    expect(handle_user_fault(mm, 1012, true)).toBe(0);
+    // Above only: the VMA at 1010 grows down.
+    expect(do_mmap(mm, 1005, 5, RW)).toBe(1005);
+    expect(listing(mm, true)).toBe('1005-1015:3');
+    // Both: the one below grows over the range and the one above, which is freed.
+    expect(do_mmap(mm, 1020, 5, RW)).toBe(1020);
+    expect(do_mmap(mm, 1015, 5, RW)).toBe(1015);
+    expect(listing(mm, true)).toBe('1005-1025:3');
+    // Below only: the one above has other flags.
+    expect(do_mmap(mm, 1030, 5, PROT_READ)).toBe(1030);
+    expect(do_mmap(mm, 1025, 5, RW)).toBe(1025);
+    expect(listing(mm, true)).toBe('1005-1030:3 1030-1035:1');
+    expect(atomic_read(mm + MM.map_count)).toBe(2);
+    for (let p = 1005; p < 1035; p++) expect(handle_user_fault(mm, p, false)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
+    expect(do_munmap(mm, 1005, 30)).toBe(0);
+    scheme().barrier();
+    check_world_quiescent([mm]);
   });
 
   it('a failed munmap re-attaches every VMA it had detached', () => {

@@ -3,16 +3,18 @@
 // are in test/litmus/rwsem_queue.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { InvariantViolation, LockStateError } from '../../src/errors.js';
+import { HarnessAbort, InvariantViolation, LockStateError } from '../../src/errors.js';
 import {
   atomic_fetch_add,
   atomic_fetch_or,
   atomic_read,
   atomic_set,
+  SP_LOAD,
+  set_schedule_hook,
 } from '../../src/sched/atomics.js';
 import { BUG } from '../../src/sched/bugs.js';
 import { CNT } from '../../src/sched/counters.js';
-import { sum_counter, task_attach } from '../../src/sched/task.js';
+import { abort_all, clear_abort, sum_counter, task_attach } from '../../src/sched/task.js';
 import { task_ptr } from '../../src/shm/arena.js';
 import {
   RWSEM,
@@ -21,6 +23,7 @@ import {
   RWSEM_WAITER,
   RWSEM_WAITING_FOR_READ,
   RWSEM_WAITING_FOR_WRITE,
+  TASK,
 } from '../../src/shm/layout/index.js';
 import {
   down_read,
@@ -142,6 +145,77 @@ describe('rwsem on one task', () => {
     expect(() => rwsem_check_invariants(sem)).toThrow(/WAITERS clear but 1 task\(s\) wait/);
     atomic_fetch_or(sem + RWSEM.count, WAITERS);
     rwsem_check_invariants(sem);
+  });
+});
+
+describe('a queued task that unwinds leaves as a killed waiter does', () => {
+  it('an aborted writer and an aborted reader take their waiters off the list', () => {
+    const { sem } = setup(8, 0, false);
+    down_read(sem); // task 0 holds a read lock
+    // Task 1 queues for the write lock; the harness's abort unwinds it out of its sleep.
+    task_attach(1);
+    abort_all();
+    expect(() => down_write(sem)).toThrow(HarnessAbort);
+    clear_abort();
+    expect(queue(sem)).toEqual([]);
+    expect(countOf(sem)).toBe(BIAS); // WAITERS cleared with the last waiter
+    rwsem_check_invariants(sem);
+    task_attach(0);
+    up_read(sem);
+    expect(countOf(sem)).toBe(0);
+
+    down_write(sem); // task 0 holds the write lock
+    task_attach(2);
+    abort_all();
+    expect(() => down_read(sem)).toThrow(HarnessAbort);
+    clear_abort();
+    expect(queue(sem)).toEqual([]);
+    expect(countOf(sem)).toBe(W); // its reader bias went with it
+    rwsem_check_invariants(sem);
+    task_attach(0);
+    up_write(sem);
+    expect(down_write_trylock(sem)).toBe(true);
+    up_write(sem);
+    expect(countOf(sem)).toBe(0);
+    rwsem_check_invariants(sem);
+  });
+
+  it('an aborted first waiter wakes the readers queued behind it (rwsem_del_wake_waiter)', () => {
+    const { sem } = setup(8, 0, false);
+    down_read(sem); // task 0 holds a read lock
+    const w2 = rwsem_waiter_of(task_ptr(2));
+    // While task 1's writer sleeps at the head, task 2 queues a reader behind it (by hand, as
+    // its slow path would), then the abort unwinds task 1.
+    let queued = false;
+    const parkWord = task_ptr(1) + TASK.park; // the hook must not recurse through task_ptr
+    set_schedule_hook((kind, what) => {
+      if (queued || kind !== SP_LOAD || what !== parkWord) return;
+      queued = true;
+      task_attach(2);
+      spin_lock(sem + RWSEM.wait_lock);
+      rwsem_add_waiter(sem, w2, RWSEM_WAITING_FOR_READ);
+      spin_unlock(sem + RWSEM.wait_lock);
+      task_attach(1);
+      abort_all();
+    });
+    task_attach(1);
+    try {
+      expect(() => down_write(sem)).toThrow(HarnessAbort);
+    } finally {
+      set_schedule_hook(null);
+      clear_abort();
+    }
+    expect(queued).toBe(true);
+    // The writer left the head: the reader behind it was granted, as after a kill.
+    expect(queue(sem)).toEqual([]);
+    expect(atomic_read(w2 + RWSEM_WAITER.task)).toBe(0);
+    expect(countOf(sem)).toBe(2 * BIAS);
+    rwsem_check_invariants(sem);
+    task_attach(2);
+    up_read(sem);
+    task_attach(0);
+    up_read(sem);
+    expect(countOf(sem)).toBe(0);
   });
 });
 

@@ -9,7 +9,14 @@
 
 import { Worker } from 'node:worker_threads';
 import { HarnessAbort, UsageError } from '../../errors.js';
-import { atomic_notify, ctl_load, ctl_store, ctl_wait, words } from '../../sched/atomics.js';
+import {
+  atomic_notify,
+  ctl_load,
+  ctl_relax,
+  ctl_store,
+  ctl_wait,
+  words,
+} from '../../sched/atomics.js';
 import { bug_mask, set_injected_bugs } from '../../sched/bugs.js';
 import {
   REC_SELF_RUNNABLE,
@@ -105,6 +112,8 @@ const OUTCOMES: Record<number, ExecOutcome> = {
 
 /** One execution may not take longer than this (real time): a hang becomes an error. */
 const EXEC_BOUND_MS = 20_000;
+/** Spins on the finished word before sleeping: a short execution ends within it. */
+const HARNESS_SPIN = 2000;
 
 interface WorkerError {
   readonly gen: number;
@@ -159,7 +168,7 @@ export class ControlledRun {
       sab = createArena({ sizeMiB: 2, maxTasks: nr + 2 }).sab;
       task_attach(0);
     }
-    const env = scenario.setup();
+    const env = scenario.setup(variant);
     const ctl = arena_alloc(CTL.SIZE, LINE_WORDS, 'controlled scheduler');
     set_root(ROOT.CTL, ctl);
     ctl_store(ctl + CTL.nr_tasks, nr);
@@ -287,11 +296,17 @@ export class ControlledRun {
     // Go: RELEASE, pairs with the workers' load of the generation.
     const gen = ++this.gen;
     ctl_store(ctl + CTL.generation, gen);
-    atomic_notify(ctl + CTL.generation, Number.POSITIVE_INFINITY);
+    if (ctl_load(ctl + CTL.gen_sleepers) !== 0) {
+      atomic_notify(ctl + CTL.generation, Number.POSITIVE_INFINITY);
+    }
     const end = Date.now() + EXEC_BOUND_MS;
-    for (;;) {
+    for (let i = 0; ; i++) {
       const f = ctl_load(ctl + CTL.finished);
       if (f >= nr) break;
+      if (i < HARNESS_SPIN) {
+        ctl_relax();
+        continue;
+      }
       if (Date.now() > end) {
         ctl_store(HEADER.abort, 1);
         atomic_notify(ctl + CTL.turn, Number.POSITIVE_INFINITY);
@@ -300,7 +315,10 @@ export class ControlledRun {
           `scenario ${this.scenario.name}: an execution took more than ${EXEC_BOUND_MS} ms; the task threads were stopped`,
         );
       }
+      // Sleep, flagged, so that the last worker notifies (see workers/controlled.ts).
+      ctl_store(ctl + CTL.harness_sleeping, 1);
       ctl_wait(ctl + CTL.finished, f, 5);
+      ctl_store(ctl + CTL.harness_sleeping, 0);
     }
     return this.collect(gen);
   }

@@ -67,8 +67,13 @@ export interface Scenario {
   readonly worlds?: { readonly fixed: Partial<WorldConfig>; readonly broken: Partial<WorldConfig> };
   /** The bug catalogue entries that make up the broken variant. */
   readonly bugs: readonly BugName[];
-  /** Main thread, once per run, after the world exists: allocate and initialise, return env. */
-  setup(): ScenarioEnv;
+  /**
+   * Main thread, once per run, after the world exists: allocate and initialise, return env.
+   * `variant` is the variant the world is built for; a scenario whose variants differ in their
+   * starting state rather than in code (seq-wrap) declares `worlds`, so that each variant gets
+   * its own world and set-up (with one `world`, both variants share the fixed one's).
+   */
+  setup(variant?: 'fixed' | 'broken'): ScenarioEnv;
   /** 2 or 3 tasks (at most 4). */
   readonly tasks: readonly ScenarioTask[];
   /** Main thread, after each execution: judge the outcome from the memory and the view. */

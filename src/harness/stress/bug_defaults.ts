@@ -21,6 +21,10 @@ export interface BugDefault {
   readonly threads: number;
   /** the longest chaos sleep, µs (default: the level's) */
   readonly maxSleepUs?: number;
+  /** exiters (whole-mm lifetimes beside the main mm; default 1) */
+  readonly exiters?: number;
+  /** churn steps in each exiter's life before it exits (default 6) */
+  readonly exiterSteps?: number;
   /**
    * true: measured to catch the bug in every run, in seconds (the README's catch-rate table), so
    * test/stress/stress_bugs runs it in npm test. Entries not measured yet, or caught too slowly
@@ -93,16 +97,29 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ...refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
     reliable: true,
   },
-  // A reader's lookup must outlive the slot's free and its reuse by an exiting mm, whose
-  // exit_mmap waits for that reader and is woken spuriously while the reader is between its
-  // put and its wake-up.
+  // A faulter looks up a VMA in an exiter's zone of the main mm and sleeps (LOOKUP_TO_LOCK,
+  // BEFORE_REF_INC); the exiter unmaps it there and its slot becomes a VMA of the exiter's own
+  // mm; the faulter's increment lands on it and sleeps (AFTER_REF_INC) while the exiter, one
+  // churn step per life, exits and write-locks it; the faulter's put sees the writer waiting
+  // and sleeps before the wake-up (FOREIGN_PUT_BEFORE_WAKE) while the writer goes on (the
+  // rcuwait labels, or a spurious wake-up from the killer) and exit_mmap frees the mm, which
+  // stays free for a while (MM_EXITED). The wake-up's mm_assert_alive then sees a freed mm.
   'put-no-mmgrab': {
     ...refcnt(
       ['use-after-free'],
-      { LOOKUP_TO_LOCK: 0.2, BEFORE_REF_INC: 0.3, PUT_BEFORE_WAKE: 0.5 },
+      {
+        LOOKUP_TO_LOCK: 0.5,
+        BEFORE_REF_INC: 0.5,
+        AFTER_REF_INC: 0.5,
+        FOREIGN_PUT_BEFORE_WAKE: 1,
+        MM_EXITED: 1,
+        LABELS: 0.3,
+      },
       2000,
     ),
-    maxSleepUs: 4000,
+    maxSleepUs: 10_000,
+    exiters: 2,
+    exiterSteps: 1,
   },
   // The window is between the waiter's check and its publication: the labels rcuwait declares
   // for race scripts ("checked", "published") are where the delay goes.
@@ -115,6 +132,9 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     PUT_BEFORE_WAKE: 0.1,
     LABELS: 0.1,
   }),
+  // Three writers mprotect back to back, each spinning on the other's short write section and
+  // taking the lock the moment it is let go, while faulters queue for mmap_read_lock: without
+  // HANDOFF the head reader waits as long as the writers keep stealing (the starvation check).
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -124,22 +144,34 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     threads: 4,
     caughtBy: ['hang'],
   },
+  // The queue the bug needs: a writer first, behind the readers that hold the lock 2 ms, and a
+  // reader behind it (reader-stream). The killer (1000/s) kills the writer in its killable
+  // wait; a delay as it leaves the queue (RWSEM_KILLED) lets the readers inside leave
+  // meanwhile, their wake-up going to the dying writer. Fixed, it wakes the reader behind it;
+  // broken, that reader sleeps with the lock free until someone else comes: at a quiescent
+  // point nobody does, and its slice ends in a lost wake-up.
   'rwsem-killed-no-wake': {
     scheme: 'mmap_lock',
-    preset: 'mixed',
-    chaos: 'heavy',
-    points: { MMAP_WRITE_LOCKED: 0.05, FAULT_LOCKED: 0.05 },
+    preset: 'reader-stream',
+    chaos: 'light',
+    points: { RWSEM_KILLED: 1 },
+    maxSleepUs: 3000,
     killRate: 1000,
     threads: 3,
     caughtBy: ['lost-wakeup', 'hang'],
   },
+  // The 2016 deadlock needs memory to run out: the oom preset (a pool the faulters run dry, a
+  // remote reader waiting for memory under mmap_read_lock, the OOM killer and reaper). Sleeps
+  // inside the locked fault let the victim's writer queue behind the remote reader before its
+  // allocation calls the OOM killer. The hang is the watchdog's (nothing moves).
   'mmap-write-uninterruptible': {
     scheme: 'mmap_lock',
-    preset: 'mixed',
-    chaos: 'heavy',
-    points: { FAULT_LOCKED: 0.05 },
+    preset: 'oom',
+    chaos: 'light',
+    points: { FAULT_LOCKED: 0.3 },
+    maxSleepUs: 3000,
     killRate: 0,
-    threads: 3,
+    threads: 2,
     caughtBy: ['hang'],
   },
   'srcu-skip-first-index': {

@@ -45,6 +45,7 @@ const WINDOWS: readonly PointName[] = [
   'WRITE_LOCKED',
   'WRITE_BEFORE_DETACH',
   'PUT_BEFORE_WAKE',
+  'FOREIGN_PUT_BEFORE_WAKE',
 ];
 /** Long sections: a delay there makes writers wait for readers and readers for writers. */
 const SECTIONS: readonly PointName[] = [

@@ -38,10 +38,12 @@ import type {
   StressFaulterArgs,
   StressHogArgs,
   StressKillerArgs,
+  StressReaperArgs,
+  StressRemoteArgs,
   StressWriterArgs,
 } from './job.js';
 import { release_pause, request_pause } from './pause.js';
-import { placement, shapeOf } from './workload.js';
+import { placement, STRESS_EXTRAS, shapeOf } from './workload.js';
 
 export interface StressOptions {
   readonly schemes: readonly SchemeName[];
@@ -64,6 +66,8 @@ export interface StressOptions {
   readonly bugs: readonly string[];
   /** exiters: whole-mm lifetimes beside the main mm */
   readonly exiters?: number;
+  /** churn steps in each exiter's life before its exit_mmap (default 6) */
+  readonly exiterSteps?: number;
   /** CPU hogs (default: 1 at heavy chaos, else 0) */
   readonly hogs?: number;
   /** a quiescent check about this often (default 300 ms) */
@@ -179,21 +183,28 @@ async function runScheme(
 ): Promise<SchemeResult> {
   const spec = o.workload;
   const shape = shapeOf(spec);
-  const exiters = o.exiters ?? 1;
+  const extras = STRESS_EXTRAS[spec.name] ?? {};
+  const exiters = o.exiters ?? extras.exiters ?? 1;
+  const remotes = extras.remoteReaders ?? 0;
+  // With remote readers the frame pool is meant to run dry: the main mm's tasks are the OOM
+  // killer's victims (task->mm), and one OOM reaper runs.
+  const oom = remotes > 0;
   const hogs = o.hogs ?? (o.chaos === 'heavy' ? 1 : 0);
   const writers = spec.writers.reduce((s, g) => s + g.count, 0);
   const killer = o.killRate > 0 ? 1 : 0;
-  const nWorkers = o.threads + writers + exiters + hogs + killer;
+  const nWorkers = o.threads + writers + exiters + hogs + killer + remotes + (oom ? 1 : 0);
   const privCount = o.threads * shape.privatePerFaulter;
   const { sab } = world_create({
     scheme: name,
     maxTasks: nWorkers + 1,
     maxMms: exiters * 2 + 4,
     maxVmas: Math.max(4096, 8 * (privCount + shape.sharedCount + writers * 8 + exiters * 16)),
-    frames: Math.max(
-      4096,
-      4 * (privCount * shape.privatePages + shape.sharedCount * shape.sharedPages) + 2048,
-    ),
+    frames:
+      extras.frames ??
+      Math.max(
+        4096,
+        4 * (privCount * shape.privatePages + shape.sharedCount * shape.sharedPages) + 2048,
+      ),
     ptePages: Math.max(1024, privCount + shape.sharedCount + 512),
     assertions: true,
     srcuFree: spec.srcuFree[0] ?? 'call_srcu',
@@ -225,6 +236,16 @@ async function runScheme(
       zoneAt += placement(pages).stride;
     }
   }
+  // One more zone per exiter: its mapping in the main mm, unmapped and mapped again each churn
+  // step, so that slots the faulters look up there move to the exiter's mm (type-safe reuse
+  // across mms, and a foreign-mm put to an mm about to exit).
+  const exiterZones: PageRange[] = [];
+  for (let i = 0; i < exiters && i + 1 < STRESS_MM_SLOTS; i++) {
+    exiterZones.push({ start: zoneAt, pages: 8 });
+    zoneAt += placement(8).stride;
+  }
+  const writerZones = zones.slice();
+  zones.push(...exiterZones);
   let chaos = chaosConfig(o.chaos);
   if (o.points !== undefined) chaos = withPoints(chaos, o.points);
   if (o.maxSleepUs !== undefined && chaos.level !== 'off')
@@ -252,13 +273,14 @@ async function runScheme(
       faultCost: spec.faultCost,
       zones,
       zoneFraction: 0.2,
+      oomVictim: oom,
     };
     add('faulter', a, o.opsPerFaulter);
   }
   const targets = [...priv, ...shared];
   for (const g of spec.writers) {
     for (let i = 0; i < g.count; i++) {
-      const zone = zones[plans.length - o.threads]!;
+      const zone = writerZones[plans.length - o.threads]!;
       const a: StressWriterArgs = {
         zone,
         ...common,
@@ -267,6 +289,7 @@ async function runScheme(
         thinkUs: g.thinkUs,
         pages: g.pages,
         targets,
+        oomVictim: oom,
       };
       add('writer', a);
     }
@@ -277,11 +300,20 @@ async function runScheme(
       slot: i + 1,
       vmas: 4,
       pages: 8,
-      steps: 6,
+      steps: o.exiterSteps ?? 6,
       mainMm: mm,
       targets,
+      zone: exiterZones[i]!,
     };
     add('exiter', a);
+  }
+  for (let i = 0; i < remotes; i++) {
+    const a: StressRemoteArgs = { ...common, mm, targets };
+    add('remote', a);
+  }
+  if (oom) {
+    const a: StressReaperArgs = { ...common };
+    add('reaper', a);
   }
   for (let i = 0; i < hogs; i++) {
     const a: StressHogArgs = { ...common, spinUs: 2000 };

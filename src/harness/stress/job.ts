@@ -12,23 +12,39 @@
 //            other mms while readers may still hold stale pointers to them.
 //   hog      burns CPU so that tasks are preempted inside their critical sections.
 //   killer   sends SIGKILL to tasks sleeping in killable waits and spurious wake-ups to others.
+//   remote   (the oom preset) another process reading the faulters' pages with
+//            access_remote_vm: mmap_read_lock, and an allocation that waits for memory, calling
+//            the OOM killer, while the pool is dry.
+//   reaper   (the oom preset) the OOM reaper: mmap_read_trylock of the victim, then its pages go.
+//
+// In the oom preset the faulters and writers are the victim's threads (task->mm is the main
+// mm): the OOM killer sends them SIGKILL. A killed victim thread has died; its next life starts
+// once the reaper has reaped the mm, and a little later (a new process starting), so that the
+// remote reader whose allocation waited gets the memory the reaper freed.
 //
 // Between steps every worker serves the quiescent-point barrier (pause.ts). A failed check
 // throws InvariantViolation from the worker: the runner stops the run and reports it with the
 // task's last events.
 
 import { EINTR, InvariantViolation, UsageError } from '../../errors.js';
+import { mm_globals } from '../../mm/globals.js';
 import {
+  access_remote_vm,
   do_madvise_dontneed,
   do_mmap,
   do_mprotect,
   do_munmap,
   exit_mmap,
   handle_user_fault,
+  OOM_REAP_RETRY_MS,
+  oom_reap_once,
+  oom_reaper_register,
+  oom_reaper_unregister,
   PROT_READ,
   PROT_WRITE,
   read_maps,
   set_fault_cost,
+  VM_FAULT_OOM,
   VM_FAULT_RETRY,
   VM_FAULT_SIGSEGV,
 } from '../../ops/index.js';
@@ -40,12 +56,16 @@ import {
   fatal_signal_pending,
   flush_signals,
   kill_task,
+  schedule_timeout,
+  sleep_us,
   spin_ns,
+  task_set_mm,
   unpark,
 } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import { get_root, task_ptr } from '../../shm/arena.js';
 import {
+  MM_GLOBALS,
   ROOT,
   RUN,
   STRESS,
@@ -81,6 +101,8 @@ export interface StressFaulterArgs extends StressCommon {
    */
   readonly zones: readonly PageRange[];
   readonly zoneFraction: number;
+  /** a thread of the OOM killer's victim (the oom preset): a fault may find the pool dry */
+  readonly oomVictim?: boolean;
 }
 
 export interface StressWriterArgs extends StressCommon {
@@ -92,7 +114,17 @@ export interface StressWriterArgs extends StressCommon {
   readonly targets: readonly PageRange[];
   /** where this writer's mmap/munmap churn happens (faulters fault there too) */
   readonly zone: PageRange;
+  /** a thread of the OOM killer's victim (the oom preset) */
+  readonly oomVictim?: boolean;
 }
+
+export interface StressRemoteArgs extends StressCommon {
+  /** the victim's mm, and the pages read there */
+  readonly mm: number;
+  readonly targets: readonly PageRange[];
+}
+
+export type StressReaperArgs = StressCommon;
 
 export interface StressExiterArgs extends StressCommon {
   /** this exiter's slot in STRESS.mms */
@@ -108,6 +140,11 @@ export interface StressExiterArgs extends StressCommon {
    */
   readonly mainMm: number;
   readonly targets: readonly PageRange[];
+  /**
+   * This exiter's zone in the main mm (faulters fault there too): each churn step unmaps its
+   * mapping there just before mapping a VMA in its own mm, which then gets that slot.
+   */
+  readonly zone: PageRange;
 }
 
 export interface StressHogArgs extends StressCommon {
@@ -121,7 +158,18 @@ export interface StressKillerArgs extends StressCommon {
   readonly rate: number;
 }
 
-export const STRESS_ROLES = ['faulter', 'writer', 'exiter', 'hog', 'killer'] as const;
+export const STRESS_ROLES = [
+  'faulter',
+  'writer',
+  'exiter',
+  'hog',
+  'killer',
+  'remote',
+  'reaper',
+] as const;
+
+/** After the reap, how long a killed victim thread stays dead: a new process starting. */
+const OOM_RESTART_US = 30_000;
 
 export function attach(sab: SharedArrayBuffer, taskId: number): void {
   world_attach(sab, taskId);
@@ -150,17 +198,28 @@ export function createJob(init: JobInit): Job {
     case 'killer':
       job = killer(init.args as StressKillerArgs, init.run, rand);
       break;
+    case 'remote':
+      job = remote(init.args as StressRemoteArgs, rand);
+      break;
+    case 'reaper':
+      job = reaper();
+      break;
     default:
       throw new UsageError(`stress role ${init.role}: allowed ${STRESS_ROLES.join(', ')}`);
   }
   const inner = job;
+  const victim = (init.args as { oomVictim?: boolean }).oomVictim === true;
+  if (victim) task_set_mm((init.args as StressFaulterArgs).mm);
   return {
     kinds: inner.kinds,
     step: () => inner.step(),
     between(): void {
       inner.between?.();
       // A task killed during the step has died; the next step is a new life of the task.
-      if (fatal_signal_pending()) flush_signals();
+      if (fatal_signal_pending()) {
+        if (victim) oom_victim_dead(stress, init.run);
+        flush_signals();
+      }
       pause_point(stress, init.run);
     },
     finish(): void {
@@ -171,6 +230,21 @@ export function createJob(init: JobInit): Job {
       if (atomic_read(init.run + RUN.failed) === 0 && !rcu_read_lock_held()) scheme().barrier();
     },
   };
+}
+
+/**
+ * A thread of the OOM victim was killed: it stays dead until the reaper has reaped the mm (the
+ * victim mm is no longer MM_GLOBALS.oom_victim), then while a new process starts. Serves the
+ * quiescent-point barrier meanwhile; every sleep is a bounded slice.
+ */
+function oom_victim_dead(stress: number, run: number): void {
+  const g = mm_globals().ptr;
+  const mm = atomic_read(current() + TASK.mm);
+  while (atomic_read(g + MM_GLOBALS.oom_victim) === mm && atomic_read(run + RUN.stop) === 0) {
+    pause_point(stress, run);
+    schedule_timeout(OOM_REAP_RETRY_MS);
+  }
+  sleep_us(OOM_RESTART_US);
 }
 
 /** An operation's -EINTR (or a fault's RETRY) is only legal when the task was killed. */
@@ -192,6 +266,7 @@ function shuffle(a: Int32Array, rand: () => number): void {
 
 function faulter(a: StressFaulterArgs, rand: () => number): Job {
   set_fault_cost(a.faultCost);
+  const oom = a.oomVictim === true;
   const total = a.regions.reduce((s, r) => s + r.pages, 0);
   const order = new Int32Array(total);
   let n = 0;
@@ -207,7 +282,7 @@ function faulter(a: StressFaulterArgs, rand: () => number): Job {
         const addr = z.start + Math.floor(rand() * z.pages);
         const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
         if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
-        else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+        else if (r !== 0 && r !== VM_FAULT_SIGSEGV && !(oom && r === VM_FAULT_OOM)) {
           throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
         }
         return 0;
@@ -215,9 +290,10 @@ function faulter(a: StressFaulterArgs, rand: () => number): Job {
       if (next < total) {
         const addr = order[next++]!;
         const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
-        // SIGSEGV: a writer mprotected the VMA read-only. RETRY: the task was killed.
+        // SIGSEGV: a writer mprotected the VMA read-only. RETRY: the task was killed. OOM: the
+        // pool is dry (the oom preset: the remote reader's allocation calls the OOM killer).
         if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
-        else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+        else if (r !== 0 && r !== VM_FAULT_SIGSEGV && !(oom && r === VM_FAULT_OOM)) {
           throw new Error(`fault at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
         }
         return 0;
@@ -301,7 +377,7 @@ function writer(a: StressWriterArgs, run: number, rand: () => number): Job {
           for (let p = 0; p < a.pages; p += 5) {
             const f = handle_user_fault(a.mm, r + p, true);
             if (f === VM_FAULT_RETRY) killed('fault', f);
-            else if (f !== 0)
+            else if (f !== 0 && !(a.oomVictim === true && f === VM_FAULT_OOM))
               throw new Error(`fault in a fresh mapping at ${r + p}: 0x${f.toString(16)}`);
           }
           return 0;
@@ -343,6 +419,7 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
   const slot = stress + STRESS.mms + a.slot;
   let mm = 0;
   let steps = 0;
+  let zoneMapped = false;
   const starts: number[] = [];
   /** mmap with retries across kills: a life's set-up must finish. */
   const map = (): number => {
@@ -393,7 +470,23 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
         else if (r !== 0) throw new Error(`exiter: munmap returned ${r}`);
         else {
           flush_signals();
+          // Unmap the mapping in the main mm's zone just before the new VMA here is allocated:
+          // its slot, which faulters may have just looked up there, is the one this mm gets.
+          if (zoneMapped) {
+            const u = do_munmap(a.mainMm, a.zone.start, a.zone.pages);
+            if (u === EINTR) killed('munmap', u);
+            else if (u !== 0) throw new Error(`exiter: munmap in the main mm returned ${u}`);
+            else zoneMapped = false;
+            flush_signals();
+          }
           starts[j] = map();
+        }
+        if (!zoneMapped) {
+          const m = do_mmap(a.mainMm, a.zone.start, a.zone.pages, RW);
+          if (m === EINTR) killed('mmap', m);
+          else if (m !== a.zone.start) throw new Error(`exiter: mmap in the main mm returned ${m}`);
+          else zoneMapped = true;
+          flush_signals();
         }
         return 1;
       }
@@ -402,6 +495,39 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
       exit_mmap(mm);
       mm = 0;
       return 2;
+    },
+  };
+}
+
+function remote(a: StressRemoteArgs, rand: () => number): Job {
+  return {
+    kinds: ['access'],
+    step(): number {
+      const t = a.targets[Math.floor(rand() * a.targets.length)]!;
+      const addr = t.start + Math.floor(rand() * t.pages);
+      // Never killed (another process): only 0, or SIGSEGV where a writer's mprotect is.
+      const r = access_remote_vm(a.mm, addr, false);
+      if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+        throw new Error(`access_remote_vm at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
+      }
+      return 0;
+    },
+  };
+}
+
+function reaper(): Job {
+  oom_reaper_register();
+  return {
+    kinds: ['reap', 'retry'],
+    step(): number {
+      const r = oom_reap_once();
+      if (r > 0) return 0;
+      // No victim, or its mmap_read_trylock failed: sleep until out_of_memory() wakes us.
+      schedule_timeout(OOM_REAP_RETRY_MS);
+      return 1;
+    },
+    finish(): void {
+      oom_reaper_unregister();
     },
   };
 }

@@ -25,7 +25,67 @@ export const MIXED: WorkloadSpec = {
 /** Shared VMAs every faulter also faults in (mixed only; a preset keeps its own layout). */
 export const MIXED_SHARED = { count: 2, pages: 48 } as const;
 
-export const STRESS_PRESETS: Readonly<Record<string, WorkloadSpec>> = { mixed: MIXED, ...PRESETS };
+/**
+ * Readers that hold the mmap lock long against a writer: faulters whose faults sleep 2 ms holding
+ * mmap_read_lock (I/O, as io-fault's but longer), back to back, and a writer doing mmap/munmap
+ * with mmap_write_lock_killable. The writer queues first behind the readers inside, the next
+ * faulter queues behind it: the queue shape in which a killed first waiter must wake the readers
+ * behind it (rwsem-killed-no-wake).
+ */
+export const READER_STREAM: WorkloadSpec = {
+  name: 'reader-stream',
+  description:
+    'faulters holding mmap_read_lock 2 ms per fault back to back, and an mmap/munmap writer queued between them',
+  vmas: { layout: 'private', count: 1, pages: 64 },
+  access: 'sequential',
+  writeFraction: 1,
+  faultCost: { kind: 'sleep', us: 2000 },
+  writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 8 }],
+  srcuFree: ['call_srcu'],
+};
+
+/**
+ * Memory runs out: a small frame pool that the victim's faulters run dry, a remote reader
+ * (access_remote_vm) that holds the victim's mmap_lock for read while its allocation waits for
+ * memory, an OOM killer (called from that allocation), the OOM reaper, and the victim's writer
+ * doing munmap/mprotect with mmap_write_lock_killable (src/ops/oom.ts; STRESS_EXTRAS.oom).
+ */
+export const OOM: WorkloadSpec = {
+  name: 'oom',
+  description:
+    'a frame pool the faulters run dry; a remote reader waiting for memory under mmap_read_lock; the OOM killer, the OOM reaper, and a writer of the victim',
+  vmas: { layout: 'private', count: 1, pages: 24 },
+  access: 'random',
+  writeFraction: 1,
+  faultCost: { kind: 'zero' },
+  writers: [{ count: 1, ops: { mmapMunmap: 1, mprotect: 1 }, thinkUs: 0, pages: 8 }],
+  srcuFree: ['call_srcu'],
+};
+
+/** What a stress preset needs beyond its workload: roles and a world only stress has. */
+export interface StressExtras {
+  /** the frame pool, in pages (default: room for every VMA several times over) */
+  readonly frames?: number;
+  /** remote readers (access_remote_vm of the faulters' pages), and with them the OOM reaper */
+  readonly remoteReaders?: number;
+  /** exiters (default 1) */
+  readonly exiters?: number;
+}
+
+export const STRESS_EXTRAS: Readonly<Record<string, StressExtras>> = {
+  // Two faulters of 24 pages and the writer's mappings against 40 frames: the pool runs dry
+  // every round, and the remote reader's allocation calls the OOM killer. No exiters: a task of
+  // another mm writing the victim's mm would not be killed, and would block the reaper as the
+  // 2016 writer does (that is the bug, not the fixed code).
+  oom: { frames: 40, remoteReaders: 1, exiters: 0 },
+};
+
+export const STRESS_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
+  mixed: MIXED,
+  'reader-stream': READER_STREAM,
+  oom: OOM,
+  ...PRESETS,
+};
 export const STRESS_PRESET_NAMES = Object.keys(STRESS_PRESETS);
 
 export interface StressShape {
@@ -37,7 +97,7 @@ export interface StressShape {
 }
 
 export function shapeOf(spec: WorkloadSpec): StressShape {
-  if (spec.name === 'mixed') {
+  if (spec.name === MIXED.name) {
     return {
       privatePerFaulter: spec.vmas.count,
       privatePages: spec.vmas.pages,

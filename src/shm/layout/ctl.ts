@@ -81,6 +81,10 @@ export const CTL = defineStruct('sched_ctl', {
   arrived: 1,
   /** tasks sleeping in Atomics.wait on `turn`: a hand-off notifies only when non-zero */
   sleepers: 1,
+  /** workers sleeping on `generation`: the harness notifies only when non-zero */
+  gen_sleepers: 1,
+  /** 1 while the harness sleeps on `finished`: the last worker notifies only then */
+  harness_sleeping: 1,
   /** CTL_OUT_* */
   outcome: 1,
   /** the step at which the outcome was decided (CTL_OUT_DIVERGED/SCRIPT: the bad step) */
