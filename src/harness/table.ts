@@ -140,8 +140,8 @@ export function renderTable(report: BenchReport, describe: (preset: string) => s
       const reusing = setups.filter((s) => (s.threadsStarted ?? 0) === 0);
       const pool =
         starting.length === 0 || reusing.length === 0
-          ? `worker pool ${max((s) => s.poolMs).toFixed(0)} ms`
-          : `workers to the gate ${Math.max(...reusing.map((s) => s.poolMs)).toFixed(0)} ms on the sweep's running threads, ${Math.max(...starting.map((s) => s.poolMs)).toFixed(0)} ms where ${Math.max(...starting.map((s) => s.threadsStarted ?? 0))} threads started`;
+          ? `workers to the gate ${max((s) => s.poolMs).toFixed(0)} ms`
+          : `workers to the gate ${Math.max(...reusing.map((s) => s.poolMs)).toFixed(0)} ms on the sweep's running threads, ${Math.max(...starting.map((s) => s.poolMs)).toFixed(0)} ms where threads started (${Math.max(...starting.map((s) => s.threadsStarted ?? 0))} at most)`;
       out.push(
         `  set-up (slowest run): world ${max((s) => s.worldMs).toFixed(0)} ms, ${pool}; shared buffer ${(max((s) => s.bufferBytes) / (1 << 20)).toFixed(0)} MiB`,
       );
