@@ -24,7 +24,7 @@ string that --replay runs again step for step.
 
   --variant V          fixed or broken (default broken)
   --preemptions K      DFS bound, 0..10 (default 2)
-  --max-executions N   1..10000000 (default 20000)
+  --max-executions N   1..10000000 (default 20000; DFS: executions judged, not pruned ones)
   --strategy S         dfs or pct (default dfs)
   --seed S             PCT seed, 0..4294967295 (default 1)
   --depth D            PCT depth d (d-1 priority change points), 1..8 (default 3)

@@ -39,6 +39,7 @@ export interface ExploreOptions {
   readonly strategy: 'dfs' | 'pct';
   /** DFS: the preemption bound K */
   readonly preemptions: number;
+  /** DFS: executions judged (those the sleep sets end early are not counted); PCT: all */
   readonly maxExecutions: number;
   /** PCT: seed and depth d (d-1 change points) */
   readonly seed: number;
@@ -197,7 +198,9 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
         let l = K;
         while (l >= 0 && hk[l]! >= subs[l]!.length) l--;
         if (l < 0) break;
-        if (executions >= opts.maxExecutions) {
+        // The budget counts judged executions: a pruned one stops right after its prefix, and
+        // an equivalent of it is judged elsewhere in the search.
+        if (executions - pruned >= opts.maxExecutions) {
           stopped = true;
           break;
         }
