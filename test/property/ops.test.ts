@@ -27,10 +27,21 @@ interface Range {
   flags: number;
 }
 
+/** A model VMA: its range, and its anon_vma's identity (0 until its first fault). */
+interface ModelVma extends Range {
+  anon: number;
+}
+
 /** The reference: what Linux's anonymous mappings would look like after the same calls. */
 class Model {
-  vmas: Range[] = [];
+  vmas: ModelVma[] = [];
   present = new Set<number>();
+  private anons = 0;
+
+  /** What maps shows: the ranges and flags. */
+  maps(): Range[] {
+    return this.vmas.map(({ start, end, flags }) => ({ start, end, flags }));
+  }
 
   private sort(): void {
     this.vmas.sort((a, b) => a.start - b.start);
@@ -38,29 +49,33 @@ class Model {
 
   private mergeAround(lo: number, hi: number): void {
     this.sort();
-    const out: Range[] = [];
+    const out: ModelVma[] = [];
     for (const v of this.vmas) {
       const last = out[out.length - 1];
       if (
         last !== undefined &&
         last.end === v.start &&
         last.flags === v.flags &&
+        // two different anon_vmas never merge; the survivor keeps the one there is
+        (last.anon === 0 || v.anon === 0 || last.anon === v.anon) &&
         v.start >= lo &&
         last.end <= hi
       ) {
         last.end = v.end;
+        if (last.anon === 0) last.anon = v.anon;
       } else out.push({ ...v });
     }
     this.vmas = out;
   }
 
   private cut(start: number, end: number): void {
-    const out: Range[] = [];
+    const out: ModelVma[] = [];
     for (const v of this.vmas) {
       if (v.end <= start || v.start >= end) out.push(v);
       else {
-        if (v.start < start) out.push({ start: v.start, end: start, flags: v.flags });
-        if (v.end > end) out.push({ start: end, end: v.end, flags: v.flags });
+        // a split: both parts share the anon_vma
+        if (v.start < start) out.push({ start: v.start, end: start, flags: v.flags, anon: v.anon });
+        if (v.end > end) out.push({ start: end, end: v.end, flags: v.flags, anon: v.anon });
       }
     }
     this.vmas = out;
@@ -81,9 +96,21 @@ class Model {
   mmap(addr: number, pages: number, flags: number): number {
     const end = addr + pages;
     if (this.vmas.some((v) => v.start < end && v.end > addr)) return EEXIST;
+    // Merged with the neighbour below, above, or both (not both when their anon_vmas differ).
     const prev = this.vmas.find((v) => v.end === addr && v.flags === flags);
-    if (prev !== undefined) prev.end = end;
-    else this.vmas.push({ start: addr, end, flags });
+    let next = this.vmas.find((v) => v.start === end && v.flags === flags);
+    if (prev !== undefined && next !== undefined && prev.anon !== 0 && next.anon !== 0) {
+      if (prev.anon !== next.anon) next = undefined;
+    }
+    if (prev !== undefined) {
+      prev.end = end;
+      if (next !== undefined) {
+        prev.end = next.end;
+        if (prev.anon === 0) prev.anon = next.anon;
+        this.vmas = this.vmas.filter((v) => v !== next);
+      }
+    } else if (next !== undefined) next.start = addr;
+    else this.vmas.push({ start: addr, end, flags, anon: 0 });
     this.sort();
     return addr;
   }
@@ -100,7 +127,8 @@ class Model {
     const inside = this.vmas.filter((v) => v.end > start && v.start < end);
     this.cut(start, end);
     for (const v of inside) {
-      this.vmas.push({ start: Math.max(v.start, start), end: Math.min(v.end, end), flags });
+      const part = { start: Math.max(v.start, start), end: Math.min(v.end, end), flags };
+      this.vmas.push({ ...part, anon: v.anon });
     }
     this.mergeAround(start - 1, end + 1);
     return 0;
@@ -118,6 +146,14 @@ class Model {
     const v = this.vmas.find((r) => r.start <= addr && addr < r.end);
     if (v === undefined) return VM_FAULT_SIGSEGV;
     if (write ? (v.flags & 2) === 0 : (v.flags & 3) === 0) return VM_FAULT_SIGSEGV;
+    if (!this.present.has(addr) && v.anon === 0) {
+      // anon_vma_prepare: a compatible neighbour's (the one below first), else a new one
+      const n = [
+        this.vmas.find((r) => r.end === v.start && r.flags === v.flags && r.anon !== 0),
+        this.vmas.find((r) => r.start === v.end && r.flags === v.flags && r.anon !== 0),
+      ].find((r) => r !== undefined);
+      v.anon = n?.anon ?? ++this.anons;
+    }
     this.present.add(addr);
     return 0;
   }
@@ -188,7 +224,7 @@ describe.each(SCHEMES)('%s against the reference model', (name) => {
           expect(got, JSON.stringify(o)).toBe(want);
           const seen: Range[] = [];
           read_maps(mm, true, (start, end, flags) => seen.push({ start, end, flags }));
-          expect(seen, JSON.stringify(o)).toEqual(model.vmas);
+          expect(seen, JSON.stringify(o)).toEqual(model.maps());
           expect(count_present(atomic_read(mm + MM.pgd))).toBe(model.present.size);
           scheme().barrier();
           check_world_quiescent([mm]);
