@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { shownArg, UsageError } from '../errors.js';
 import type { ProgressSink } from '../harness/progress.js';
 import { checkOutputPath, writeFileAtomic } from '../harness/report.js';
-import { bugDefault } from '../harness/stress/bug_defaults.js';
+import { bugDefault, bugStressOptions } from '../harness/stress/bug_defaults.js';
 import { CHAOS_LEVELS, type ChaosLevel } from '../harness/stress/chaos.js';
 import {
   runStress,
@@ -238,7 +238,6 @@ export function parseStressArgs(
     }
     seen.set(resolve(f), flag);
   }
-  const points = d !== null && chaos !== 'off' ? d.points : undefined;
   const fixed = [
     `--schemes ${schemes.join(',')}`,
     workloadFlag,
@@ -263,11 +262,7 @@ export function parseStressArgs(
         chaos,
         killRate,
         bugs: bug !== null ? [bug] : [],
-        ...(points !== undefined ? { points } : {}),
-        ...(d?.maxSleepUs !== undefined && chaos !== 'off' ? { maxSleepUs: d.maxSleepUs } : {}),
-        ...(d?.exiters !== undefined ? { exiters: d.exiters } : {}),
-        ...(d?.exiterSteps !== undefined ? { exiterSteps: d.exiterSteps } : {}),
-        ...(d?.exiterZones === true ? { exiterZones: true } : {}),
+        ...(d !== null ? bugStressOptions(d, chaos !== 'off') : {}),
       },
       rerun: (s) => ['faultline stress', ...fixed, `--seed ${s}`, ...tail].join(' '),
       json: v.json ?? null,

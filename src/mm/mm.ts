@@ -50,9 +50,24 @@ export function mmdrop(mm: number): void {
   kmem_cache_free(mm_globals().mmCache, mm);
 }
 
-/** KERNEL.md §7.6: "the woken mm is alive". */
-export function mm_assert_alive(mm: number, what: string): void {
+/**
+ * KERNEL.md §7.6: "the woken mm is alive". With `id` (the mm_id read while the caller still held
+ * something that pinned this mm), also "it is the same mm": a KASAN-like identity check. mm_id is
+ * unique per mm_alloc, so it is the debug generation of the mm_struct slot, and the slab poisons
+ * it on free. A use of an mm that was freed and handed out again is a use-after-free as much as
+ * a use of a free one (the mm_struct cache is not SLAB_TYPESAFE_BY_RCU), but mm_alive alone
+ * cannot see it once the slot is live again.
+ */
+export function mm_assert_alive(mm: number, what: string, id = 0): void {
   if (atomic_read(mm + MM.mm_alive) !== 1) {
     throw new InvariantViolation(`${what}: mm ${mm} is not alive`);
+  }
+  if (id !== 0) {
+    const now = atomic_read(mm + MM.mm_id);
+    if (now !== id) {
+      throw new InvariantViolation(
+        `${what}: mm ${mm} was freed and reallocated (mm id ${id} then, ${now} now)`,
+      );
+    }
   }
 }

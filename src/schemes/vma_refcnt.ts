@@ -101,6 +101,10 @@ export function vma_refcount_got(old: number): boolean {
  */
 function vma_refcount_put(vma: number, foreign = false): void {
   const mm = atomic_read_once(vma + VMA.vm_mm); // stable while our reference holds the slot
+  // The other mm's identity, for the use-after-free check below: read while our reference still
+  // keeps the VMA attached, and so keeps that mm from exiting. (The caller's own mm is pinned by
+  // the caller; only the foreign put can outlive its mm.)
+  const id = foreign && assertions ? atomic_read_once(mm + MM.mm_id) : 0;
   // RELEASE: our reads of the VMA happen before a writer sees the count drop.
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
   const now = (old - 1) | 0;
@@ -112,7 +116,7 @@ function vma_refcount_put(vma: number, foreign = false): void {
   }
   sched_point(foreign ? SP.FOREIGN_PUT_BEFORE_WAKE : SP.PUT_BEFORE_WAKE);
   if (now !== 0 && is_vma_writer_only(now)) {
-    if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm');
+    if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm', id);
     rcuwait_wake_up(mm + MM.vma_writer_wait);
   }
 }

@@ -5,7 +5,11 @@
 // (The fixed code under the same targeted chaos reports zero: test/stress/stress_schemes.)
 
 import { describe, expect, it } from 'vitest';
-import { BUG_DEFAULTS, bugDefault } from '../../src/harness/stress/bug_defaults.js';
+import {
+  BUG_DEFAULTS,
+  bugDefault,
+  bugStressOptions,
+} from '../../src/harness/stress/bug_defaults.js';
 import { runStress } from '../../src/harness/stress/engine.js';
 import { STRESS_PRESETS } from '../../src/harness/stress/workload.js';
 import { BUGS } from '../../src/sched/bugs.js';
@@ -32,8 +36,7 @@ describe('the bug catalogue in stress', () => {
       opsPerFaulter: 0,
       seed: 11,
       chaos: d.chaos,
-      points: d.points,
-      ...(d.maxSleepUs !== undefined ? { maxSleepUs: d.maxSleepUs } : {}),
+      ...bugStressOptions(d, d.chaos !== 'off'),
       killRate: d.killRate,
       bugs: [name],
       commandLine: `faultline stress --inject-bug ${name}`,

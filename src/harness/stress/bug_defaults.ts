@@ -4,10 +4,10 @@
 // the harness hunts a bug, not the bug. test/stress/stress_bugs.test.ts checks every entry of
 // BUGS has one.
 
-import type { PointName } from '../../sched/points.js';
 import type { SchemeName } from '../../schemes/index.js';
-import type { ChaosLevel } from './chaos.js';
+import type { ChaosLevel, ChaosPoints } from './chaos.js';
 import type { CheckName } from './checker.js';
+import type { StressOptions } from './engine.js';
 
 export interface BugDefault {
   readonly scheme: SchemeName;
@@ -15,18 +15,24 @@ export interface BugDefault {
   readonly preset: string;
   readonly chaos: ChaosLevel;
   /** delay probabilities at the points of this bug's window */
-  readonly points: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
+  readonly points: ChaosPoints;
   /** kills and spurious wake-ups per second (0: none) */
   readonly killRate: number;
   readonly threads: number;
   /** the longest chaos sleep, µs (default: the level's) */
   readonly maxSleepUs?: number;
+  /** the fraction of chaos delays that sleep (default: the level's) */
+  readonly sleepFraction?: number;
   /** exiters (whole-mm lifetimes beside the main mm; default 1) */
   readonly exiters?: number;
   /** churn steps in each exiter's life before it exits (default 6) */
   readonly exiterSteps?: number;
   /** exiters churn a zone of the main mm too (see StressOptions.exiterZones) */
   readonly exiterZones?: boolean;
+  /** munmap's VMA free (srcu_spf): call_srcu, or synchronize_srcu (default: the preset's) */
+  readonly srcuFree?: 'call_srcu' | 'synchronize_srcu';
+  /** faulter steps aimed at the exiters' zones (see StressOptions.exiterZoneFraction) */
+  readonly exiterZoneFraction?: number;
   /**
    * true: measured to catch the bug in every run, in seconds (the README's catch-rate table), so
    * test/stress/stress_bugs runs it in npm test. Entries not measured yet, or caught too slowly
@@ -116,15 +122,16 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
         BEFORE_REF_INC: 0.3,
         AFTER_REF_INC: 0.5,
         FOREIGN_PUT_BEFORE_WAKE: 1,
-        MM_EXITED: 1,
         LABELS: 0.3,
       },
       2000,
     ),
     maxSleepUs: 10_000,
+    sleepFraction: 1,
     exiters: 2,
     exiterSteps: 1,
     exiterZones: true,
+    exiterZoneFraction: 0.5,
   },
   // The window is between the waiter's check and its publication: the labels rcuwait declares
   // for race scripts ("checked", "published") are where the delay goes.
@@ -188,8 +195,14 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     chaos: 'light',
     // A reader that loaded srcu_idx and increments the old index after a grace period drained
     // it (srcu's "idx_loaded" label), then stays in its section across the next one.
-    points: { LABELS: 0.3, SRCU_SECTION: 0.2, FAULT_LOCKED: 0.2 },
+    points: {
+      'srcu_read_lock:idx_loaded': 0.5,
+      'srcu_spf:snapshot': 0.5,
+      FAULT_LOCKED: 0.3,
+    },
     maxSleepUs: 8000,
+    sleepFraction: 1,
+    srcuFree: 'synchronize_srcu',
     killRate: 0,
     threads: 3,
     caughtBy: UAF,
@@ -225,6 +238,37 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ],
   },
 };
+
+/**
+ * The StressOptions a bug's default sets beyond scheme, workload, threads, chaos level and kill
+ * rate (the CLI and test/stress use the same): its points and sleeps (only with chaos on) and
+ * its exiters.
+ */
+export function bugStressOptions(
+  d: BugDefault,
+  chaosOn: boolean,
+): Pick<
+  StressOptions,
+  | 'points'
+  | 'maxSleepUs'
+  | 'sleepFraction'
+  | 'exiters'
+  | 'exiterSteps'
+  | 'exiterZones'
+  | 'exiterZoneFraction'
+  | 'srcuFree'
+> {
+  return {
+    ...(chaosOn ? { points: d.points } : {}),
+    ...(chaosOn && d.maxSleepUs !== undefined ? { maxSleepUs: d.maxSleepUs } : {}),
+    ...(chaosOn && d.sleepFraction !== undefined ? { sleepFraction: d.sleepFraction } : {}),
+    ...(d.exiters !== undefined ? { exiters: d.exiters } : {}),
+    ...(d.exiterSteps !== undefined ? { exiterSteps: d.exiterSteps } : {}),
+    ...(d.exiterZones === true ? { exiterZones: true } : {}),
+    ...(d.exiterZoneFraction !== undefined ? { exiterZoneFraction: d.exiterZoneFraction } : {}),
+    ...(d.srcuFree !== undefined ? { srcuFree: d.srcuFree } : {}),
+  };
+}
 
 /** The default for a bug with no entry (a catalogue entry added later): the mixed run. */
 export const FALLBACK_DEFAULT: BugDefault = refcnt([], {});

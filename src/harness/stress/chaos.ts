@@ -11,6 +11,7 @@
 
 import { SP_NAMED, set_schedule_hook } from '../../sched/atomics.js';
 import { CNT } from '../../sched/counters.js';
+import { sched_label } from '../../sched/labels.js';
 import { POINT_NAMES, type PointName, SP, SP_MAX } from '../../sched/points.js';
 import { count, preempt_delay_us, spin_ns } from '../../sched/task.js';
 
@@ -29,6 +30,11 @@ export interface ChaosConfig {
    * another module declared for race scripts, such as rcuwait's "checked" and "published")
    */
   readonly labels: number;
+  /**
+   * Probabilities at particular labels, by name ("srcu_read_lock:idx_loaded"), overriding
+   * `labels` there: a window that only a declared label marks.
+   */
+  readonly labelPoints?: Readonly<Record<string, number>>;
   /** longest sleep, µs */
   readonly maxSleepUs: number;
   /** fraction of delays that sleep (the rest: half spin, half yield) */
@@ -88,15 +94,32 @@ export function chaosConfig(level: ChaosLevel): ChaosConfig {
 }
 
 /**
- * A config with some points' probabilities replaced (targeted chaos for a bug or a test); the
- * pseudo-point LABELS sets the probability at every other labelled point.
+ * Targeted chaos: probabilities at named points, at every other label (the pseudo-point
+ * LABELS), and at particular labels by their declared name (a key with a colon).
  */
-export function withPoints(
-  c: ChaosConfig,
-  points: Readonly<Partial<Record<PointName | 'LABELS', number>>>,
-): ChaosConfig {
-  const { LABELS, ...named } = points;
-  return { ...c, points: { ...c.points, ...named }, labels: LABELS ?? c.labels };
+export type ChaosPoints = Readonly<
+  Partial<Record<PointName | 'LABELS', number>> & {
+    readonly [label: `${string}:${string}`]: number;
+  }
+>;
+
+/** A config with some points' probabilities replaced (targeted chaos for a bug or a test). */
+export function withPoints(c: ChaosConfig, points: ChaosPoints): ChaosConfig {
+  const named: Partial<Record<PointName, number>> = {};
+  const labelPoints: Record<string, number> = { ...(c.labelPoints ?? {}) };
+  let labels = c.labels;
+  for (const [k, v] of Object.entries(points)) {
+    if (v === undefined) continue;
+    if (k === 'LABELS') labels = v;
+    else if (k.includes(':')) labelPoints[k] = v;
+    else named[k as PointName] = v;
+  }
+  return {
+    ...c,
+    points: { ...c.points, ...named },
+    labels,
+    ...(Object.keys(labelPoints).length > 0 ? { labelPoints } : {}),
+  };
 }
 
 /** xorshift32 in [0, 1). */
@@ -132,6 +155,8 @@ export function install_chaos(c: ChaosConfig, seed: number): void {
   const named = new Float64Array(SP_MAX + 1);
   for (const n of POINT_NAMES) named[SP[n]] = c.points[n] ?? 0;
   const memory = c.memory;
+  const byLabel = new Map<number, number>();
+  for (const [name, p] of Object.entries(c.labelPoints ?? {})) byLabel.set(sched_label(name), p);
   const delay = (): void => {
     inHook = true;
     try {
@@ -146,7 +171,12 @@ export function install_chaos(c: ChaosConfig, seed: number): void {
   };
   set_schedule_hook((kind, what) => {
     if (inHook) return;
-    const p = kind !== SP_NAMED ? memory : what > 0 && what <= SP_MAX ? named[what]! : c.labels;
+    const p =
+      kind !== SP_NAMED
+        ? memory
+        : what > 0 && what <= SP_MAX
+          ? named[what]!
+          : (byLabel.get(what) ?? c.labels);
     if (p > 0 && rand() < p) delay();
   });
 }

@@ -9,7 +9,6 @@ import { atomic_read, atomic_set } from '../../sched/atomics.js';
 import { bug_mask } from '../../sched/bugs.js';
 import { CNT, COUNTER_NAMES } from '../../sched/counters.js';
 import { event_name } from '../../sched/events.js';
-import type { PointName } from '../../sched/points.js';
 import { read_ring, sum_counter } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import type { SchemeName } from '../../schemes/index.js';
@@ -30,7 +29,13 @@ import { runFaultCost, type WorkloadSpec } from '../../workload/spec.js';
 import { mm_create, world_create } from '../../workload/world.js';
 import { compiledModule } from '../paths.js';
 import { RunFailure, runWorkers } from '../runner.js';
-import { type ChaosConfig, type ChaosLevel, chaosConfig, withPoints } from './chaos.js';
+import {
+  type ChaosConfig,
+  type ChaosLevel,
+  type ChaosPoints,
+  chaosConfig,
+  withPoints,
+} from './chaos.js';
 import { CHECK_NAMES, type CheckName, check_quiescent, classify } from './checker.js';
 import type {
   StressCommon,
@@ -57,9 +62,11 @@ export interface StressOptions {
   readonly seed: number;
   readonly chaos: ChaosLevel;
   /** delay probabilities to set on top of the level (a bug's targeted chaos) */
-  readonly points?: Readonly<Partial<Record<PointName | 'LABELS', number>>>;
+  readonly points?: ChaosPoints;
   /** the longest chaos sleep, µs (default: the chaos level's) */
   readonly maxSleepUs?: number;
+  /** the fraction of chaos delays that sleep (default: the chaos level's) */
+  readonly sleepFraction?: number;
   /** kills and spurious wake-ups per second (0: no killer) */
   readonly killRate: number;
   /** catalogue names to inject (at most one from the CLI) */
@@ -73,6 +80,13 @@ export interface StressOptions {
    * fault there), so slots faulters look up in the main mm become VMAs of an exiting mm.
    */
   readonly exiterZones?: boolean;
+  /**
+   * With exiterZones: the fraction of faulter steps that fault a random page of an exiter's zone
+   * (default 0: the exiter zones only share the writers' zoneFraction).
+   */
+  readonly exiterZoneFraction?: number;
+  /** srcu_spf: how munmap frees VMAs (default: the workload's first srcuFree) */
+  readonly srcuFree?: 'call_srcu' | 'synchronize_srcu';
   /** CPU hogs (default: 1 at heavy chaos, else 0) */
   readonly hogs?: number;
   /** a quiescent check about this often (default 300 ms) */
@@ -148,6 +162,16 @@ function lostWakeupCounters(): number[] {
   return COUNTER_NAMES.filter((n) => /(^|_)LOST(_|$)|LOST_WAKE/.test(n)).map((n) => CNT[n]);
 }
 
+/** The run's chaos: the level's, with the options' points, longest sleep and sleep fraction. */
+function stressChaos(o: StressOptions): ChaosConfig {
+  let chaos = chaosConfig(o.chaos);
+  if (o.points !== undefined) chaos = withPoints(chaos, o.points);
+  if (chaos.level === 'off') return chaos;
+  if (o.maxSleepUs !== undefined) chaos = { ...chaos, maxSleepUs: o.maxSleepUs };
+  if (o.sleepFraction !== undefined) chaos = { ...chaos, sleepFraction: o.sleepFraction };
+  return chaos;
+}
+
 /** Pause generations are global to the thread: workers compare with what they served last. */
 let generation = 0;
 
@@ -158,10 +182,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   for (let i = 0; i < o.schemes.length; i++) {
     results.push(await runScheme(o, o.schemes[i]!, i, perScheme));
   }
-  let chaos = chaosConfig(o.chaos);
-  if (o.points !== undefined) chaos = withPoints(chaos, o.points);
-  if (o.maxSleepUs !== undefined && chaos.level !== 'off')
-    chaos = { ...chaos, maxSleepUs: o.maxSleepUs };
+  const chaos = stressChaos(o);
   return {
     seed: o.seed,
     commandLine: o.commandLine,
@@ -213,7 +234,7 @@ async function runScheme(
       ),
     ptePages: Math.max(1024, privCount + shape.sharedCount + 512),
     assertions: true,
-    srcuFree: spec.srcuFree[0] ?? 'call_srcu',
+    srcuFree: o.srcuFree ?? spec.srcuFree[0] ?? 'call_srcu',
     bugs: bug_mask(o.bugs),
   });
   const mm = mm_create();
@@ -252,10 +273,7 @@ async function runScheme(
   }
   const writerZones = zones.slice();
   zones.push(...exiterZones);
-  let chaos = chaosConfig(o.chaos);
-  if (o.points !== undefined) chaos = withPoints(chaos, o.points);
-  if (o.maxSleepUs !== undefined && chaos.level !== 'off')
-    chaos = { ...chaos, maxSleepUs: o.maxSleepUs };
+  const chaos = stressChaos(o);
   const common: StressCommon = { chaos, seed: o.seed };
   const plans: WorkerPlan[] = [];
   const add = (role: string, args: StressCommon, budget = 0): void => {
@@ -281,6 +299,8 @@ async function runScheme(
       faultCost: runFaultCost(spec, spec.faultWait?.includes('hold') ? 'hold' : null),
       zones,
       zoneFraction: 0.2,
+      exiterZones,
+      exiterZoneFraction: exiterZones.length > 0 ? (o.exiterZoneFraction ?? 0) : 0,
       oomVictim: oom,
     };
     add('faulter', a, o.opsPerFaulter);

@@ -66,6 +66,7 @@ import { scheme } from '../../schemes/active.js';
 import { get_root, task_ptr } from '../../shm/arena.js';
 import {
   MM_GLOBALS,
+  MMAP_MIN_PAGE,
   ROOT,
   RUN,
   RUN_WORKER,
@@ -103,6 +104,13 @@ export interface StressFaulterArgs extends StressCommon {
    */
   readonly zones: readonly PageRange[];
   readonly zoneFraction: number;
+  /**
+   * The exiters' zones in this mm (also in `zones`): one fault in `exiterZoneFraction` more goes
+   * to a random page there, where each exiter unmaps the mapping and maps one in its own mm that
+   * gets the same slot (0: none beyond their share of zoneFraction).
+   */
+  readonly exiterZones: readonly PageRange[];
+  readonly exiterZoneFraction: number;
   /** a thread of the OOM killer's victim (the oom preset): a fault may find the pool dry */
   readonly oomVictim?: boolean;
 }
@@ -282,8 +290,11 @@ function faulter(a: StressFaulterArgs, rand: () => number): Job {
   return {
     kinds: ['fault', 'madvise'],
     step(): number {
-      if (a.zones.length > 0 && rand() < a.zoneFraction) {
-        const z = a.zones[Math.floor(rand() * a.zones.length)]!;
+      // (No draw when exiterZoneFraction is 0: the other runs' seeded choices stay as they were.)
+      const ez = a.exiterZoneFraction > 0 && rand() < a.exiterZoneFraction;
+      if (ez || (a.zones.length > 0 && rand() < a.zoneFraction)) {
+        const zs = ez ? a.exiterZones : a.zones;
+        const z = zs[Math.floor(rand() * zs.length)]!;
         const addr = z.start + Math.floor(rand() * z.pages);
         const r = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
         if (r === VM_FAULT_RETRY) killed(`fault at page ${addr}`, r);
@@ -420,23 +431,41 @@ function writer(a: StressWriterArgs, run: number, rand: () => number): Job {
   };
 }
 
+/** Where an exiter's own mappings start (page number, in its own mm). */
+const EXITER_MAP_BASE = MMAP_MIN_PAGE;
+
 function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
   const slot = stress + STRESS.mms + a.slot;
   let mm = 0;
   let steps = 0;
   let zoneMapped = false;
   const starts: number[] = [];
-  /** mmap with retries across kills: a life's set-up must finish. */
-  const map = (): number => {
+  /**
+   * mmap of this life's i-th mapping, with retries across kills: a life's set-up must finish.
+   * Each mapping has its own place with a page of gap on both sides, so a new one never merges
+   * with a neighbour: it is a new VMA, taken from this task's slab cache — the slot the munmap
+   * in the main mm's zone has just freed, when there is one.
+   */
+  const map = (i: number): number => {
+    const at = EXITER_MAP_BASE + i * (a.pages + 2);
     for (;;) {
-      const r = do_mmap(mm, 0, a.pages, RW);
+      const r = do_mmap(mm, at, a.pages, RW);
       if (r !== EINTR) {
-        if (r < 0) throw new Error(`exiter: mmap of ${a.pages} pages returned ${r}`);
+        if (r !== at) throw new Error(`exiter: mmap of ${a.pages} pages at ${at} returned ${r}`);
         return r;
       }
       killed('mmap', r);
       flush_signals();
     }
+  };
+  /** Map the zone in the main mm again if it is not (a kill leaves it for the next try). */
+  const mapZone = (): void => {
+    if (a.zone === null || zoneMapped) return;
+    const m = do_mmap(a.mainMm, a.zone.start, a.zone.pages, RW);
+    if (m === EINTR) killed('mmap', m);
+    else if (m !== a.zone.start) throw new Error(`exiter: mmap in the main mm returned ${m}`);
+    else zoneMapped = true;
+    flush_signals();
   };
   return {
     kinds: ['mm_alloc', 'churn', 'exit_mmap'],
@@ -444,7 +473,7 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
       if (mm === 0) {
         mm = mm_create();
         starts.length = 0;
-        for (let i = 0; i < a.vmas; i++) starts.push(map());
+        for (let i = 0; i < a.vmas; i++) starts.push(map(i));
         atomic_set(slot, mm); // the checker validates it at the next pause
         steps = 0;
         return 0;
@@ -484,21 +513,18 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
             else zoneMapped = false;
             flush_signals();
           }
-          starts[j] = map();
+          starts[j] = map(j);
         }
-        if (a.zone !== null && !zoneMapped) {
-          const m = do_mmap(a.mainMm, a.zone.start, a.zone.pages, RW);
-          if (m === EINTR) killed('mmap', m);
-          else if (m !== a.zone.start) throw new Error(`exiter: mmap in the main mm returned ${m}`);
-          else zoneMapped = true;
-          flush_signals();
-        }
+        // After the life's last churn step the exit comes next, while a faulter that locked
+        // the slot just moved here may still hold it: the zone is mapped again after the exit.
+        if (steps < a.steps) mapZone();
         return 1;
       }
       // The last user goes: the mm's VMAs and then the mm_struct itself are freed.
       atomic_set(slot, 0);
       exit_mmap(mm);
       mm = 0;
+      mapZone();
       return 2;
     },
   };
