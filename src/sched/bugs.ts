@@ -113,9 +113,10 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'put-no-mmgrab',
     bit: BUG.PUT_NO_MMGRAB,
-    where: 'src/schemes/vma_refcnt.ts: vma_start_read (the foreign-mm put)',
+    where:
+      'src/schemes/vma_refcnt.ts: vma_start_read (the foreign-mm branch: vma_refcount_put without mmgrab/mmdrop)',
     story:
-      "2025 (Jann Horn): a reader that took a reference on a VMA reused by another mm drops it with vma_refcount_put(), which may wake that mm's writer; the writer can see the count drop, finish, and the mm exit and be freed before the wake-up touches mm->vma_writer_wait. The fix pins the mm with mmgrab()/mmdrop() around the put; mm_assert_alive in the put catches the use-after-free",
+      "2025 (Jann Horn): a reader that took a reference on a VMA slot reused by another mm drops it with vma_refcount_put(), which may wake that mm's writer; the writer (exit_mmap write-locking the VMA) can see the count drop without the wake-up, finish, and the mm be freed, maybe handed out again, before the wake-up touches mm->vma_writer_wait. The fix pins the mm with mmgrab()/mmdrop() around the put. The put's mm_assert_alive catches it: the mm is free, or its mm_id (read before the decrement, while the reference kept the mm from exiting) changed: freed and reallocated",
   },
   {
     name: 'rcuwait-check-before-publish',
@@ -156,9 +157,9 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'srcu-skip-first-index',
     bit: BUG.SRCU_SKIP_FIRST_INDEX,
-    where: 'src/sync/srcu.ts: srcu_gp_step',
+    where: 'src/sync/srcu.ts: srcu_gp_step (scan 1, GP_WAIT_STALE)',
     story:
-      'classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before the previous flip and counted itself on the old index afterwards is on the index the next flip makes current, so that grace period ends while the reader still holds what the updater frees (faultline litmus srcu+srcu-skip-first-index)',
+      "classic SRCU without the first scan (the double scan of srcu_readers_active_idx_check): a reader that loaded srcu_idx before a grace period's flip and incremented that (old) index after the grace period's scan drained it sits on the non-current index; the next grace period flips back to it and scans only the other, so it ends while the reader is still inside its section and what the updater frees (an srcu_spf VMA) is freed under it: vma_fault_still_valid finds the slot free (faultline litmus srcu+srcu-skip-first-index, race srcu-late-reader)",
   },
   {
     name: 'index-free-no-rcu',

@@ -24,6 +24,7 @@ import { atomic_read, atomic_read_once, atomic_set, sched_point } from '../sched
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import { SP } from '../sched/points.js';
 import { count, set_wait_object, trace } from '../sched/task.js';
 import { MM, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, VMA } from '../shm/layout/index.js';
@@ -61,6 +62,9 @@ export const VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1;
 function is_vma_writer_only(cnt: number): boolean {
   return (cnt & VMA_LOCK_OFFSET) !== 0 && cnt <= VMA_LOCK_OFFSET + 1;
 }
+
+/** vma_start_read's foreign-mm branch: out of the RCU section, the put not yet begun. */
+const SP_FOREIGN = sched_label('vma_start_read:foreign');
 
 let assertions = false;
 
@@ -149,6 +153,7 @@ function vma_start_read(mm: number, vma: number): number {
   if (other !== mm && !bug_on(BUG.NO_MM_RECHECK)) {
     count(CNT.VMA_FOREIGN_MM);
     rcu_read_unlock();
+    sched_point(SP_FOREIGN); // still holding the reference that the other mm's writer waits for
     if (bug_on(BUG.PUT_NO_MMGRAB)) {
       // Before the fix: nothing keeps `other` alive while the put may wake its writer.
       vma_refcount_put(vma, true);

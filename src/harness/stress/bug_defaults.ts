@@ -105,15 +105,17 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ...refcnt(['exclusion'], { BEFORE_REF_INC: 0.2, WRITE_LOCKED: 0.3 }),
     reliable: true,
   },
-  // A faulter looks up a VMA in an exiter's zone of the main mm and sleeps (LOOKUP_TO_LOCK,
-  // BEFORE_REF_INC); the exiter unmaps it there and its slot becomes a VMA of the exiter's own
-  // mm; the faulter's increment lands on it and sleeps (AFTER_REF_INC) while the exiter, one
-  // churn step per life, exits and write-locks it; the faulter's put sees the writer waiting
-  // and sleeps before the wake-up (FOREIGN_PUT_BEFORE_WAKE) while the writer goes on (the
-  // rcuwait labels, or a spurious wake-up from the killer) and exit_mmap frees the mm, which
-  // stays free for a while (MM_EXITED). The wake-up's mm_assert_alive then sees a freed mm.
-  // Not reliable: 0/10 within 30 s (seeds 1-10) on the shared 2-core machine at load 30-40;
-  // trial runs with 10 ms sleeps and 0.5 at the faulter's points caught it in 2 of 8.
+  // A faulter looks up a VMA in an exiter's zone of the main mm (half its steps go there) and
+  // sleeps (LOOKUP_TO_LOCK, BEFORE_REF_INC); the exiter unmaps it there and its slot becomes
+  // the next VMA of the exiter's own mm; the faulter's increment lands on it and sleeps
+  // (AFTER_REF_INC, and always on the foreign-mm branch: vma_start_read's "foreign" label) while
+  // the exiter, one churn step per life, goes straight to exit_mmap and write-locks it; the
+  // faulter's put sees the writer waiting and sleeps before the wake-up
+  // (FOREIGN_PUT_BEFORE_WAKE) while the writer goes on (the rcuwait labels, or a spurious
+  // wake-up from the killer) and exit_mmap frees the mm. The wake-up's mm_assert_alive sees
+  // the mm freed, or freed and reallocated (its mm_id changed). Every delay sleeps (up to
+  // 10 ms). Measured 10/10 within 30 s, median 4.6 s (seeds 1-10, shared 2-core machine, load
+  // 13-27); the fixed code with these defaults ran 60 s clean (212 foreign-mm puts).
   'put-no-mmgrab': {
     ...refcnt(
       ['use-after-free'],
@@ -121,6 +123,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
         LOOKUP_TO_LOCK: 0.3,
         BEFORE_REF_INC: 0.3,
         AFTER_REF_INC: 0.5,
+        'vma_start_read:foreign': 1,
         FOREIGN_PUT_BEFORE_WAKE: 1,
         LABELS: 0.3,
       },
@@ -132,6 +135,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     exiterSteps: 1,
     exiterZones: true,
     exiterZoneFraction: 0.5,
+    reliable: true,
   },
   // The window is between the waiter's check and its publication: the labels rcuwait declares
   // for race scripts ("checked", "published") are where the delay goes.
@@ -193,8 +197,13 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     scheme: 'srcu_spf',
     preset: 'mixed',
     chaos: 'light',
-    // A reader that loaded srcu_idx and increments the old index after a grace period drained
-    // it (srcu's "idx_loaded" label), then stays in its section across the next one.
+    // A reader that loaded srcu_idx sleeps before its increment (srcu's "idx_loaded" label)
+    // while a whole grace period flips and drains that index, increments it late, and sleeps
+    // in its section (the "snapshot" label, FAULT_LOCKED) while a writer unmaps its VMA and the
+    // next grace period, skipping scan 1, ends and frees it. munmap frees through
+    // synchronize_srcu, so every munmap is a grace period (~250/s). Measured 10/10 within 30 s,
+    // median 1.3 s (seeds 1-10, shared 2-core machine, load 23-38); the fixed code with these
+    // defaults ran 60 s clean (15,066 synchronize_srcu).
     points: {
       'srcu_read_lock:idx_loaded': 0.5,
       'srcu_spf:snapshot': 0.5,
@@ -206,6 +215,7 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     killRate: 0,
     threads: 3,
     caughtBy: UAF,
+    reliable: true,
   },
   'index-free-no-rcu': refcnt(['use-after-free', 'quiescent-index', 'other'], {
     RCU_SECTION: 0.1,
