@@ -52,7 +52,7 @@ export const SPREAD_RING = 64;
 export function faulterPages(spec: WorkloadSpec, threads: number): number {
   const v = spec.vmas;
   if (v.layout === 'spread') return threads * SPREAD_RING;
-  return v.layout === 'private' ? threads * v.count * v.pages : v.count * v.pages;
+  return v.layout === 'shared' ? v.count * v.pages : threads * v.count * v.pages;
 }
 
 /** The most pages the faulters may have mapped at once (a world holds twice that in frames). */
@@ -76,7 +76,8 @@ function faulterPlacement(spec: WorkloadSpec): { base: number; stride: number } 
 /** The world a run of `spec` at `threads` faulters needs. */
 export function worldShape(spec: WorkloadSpec, threads: number) {
   const writers = writerCount(spec);
-  const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  const perFaulter = spec.vmas.layout === 'private' || spec.vmas.layout === 'churn';
+  const vmaCount = perFaulter ? threads * spec.vmas.count : spec.vmas.count;
   const spread = spec.vmas.layout === 'spread';
   const { base, stride } = faulterPlacement(spec);
   // Every page the faulters can have present at once, twice over (frees may be deferred).
@@ -171,8 +172,10 @@ export function setupRun(o: SetupOptions): RunSetup {
     spec.vmas.layout === 'spread'
       ? { base, stride, count: vmaCount, pages, zipf: spec.access === 'zipf', ring: SPREAD_RING }
       : null;
+  const churn = spec.vmas.layout === 'churn';
   // One write-locked transaction for all of them: a large mm builds in time linear in its VMAs.
-  const r = mmap_region_many(mm, base, stride, vmaCount, pages, PROT_READ | PROT_WRITE);
+  // churn: the faulters map their own, each round.
+  const r = churn ? 0 : mmap_region_many(mm, base, stride, vmaCount, pages, PROT_READ | PROT_WRITE);
   if (r !== 0) {
     throw new Error(`set-up: mmap of ${vmaCount} faulter VMAs of ${pages} pages returned ${r}`);
   }
@@ -185,7 +188,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     const regions: PageRange[] = [];
     if (spread !== null) {
       // every faulter picks from every VMA
-    } else if (spec.vmas.layout === 'private') {
+    } else if (spec.vmas.layout === 'private' || churn) {
       regions.push(...vmas.slice(f * spec.vmas.count, (f + 1) * spec.vmas.count));
     } else {
       // Shared VMAs: faulter f owns the f-th slice of pages of each one.
@@ -199,6 +202,7 @@ export function setupRun(o: SetupOptions): RunSetup {
       mm,
       regions,
       spread,
+      churn,
       access: spec.access,
       writeFraction: spec.writeFraction,
       faultCost: runFaultCost(spec, o.faultWait ?? null),
@@ -213,7 +217,8 @@ export function setupRun(o: SetupOptions): RunSetup {
         ops: g.ops,
         thinkUs: g.thinkUs,
         pages: g.pages,
-        targets: vmas,
+        // churn: the faulters' VMAs come and go; a writer has none to mprotect or madvise.
+        targets: churn ? [] : vmas,
         spread,
         seed: 0xc0ffee + plans.length,
       };
