@@ -88,9 +88,14 @@ export function worldShape(spec: WorkloadSpec, threads: number) {
     end: base + vmaCount * stride,
     // The faulters' pte pages (no two VMAs share one), plus the writers', and never fewer
     // than the world's default for this many frames.
+    // churn: every round frees a VMA's pte page, which srcu_spf hands back only after an SRCU
+    // grace period; on a loaded machine a thread runs hundreds of rounds in one.
     ptePages: Math.max(
       Math.ceil(frames / 8),
-      Math.ceil((vmaCount * stride) / PTRS_PER_PTE) + 256 + writers * 64,
+      Math.ceil((vmaCount * stride) / PTRS_PER_PTE) +
+        256 +
+        writers * 64 +
+        (spec.vmas.layout === 'churn' ? vmaCount * 1024 : 0),
     ),
     maxTasks: threads + writers + 1,
     // Every VMA that can exist at once, plus room for frees still waiting for a grace period
