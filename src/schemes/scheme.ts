@@ -109,7 +109,7 @@ export interface Scheme {
    * How a freed page-table page is given back: at once (null), or deferred until lockless
    * walkers are gone (srcu_spf passes call_srcu).
    */
-  pgtable_free_deferred(): ((free: () => void) => void) | null;
+  pgtable_free_deferred(): ((free: () => void, pt: number) => void) | null;
   /** Run this thread's deferred frees whose grace period has passed. Cheap when none. */
   process_deferred(): void;
   /** Wait for and run all of this thread's deferred frees (end of a run, tests). */

@@ -26,6 +26,12 @@
 
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
+import {
+  srcu_wq_barrier,
+  srcu_wq_has_worker,
+  srcu_wq_queue,
+  srcu_wq_run,
+} from '../mm/srcu_work.js';
 import { vt_lookup } from '../mm/vma_tree.js';
 import { atomic_read, atomic_set, sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
@@ -33,7 +39,7 @@ import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { sched_label } from '../sched/labels.js';
 import { count, trace } from '../sched/task.js';
-import { MM, VMA } from '../shm/layout/index.js';
+import { MM, SRCU_WORK_PTE_PAGE, SRCU_WORK_VMA, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free, kmem_cache_obj_allocated } from '../shm/slab.js';
 import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import {
@@ -42,14 +48,7 @@ import {
   write_seqcount_begin,
   write_seqcount_end,
 } from '../sync/seqcount.js';
-import {
-  call_srcu,
-  srcu_barrier,
-  srcu_process_callbacks,
-  srcu_read_lock,
-  srcu_read_unlock,
-  synchronize_srcu,
-} from '../sync/srcu.js';
+import { srcu_barrier, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from '../sync/srcu.js';
 import { mmap_assert_write_locked } from './mmap.js';
 import type { Scheme } from './scheme.js';
 
@@ -83,6 +82,10 @@ export function srcu_spf_fault_flags(): number {
 /** The series' dead check: the VMA has been taken out of the index (RB_EMPTY_NODE). */
 export function srcu_spf_vma_dead(vma: number): boolean {
   return atomic_read(vma + VMA.detached) !== 0;
+}
+
+function queuePteFree(_free: () => void, pt: number): void {
+  srcu_wq_queue(SRCU_WORK_PTE_PAGE, pt);
 }
 
 function ssp(): number {
@@ -223,20 +226,24 @@ export const srcu_spf: Scheme = {
       synchronize_srcu(ssp());
       for (const vma of vmas) kmem_cache_free(cache, vma);
     } else {
-      for (const vma of vmas) call_srcu(ssp(), () => kmem_cache_free(cache, vma));
+      // call_srcu: the SRCU work queue, run by the kworker when one runs.
+      for (const vma of vmas) srcu_wq_queue(SRCU_WORK_VMA, vma);
     }
   },
   pgtable_free_deferred() {
-    const s = ssp();
-    return (free: () => void) => call_srcu(s, free);
+    return queuePteFree;
   },
   process_deferred(): void {
     rcu_process_callbacks();
-    srcu_process_callbacks(ssp());
+    // With a kworker the frees are its work, not the caller's.
+    if (!srcu_wq_has_worker()) srcu_wq_run(false);
   },
   barrier(): void {
     rcu_barrier();
     srcu_barrier(ssp());
+    // While a kworker runs, what is queued is its work: it drains the queue when it stops
+    // (srcu_kworker_unregister), after every entry queued while it was registered.
+    if (!srcu_wq_has_worker()) srcu_wq_barrier();
   },
   vma_assert_write_locked(vma: number): void {
     // The mmap write lock is all a writer holds between its modifications; during one, the

@@ -11,6 +11,11 @@
 
 import { UsageError } from '../errors.js';
 import {
+  srcu_kworker_register,
+  srcu_kworker_step,
+  srcu_kworker_unregister,
+} from '../mm/srcu_work.js';
+import {
   do_madvise_dontneed,
   do_mmap,
   do_mprotect,
@@ -102,7 +107,30 @@ function shuffle(a: Int32Array, rand: () => number): void {
 export function createJob(init: JobInit): Job {
   if (init.role === 'faulter') return faulter(init.args as FaulterArgs);
   if (init.role === 'writer') return writer(init.args as WriterArgs, init.run);
-  throw new UsageError(`job role ${init.role}: allowed faulter, writer`);
+  if (init.role === 'kworker') return kworker(init.taskId);
+  throw new UsageError(`job role ${init.role}: allowed faulter, writer, kworker`);
+}
+
+export const KWORKER_KINDS = ['work', 'idle'] as const;
+
+/**
+ * srcu_spf's kworker (call_srcu runs): the task that waits out SRCU grace periods and runs the
+ * frees munmap and merges queued, in its own thread, as the kernel's SRCU workqueue does. Its
+ * steps are a batch of work or one bounded sleep waiting for some; it stops with the run, after
+ * which the others' finish() barriers run what is still queued.
+ */
+function kworker(taskId: number): Job {
+  srcu_kworker_register(taskId);
+  return {
+    kinds: KWORKER_KINDS,
+    step(): number {
+      return srcu_kworker_step();
+    },
+    finish(): void {
+      srcu_kworker_unregister();
+      scheme().barrier();
+    },
+  };
 }
 
 /**

@@ -97,7 +97,8 @@ export function worldShape(spec: WorkloadSpec, threads: number) {
         writers * 64 +
         (spec.vmas.layout === 'churn' ? vmaCount * 1024 : 0),
     ),
-    maxTasks: threads + writers + 1,
+    // + srcu_spf's kworker
+    maxTasks: threads + writers + 2,
     // Every VMA that can exist at once, plus room for frees still waiting for a grace period
     // (a large mm: its VMAs once, and the writers' churn).
     maxVmas: spread
@@ -134,7 +135,7 @@ export function checkFits(spec: WorkloadSpec, threads: number): void {
   const [, maxTasks] = WORLD_LIMITS.maxTasks;
   if (shape.maxTasks > maxTasks) {
     throw new UsageError(
-      `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 1)`,
+      `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 2)`,
     );
   }
   if (shape.end > TASK_SIZE_PAGES) {
@@ -229,6 +230,10 @@ export function setupRun(o: SetupOptions): RunSetup {
       };
       plans.push({ taskId: plans.length + 1, role: 'writer', args, budget: 0 });
     }
+  }
+  // srcu_spf with call_srcu: the kworker that runs the SRCU callbacks (src/mm/srcu_work.ts).
+  if (o.scheme === 'srcu_spf' && o.srcuFree === 'call_srcu') {
+    plans.push({ taskId: plans.length + 1, role: 'kworker', args: {}, budget: 0 });
   }
   return { sab, mm, workers: plans, maxTasks };
 }
