@@ -96,7 +96,8 @@ export const srcu_spf: Scheme = {
   name: 'srcu_spf',
   summary:
     'speculative faults: SRCU read section, seqcount snapshot, validate under the ptl (never merged)',
-  kernel: 'the speculative page fault series, 2014–2021 (never merged)',
+  kernel:
+    'the speculative page fault series (never merged): v9–v11 (2018) per-change VMA sequence and dead check; VMAs freed by SRCU with callbacks on a kworker, as before v7',
   seqOddWhileWriteLocked: true,
   faultFallbackKillable: false,
   typesafeVmas: false,
