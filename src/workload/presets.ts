@@ -25,17 +25,6 @@ export const PRESETS = {
     writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 16 }],
     srcuFree: ['call_srcu'],
   },
-  churn: {
-    name: 'churn',
-    description:
-      'faulters that each mmap a fresh VMA, fault its pages and munmap it: every first fault prepares an anon_vma (will-it-scale page_fault1 with fresh mappings)',
-    vmas: { layout: 'churn', count: 1, pages: 16 },
-    access: 'sequential',
-    writeFraction: 1,
-    faultCost: { kind: 'zero' },
-    writers: [],
-    srcuFree: ['call_srcu'],
-  },
   'shared-mprotect': {
     name: 'shared-mprotect',
     description: 'faulters share VMAs that a writer keeps mprotect()ing',
@@ -81,6 +70,17 @@ export const PRESETS = {
     writers: [{ count: 1, ops: { mmapMunmap: 1 }, thinkUs: 0, pages: 16 }],
     srcuFree: ['call_srcu', 'synchronize_srcu'],
     schemes: ['srcu_spf'],
+  },
+  churn: {
+    name: 'churn',
+    description:
+      'faulters that each mmap a fresh VMA, fault its pages and munmap it: every first fault prepares an anon_vma (will-it-scale page_fault1 with fresh mappings)',
+    vmas: { layout: 'churn', count: 1, pages: 16 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [],
+    srcuFree: ['call_srcu'],
   },
   'large-mm': {
     name: 'large-mm',
