@@ -180,6 +180,11 @@ export function parseStressArgs(
     v.threads !== undefined
       ? parseIntArg('--threads', v.threads, 1, MAX_STRESS_THREADS, 'faulting workers')
       : (d?.threads ?? STRESS_DEFAULT_THREADS);
+  if (workload.vmas.layout === 'churn') {
+    throw new UsageError(
+      `--workload ${v.workload}: vmas.layout churn is a bench layout; allowed for stress: private, shared`,
+    );
+  }
   if (workload.vmas.layout === 'shared' && workload.vmas.pages < threads) {
     throw new UsageError(
       `--threads ${threads}: workload ${workload.name}'s shared VMAs have ${workload.vmas.pages} pages; allowed: at most that many threads`,

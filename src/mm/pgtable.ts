@@ -65,8 +65,11 @@ import {
 export { MMAP_MIN_PAGE, PTRS_PER_PGD, PTRS_PER_PTE, TASK_SIZE_PAGES } from '../shm/layout/index.js';
 export * from './pte.js';
 
-/** deferFree for free_pgtables: run `freeFn` after a grace period (e.g. call_srcu). */
-export type PgtableFreeDeferred = (freeFn: () => void) => void;
+/**
+ * deferFree for free_pgtables: run `freeFn` (which frees page-table page `pt`) after a grace
+ * period (e.g. call_srcu; srcu_spf queues `pt` itself for its kworker).
+ */
+export type PgtableFreeDeferred = (freeFn: () => void, pt: number) => void;
 
 /** The user setting that sizes the pgd slab: one pgd per mm. */
 export const PGDS_KNOB = '--max-mms';
@@ -126,7 +129,7 @@ function load_caches_now(): void {
   cachedWords = words();
 }
 
-function pte_page_cache(): number {
+export function pte_page_cache(): number {
   if (cachedWords !== words()) load_caches();
   return pteCache;
 }
@@ -404,7 +407,7 @@ export function free_pgtables(
     spin_unlock(ptlock);
     count(CNT.PTE_PAGE_FREE);
     trace(EV.PTE_PAGE_FREE, pgd, pt);
-    if (deferFree) deferFree(() => kmem_cache_free(cache, pt));
+    if (deferFree) deferFree(() => kmem_cache_free(cache, pt), pt);
     else kmem_cache_free(cache, pt);
     freed++;
   }

@@ -49,6 +49,7 @@ import {
   mmap_read_trylock,
   mmap_read_unlock,
 } from '../schemes/mmap.js';
+import { srcu_spf_fault_flags } from '../schemes/srcu_spf.js';
 import { MM, PGD, VMA } from '../shm/layout/index.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { alloc_frame_wait } from './oom.js';
@@ -175,8 +176,17 @@ function vmf_anon_prepare(mm: number, vma: number, flags: number): number {
   return 0;
 }
 
-function access_error(vma: number, write: boolean): boolean {
-  const f = atomic_read(vma + VMA.vm_flags);
+/**
+ * The VMA flags a fault decides on: the live word under a lock; for a speculative fault the copy
+ * taken at its snapshot (the SPF series' vmf->vma_flags), which its validation vouches for.
+ */
+function fault_vma_flags(vma: number, flags: number): number {
+  if ((flags & FAULT_FLAG_VMA_LOCK) !== 0 && scheme().speculative) return srcu_spf_fault_flags();
+  return atomic_read(vma + VMA.vm_flags);
+}
+
+function access_error(vma: number, write: boolean, flags = 0): boolean {
+  const f = fault_vma_flags(vma, flags);
   return write ? (f & VM_WRITE) === 0 : (f & (VM_READ | VM_WRITE)) === 0;
 }
 
@@ -231,7 +241,7 @@ function do_anonymous_page(mm: number, vma: number, addr: number, flags: number)
   }
   if (!speculative && mm_globals().assertions) fault_assert_covered(mm, vma, addr, flags);
   if (pte_none(ptep_get(ptep))) {
-    const writable = (atomic_read(vma + VMA.vm_flags) & VM_WRITE) !== 0;
+    const writable = (fault_vma_flags(vma, flags) & VM_WRITE) !== 0;
     set_pte_at(ptep, mk_pte(pfn, writable));
     atomic_fetch_add(mm + MM.nr_ptes, 1);
     count(CNT.FAULT_PAGES_INSTALLED);
@@ -279,7 +289,7 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
   // access error included), RETRY for one that had to take the mmap lock after all.
   const vma = S.lock_vma_under_rcu(mm, addr);
   if (vma !== 0) {
-    if (!access_error(vma, write)) {
+    if (!access_error(vma, write, FAULT_FLAG_VMA_LOCK)) {
       const ret = handle_mm_fault(mm, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
       if ((ret & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) === 0) S.vma_end_read(vma);
       if ((ret & VM_FAULT_RETRY) === 0) {

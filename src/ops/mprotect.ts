@@ -14,9 +14,10 @@ import {
   vt_txn_insert,
   vt_txn_remove,
 } from '../mm/vma_tree.js';
-import { atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
+import { atomic_fetch_add, atomic_read, atomic_set, sched_point } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { sched_label } from '../sched/labels.js';
 import { count, trace } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../schemes/mmap.js';
@@ -65,6 +66,9 @@ export function do_mprotect(mm: number, start: number, pages: number, prot: numb
   }
 }
 
+/** A test may stop mprotect here: the flags changed, the mmap write lock still held. */
+const SP_CHANGED = sched_label('mprotect:changed');
+
 /** do_mprotect's body: mmap write lock held, index nodes reserved; unlocks. */
 function __do_mprotect(mm: number, start: number, end: number, flags: number): number {
   const S = scheme();
@@ -89,6 +93,7 @@ function __do_mprotect(mm: number, start: number, end: number, flags: number): n
     vma_modify(vma, s, e, flags);
     if ((old & VM_WRITE) !== 0 && (flags & VM_WRITE) === 0) change_pte_range(pgd, s, e, false);
   }
+  sched_point(SP_CHANGED);
 
   // vma_merge(): each run of adjacent VMAs with equal flags, from the neighbour below the range
   // to the neighbour above it, becomes its first VMA; the others are detached and freed.

@@ -115,7 +115,12 @@ function __do_munmap(mm: number, start: number, end: number): number {
 
   index_remove_vmas(mm, detached);
   mmap_write_downgrade(mm);
+  // srcu_spf: the zap of each VMA's pages and page tables is a modification of it (the series
+  // bracketed unmap_page_range and free_pgtables). Nobody else writes these VMAs: they are out
+  // of the index, and the downgraded lock still excludes every other writer.
+  for (const vma of detached) S.vm_write_begin(vma);
   unmap_region(mm, start, end);
+  for (const vma of detached) S.vm_write_end(vma);
   if (vmas_free_sleeps()) {
     mmap_read_unlock(mm);
     vmas_free(detached);

@@ -20,6 +20,7 @@ import { scheme } from '../schemes/active.js';
 import { mmap_assert_write_locked } from '../schemes/mmap.js';
 import { shadow_writer_forget } from '../schemes/shadow.js';
 import { MM, PGDIR_SHIFT, VMA } from '../shm/layout/index.js';
+import { seqcount_assert_write_locked } from '../sync/seqcount.js';
 
 /** The highest page + 1 a mapping may use, and the lowest page mmap(addr=0) hands out. */
 export { MMAP_MIN_PAGE, TASK_SIZE_PAGES } from '../mm/pgtable.js';
@@ -51,11 +52,16 @@ export function vmas_in_range(mm: number, start: number, end: number): number[] 
  * made before the lock would go unseen.
  */
 export function vma_modify(vma: number, start: number, end: number, flags: number): void {
+  const S = scheme();
+  // srcu_spf: one sequence bracket around this one change (vm_write_begin/end of the SPF series).
+  S.vm_write_begin(vma);
   if (mm_globals().assertions) {
     mmap_assert_write_locked(atomic_read(vma + VMA.vm_mm));
-    scheme().vma_assert_write_locked(vma);
+    S.vma_assert_write_locked(vma);
+    if (S.speculative) seqcount_assert_write_locked(vma + VMA.vm_seq);
   }
   __vma_set(vma, start, end, flags);
+  S.vm_write_end(vma);
 }
 
 /**

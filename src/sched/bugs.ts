@@ -194,7 +194,7 @@ export const BUGS: readonly BugInfo[] = [
     bit: BUG.SPF_NO_VALIDATION,
     where: 'src/schemes/srcu_spf.ts: vma_fault_still_valid',
     story:
-      '2020 "Splitting the mmap_sem" (speculative faults under SRCU): without re-checking the VMA\'s seqcount under the page-table lock, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
+      '2020 "Splitting the mmap_sem" (speculative faults under SRCU; the SPF series\' vma_has_changed): without re-checking, under the page-table lock, that the VMA is not dead and its sequence count unchanged, a fault that took its snapshot before an munmap installs a page in the range munmap has already unmapped',
   },
 ];
 

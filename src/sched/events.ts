@@ -87,6 +87,13 @@ export const EV = {
   VMA_TREE_COMMIT: 180,
   /** a = root word */
   VMA_TREE_ABORT: 181,
+  // mm: srcu_spf's SRCU work queue (190..199)
+  /** a = SRCU_WORK_* kind, b = object */
+  SRCU_WORK_QUEUE: 190,
+  /** a = frees run, b = entries left */
+  SRCU_WORK_RUN: 191,
+  /** a = the wake word, b = its value: the kworker goes to sleep */
+  SRCU_WORK_IDLE: 192,
   // harness (200..)
   WORKER_START: 200,
   WORKER_STOP: 201,

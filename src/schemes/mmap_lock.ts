@@ -42,6 +42,8 @@ export const mmap_lock: Scheme = {
     return true; // the mmap read lock is the VMA read lock
   },
   vma_start_write(): void {},
+  vm_write_begin(): void {},
+  vm_write_end(): void {},
   vma_start_write_killable(): number {
     return 0;
   },

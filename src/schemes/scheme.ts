@@ -86,6 +86,14 @@ export interface Scheme {
   vma_start_write(vma: number): void;
   /** As vma_start_write(); 0, or EINTR with vm_lock_seq unchanged and no exclusion left. */
   vma_start_write_killable(vma: number): number;
+  /**
+   * vm_write_begin()/vm_write_end() of the SPF series: bracket one modification of an attached
+   * VMA's fields (range, flags) or of its page tables (munmap's zap), under the mmap write lock
+   * (or, for munmap's zap of VMAs already out of the index, the downgraded lock). Only srcu_spf
+   * has a per-VMA sequence count to bump; the lock-based schemes do nothing here.
+   */
+  vm_write_begin(vma: number): void;
+  vm_write_end(vma: number): void;
   /** A new (or re-attached) VMA enters the index. Write-locked, detached. */
   vma_mark_attached(vma: number): void;
   /** A VMA leaves the index. Write-locked, attached. Waits out stray readers. */
@@ -101,7 +109,7 @@ export interface Scheme {
    * How a freed page-table page is given back: at once (null), or deferred until lockless
    * walkers are gone (srcu_spf passes call_srcu).
    */
-  pgtable_free_deferred(): ((free: () => void) => void) | null;
+  pgtable_free_deferred(): ((free: () => void, pt: number) => void) | null;
   /** Run this thread's deferred frees whose grace period has passed. Cheap when none. */
   process_deferred(): void;
   /** Wait for and run all of this thread's deferred frees (end of a run, tests). */

@@ -1,31 +1,45 @@
-// srcu_spf: speculative page faults (the 2014–2021 proposals) with SRCU-delayed VMA freeing, as
-// Peter Zijlstra suggested in the 2020 "Splitting the mmap_sem" thread. Never merged.
+// srcu_spf: speculative page faults as Laurent Dufour's series did them (v1–v11, 2017–2018, on
+// Peter Zijlstra's 2014 RFC; SRCU-freed VMAs as suggested again in the 2020 "Splitting the
+// mmap_sem" thread). Never merged.
 //
 // A fault takes no lock at all on its VMA: inside an SRCU read section it finds the VMA (the
-// index walk itself is under RCU), snapshots the VMA's seqcount (must be even), does the fault's
-// work, and validates the snapshot under the page-table lock just before installing the PTE. A
-// writer makes the seqcount odd (write_seqcount_begin) before it changes or detaches a VMA and
-// even again when the mmap write lock is dropped; munmap zaps PTEs only after that, taking the
-// same page-table locks. So a fault either validates before the writer's change (and its PTE is
-// zapped after) or sees the change and falls back to the mmap_lock path.
+// index walk itself is under RCU), snapshots the VMA's sequence count (odd: a writer is inside,
+// give up), checks the VMA is not dead, copies the fields it works with (range, flags), does the
+// fault's work on those copies, and re-validates under the page-table lock just before
+// installing the PTE: not dead, and the sequence unchanged (the series' vma_has_changed()).
 //
-// Memory ordering: the snapshot is raw_seqcount_try_begin (ACQUIRE); the validation is
-// read_seqcount_retry under the ptl (smp_rmb + compare), pairing with write_seqcount_begin's
-// store + smp_wmb in the writer. The ptl orders the validation against the zap.
-// VMAs are freed after an SRCU grace period (call_srcu, or synchronize_srcu: the
-// MMG_FLAG_SYNC_SRCU switch), and so are page-table pages, so a speculative walker never touches
-// freed memory.
+// Writers bracket each modification of a VMA (its range or flags in mprotect, split, merge; the
+// zap of its pages in munmap) with vm_write_begin()/vm_write_end(), under the mmap write lock,
+// not one odd span for the whole write cycle: between two modifications the sequence is even and
+// a speculative fault on the VMA may proceed on the fields as they now are. A VMA taken out of
+// the index is marked dead (the series tested RB_EMPTY_NODE on the unlinked rb node): a fault
+// that found the VMA before it was removed but snapshots only after every bracket of its munmap
+// has closed sees an unchanged sequence, and only the dead check stops it. munmap marks the VMA
+// dead before it zaps under the page-table locks, so a fault either validated before the zap
+// (and its PTE is zapped) or sees the mark.
+//
+// Memory ordering: the snapshot is raw_seqcount_try_begin (ACQUIRE); the validation reads the
+// dead mark and then the sequence under the ptl (smp_rmb + compare), pairing with the writer's
+// RMW increments (full barriers) and the dead mark's store before the zap's ptl. VMAs are freed
+// after an SRCU grace period (call_srcu, or synchronize_srcu: the MMG_FLAG_SYNC_SRCU switch), and
+// so are page-table pages, so a speculative walker never touches freed memory.
 
 import { InvariantViolation } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
+import {
+  srcu_wq_barrier,
+  srcu_wq_has_worker,
+  srcu_wq_queue,
+  srcu_wq_run,
+} from '../mm/srcu_work.js';
 import { vt_lookup } from '../mm/vma_tree.js';
-import { atomic_read, sched_point } from '../sched/atomics.js';
+import { atomic_read, atomic_set, sched_point } from '../sched/atomics.js';
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
 import { sched_label } from '../sched/labels.js';
 import { count, trace } from '../sched/task.js';
-import { MM, VMA } from '../shm/layout/index.js';
+import { MM, SRCU_WORK_PTE_PAGE, SRCU_WORK_VMA, VMA } from '../shm/layout/index.js';
 import { kmem_cache_free, kmem_cache_obj_allocated } from '../shm/slab.js';
 import { rcu_barrier, rcu_process_callbacks, rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import {
@@ -34,33 +48,44 @@ import {
   write_seqcount_begin,
   write_seqcount_end,
 } from '../sync/seqcount.js';
-import {
-  call_srcu,
-  srcu_barrier,
-  srcu_process_callbacks,
-  srcu_read_lock,
-  srcu_read_unlock,
-  synchronize_srcu,
-} from '../sync/srcu.js';
+import { srcu_barrier, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from '../sync/srcu.js';
 import { mmap_assert_write_locked } from './mmap.js';
 import type { Scheme } from './scheme.js';
 
-/** A race script can stop a speculative fault right after its snapshot. */
+/** A race script can stop a speculative fault between finding the VMA and its snapshot, */
+const SP_LOOKUP = sched_label('srcu_spf:lookup');
+/** and right after its snapshot. */
 const SP_SNAPSHOT = sched_label('srcu_spf:snapshot');
 
-// One speculative fault at a time per thread: its SRCU index and snapshot live here.
+// One speculative fault at a time per thread: its SRCU index, snapshot and copied fields.
 let spfIdx = -1;
 let spfSeq = 0;
 let spfVma = 0;
-/** VMAs whose seqcount this thread made odd in the current mmap write cycle. */
-const seqBegun: number[] = [];
+let spfFlags = 0;
 
-/** Forget this thread's speculation and write-cycle state (a new world, or after a throw). */
+/** Forget this thread's speculation state (a new world, or after a throw). */
 export function srcu_spf_reset(): void {
   spfIdx = -1;
   spfSeq = 0;
   spfVma = 0;
-  seqBegun.length = 0;
+  spfFlags = 0;
+}
+
+/**
+ * The flags the current speculative fault copied at its snapshot (the series' vmf->vma_flags):
+ * what it decides on, never the live word, which a writer may be changing.
+ */
+export function srcu_spf_fault_flags(): number {
+  return spfFlags;
+}
+
+/** The series' dead check: the VMA has been taken out of the index (RB_EMPTY_NODE). */
+export function srcu_spf_vma_dead(vma: number): boolean {
+  return atomic_read(vma + VMA.detached) !== 0;
+}
+
+function queuePteFree(_free: () => void, pt: number): void {
+  srcu_wq_queue(SRCU_WORK_PTE_PAGE, pt);
 }
 
 function ssp(): number {
@@ -71,7 +96,8 @@ export const srcu_spf: Scheme = {
   name: 'srcu_spf',
   summary:
     'speculative faults: SRCU read section, seqcount snapshot, validate under the ptl (never merged)',
-  kernel: 'the speculative page fault series, 2014–2021 (never merged)',
+  kernel:
+    'the speculative page fault series (never merged): v9–v11 (2018) per-change VMA sequence and dead check; VMAs freed by SRCU with callbacks on a kworker, as before v7',
   seqOddWhileWriteLocked: true,
   faultFallbackKillable: false,
   typesafeVmas: false,
@@ -86,15 +112,27 @@ export const srcu_spf: Scheme = {
     const idx = srcu_read_lock(ssp());
     rcu_read_lock(); // the index's nodes are RCU-freed; the VMA itself is SRCU-freed
     const vma = vt_lookup(mm + MM.mm_mt, addr);
-    let seq = -1;
-    if (vma !== 0) seq = raw_seqcount_try_begin(vma + VMA.vm_seq);
     rcu_read_unlock();
+    let seq = -1;
+    let start = 0;
+    let end = 0;
+    if (vma !== 0) {
+      // The SRCU section keeps the VMA's memory; from here on it may be changed or removed.
+      sched_point(SP_LOOKUP);
+      seq = raw_seqcount_try_begin(vma + VMA.vm_seq);
+      // The copies the fault works on (the series' vmf fields), read after the snapshot: a
+      // change made since shows as a new sequence at the validation.
+      start = atomic_read(vma + VMA.vm_start);
+      end = atomic_read(vma + VMA.vm_end);
+      spfFlags = atomic_read(vma + VMA.vm_flags);
+    }
     if (
       vma === 0 ||
       seq === -1 ||
+      srcu_spf_vma_dead(vma) ||
       atomic_read(vma + VMA.vm_mm) !== mm ||
-      addr < atomic_read(vma + VMA.vm_start) ||
-      addr >= atomic_read(vma + VMA.vm_end)
+      addr < start ||
+      addr >= end
     ) {
       srcu_read_unlock(ssp(), idx);
       count(CNT.VMA_LOCK_ABORT);
@@ -134,9 +172,13 @@ export const srcu_spf: Scheme = {
         `srcu_spf: vma ${vma} was freed while a speculative fault's SRCU read section still uses it`,
       );
     }
-    // Under the page-table lock: nothing about the VMA changed since the snapshot.
+    // Under the page-table lock: the VMA is still in the index (dead mark first, then the
+    // sequence, as vma_has_changed read them) and nothing about it changed since the snapshot.
     // BUG.SPF_NO_VALIDATION trusts the snapshot instead: an munmap that ran since is missed.
-    if (!bug_on(BUG.SPF_NO_VALIDATION) && read_seqcount_retry(vma + VMA.vm_seq, spfSeq)) {
+    if (
+      !bug_on(BUG.SPF_NO_VALIDATION) &&
+      (srcu_spf_vma_dead(vma) || read_seqcount_retry(vma + VMA.vm_seq, spfSeq))
+    ) {
       count(CNT.SPF_ABORT);
       return false;
     }
@@ -151,30 +193,29 @@ export const srcu_spf: Scheme = {
     return true;
   },
 
-  vma_start_write(vma: number): void {
-    // Once per write cycle: odd until vma_end_write_all(), so speculative faults fail.
-    if ((atomic_read(vma + VMA.vm_seq) & 1) !== 0) return;
-    write_seqcount_begin(vma + VMA.vm_seq);
-    seqBegun.push(vma);
+  vma_start_write(): void {
+    // No per-VMA write lock: the mmap write lock serialises writers, and each modification is
+    // bracketed on its own (vm_write_begin/end).
   },
-  vma_start_write_killable(vma: number): number {
-    srcu_spf.vma_start_write(vma);
+  vma_start_write_killable(): number {
     return 0;
   },
+  vm_write_begin(vma: number): void {
+    write_seqcount_begin(vma + VMA.vm_seq);
+  },
+  vm_write_end(vma: number): void {
+    write_seqcount_end(vma + VMA.vm_seq);
+  },
   vma_mark_attached(vma: number): void {
-    // A VMA re-attached after a failed munmap is still mid-change: end it with the others.
-    if ((atomic_read(vma + VMA.vm_seq) & 1) !== 0 && !seqBegun.includes(vma)) seqBegun.push(vma);
+    // In the index again (or for the first time): no longer dead. RELEASE; the index
+    // transaction's commit publishes it to lookups afterwards.
+    atomic_set(vma + VMA.detached, 0);
   },
   vma_mark_detached(vma: number): void {
-    // A detached VMA keeps its odd sequence: no speculative fault validates against it again.
-    const i = seqBegun.indexOf(vma);
-    if (i < 0)
-      throw new InvariantViolation(`srcu_spf: detaching vma ${vma} that is not write-locked`);
-    seqBegun.splice(i, 1);
+    // Dead from here on: a speculative fault that found it validates against this mark.
+    atomic_set(vma + VMA.detached, 1);
   },
   vma_end_write_all(mm: number): void {
-    for (const vma of seqBegun) write_seqcount_end(vma + VMA.vm_seq);
-    seqBegun.length = 0;
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
   vmas_free(vmas: readonly number[]): void {
@@ -186,26 +227,29 @@ export const srcu_spf: Scheme = {
       synchronize_srcu(ssp());
       for (const vma of vmas) kmem_cache_free(cache, vma);
     } else {
-      for (const vma of vmas) call_srcu(ssp(), () => kmem_cache_free(cache, vma));
+      // call_srcu: the SRCU work queue, run by the kworker when one runs.
+      for (const vma of vmas) srcu_wq_queue(SRCU_WORK_VMA, vma);
     }
   },
   pgtable_free_deferred() {
-    const s = ssp();
-    return (free: () => void) => call_srcu(s, free);
+    return queuePteFree;
   },
   process_deferred(): void {
     rcu_process_callbacks();
-    srcu_process_callbacks(ssp());
+    // With a kworker the frees are its work, not the caller's.
+    if (!srcu_wq_has_worker()) srcu_wq_run(false);
   },
   barrier(): void {
     rcu_barrier();
     srcu_barrier(ssp());
+    // While a kworker runs, what is queued is its work: it drains the queue when it stops
+    // (srcu_kworker_unregister), after every entry queued while it was registered.
+    if (!srcu_wq_has_worker()) srcu_wq_barrier();
   },
   vma_assert_write_locked(vma: number): void {
+    // The mmap write lock is all a writer holds between its modifications; during one, the
+    // sequence is odd (vma_modify asserts that).
     mmap_assert_write_locked(atomic_read(vma + VMA.vm_mm));
-    if ((atomic_read(vma + VMA.vm_seq) & 1) === 0) {
-      throw new InvariantViolation(`srcu_spf: vma ${vma} changed without write_seqcount_begin`);
-    }
   },
   vma_assert_locked(): void {},
 };

@@ -273,6 +273,8 @@ export const vma_refcnt: Scheme = {
     vma_start_write_state(vma, TASK_UNINTERRUPTIBLE);
   },
 
+  vm_write_begin(): void {},
+  vm_write_end(): void {},
   vma_start_write_killable(vma: number): number {
     return vma_start_write_state(vma, TASK_KILLABLE) === 0 ? 0 : EINTR;
   },

@@ -135,6 +135,8 @@ export const vma_rwsem: Scheme = {
     vma_start_write_rwsem(vma, false);
   },
 
+  vm_write_begin(): void {},
+  vm_write_end(): void {},
   vma_start_write_killable(vma: number): number {
     // 6.4-6.13 had no killable VMA write lock: a fatal signal does not get a writer out of the
     // wait, unless the feature is backported by name.

@@ -11,6 +11,11 @@
 
 import { UsageError } from '../errors.js';
 import {
+  srcu_kworker_register,
+  srcu_kworker_step,
+  srcu_kworker_unregister,
+} from '../mm/srcu_work.js';
+import {
   do_madvise_dontneed,
   do_mmap,
   do_mprotect,
@@ -51,6 +56,8 @@ export interface FaulterArgs {
   readonly regions: readonly PageRange[];
   /** the spread layout (regions is empty then) */
   readonly spread: SpreadArgs | null;
+  /** the churn layout: regions are not mapped; the faulter maps and unmaps them each round */
+  readonly churn: boolean;
   readonly access: 'sequential' | 'random' | 'uniform' | 'zipf';
   readonly writeFraction: number;
   readonly faultCost: FaultCost;
@@ -70,6 +77,7 @@ export interface WriterArgs {
 }
 
 export const FAULTER_KINDS = ['fault', 'madvise'] as const;
+export const CHURN_FAULTER_KINDS = ['fault', 'mmap', 'munmap'] as const;
 export const WRITER_KINDS = ['mmap', 'munmap', 'mprotect', 'maps', 'madvise'] as const;
 
 export function attach(sab: SharedArrayBuffer, taskId: number): void {
@@ -99,7 +107,30 @@ function shuffle(a: Int32Array, rand: () => number): void {
 export function createJob(init: JobInit): Job {
   if (init.role === 'faulter') return faulter(init.args as FaulterArgs);
   if (init.role === 'writer') return writer(init.args as WriterArgs, init.run);
-  throw new UsageError(`job role ${init.role}: allowed faulter, writer`);
+  if (init.role === 'kworker') return kworker(init.taskId);
+  throw new UsageError(`job role ${init.role}: allowed faulter, writer, kworker`);
+}
+
+export const KWORKER_KINDS = ['work', 'idle'] as const;
+
+/**
+ * srcu_spf's kworker (call_srcu runs): the task that waits out SRCU grace periods and runs the
+ * frees munmap and merges queued, in its own thread, as the kernel's SRCU workqueue does. Its
+ * steps are a batch of work or one bounded sleep waiting for some; it stops with the run, after
+ * which the others' finish() barriers run what is still queued.
+ */
+function kworker(taskId: number): Job {
+  srcu_kworker_register(taskId);
+  return {
+    kinds: KWORKER_KINDS,
+    step(): number {
+      return srcu_kworker_step();
+    },
+    finish(): void {
+      srcu_kworker_unregister();
+      scheme().barrier();
+    },
+  };
 }
 
 /**
@@ -159,8 +190,50 @@ function spreadFaulter(a: FaulterArgs, s: SpreadArgs): Job {
   };
 }
 
+/**
+ * The churn layout's faulter: for each of its regions in turn, mmap it afresh (at its fixed
+ * place, a hole on each side, so it never merges with a neighbour and never inherits an
+ * anon_vma), fault each of its pages once (the first of them prepares the anon_vma), munmap it.
+ * One step is one of those three, each its own kind.
+ */
+function churnFaulter(a: FaulterArgs): Job {
+  set_fault_cost(a.faultCost);
+  const rand = rng(a.seed);
+  let reg = 0;
+  let page = -1; // -1: the region is not mapped
+  return {
+    kinds: CHURN_FAULTER_KINDS,
+    step(): number {
+      const r = a.regions[reg]!;
+      if (page < 0) {
+        const got = do_mmap(a.mm, r.start, r.pages, PROT_READ | PROT_WRITE);
+        if (got !== r.start)
+          throw new Error(`mmap of ${r.pages} pages at ${r.start} returned ${got}`);
+        page = 0;
+        return 1;
+      }
+      if (page < r.pages) {
+        const addr = r.start + page++;
+        const ret = handle_user_fault(a.mm, addr, rand() < a.writeFraction);
+        if (ret !== 0)
+          throw new Error(`fault at page ${addr} returned VM_FAULT 0x${ret.toString(16)}`);
+        return 0;
+      }
+      const ret = do_munmap(a.mm, r.start, r.pages);
+      if (ret !== 0) throw new Error(`munmap of ${r.pages} pages at ${r.start} returned ${ret}`);
+      page = -1;
+      reg = (reg + 1) % a.regions.length;
+      return 2;
+    },
+    finish(): void {
+      scheme().barrier(); // munmap freed VMAs and page tables after a grace period
+    },
+  };
+}
+
 function faulter(a: FaulterArgs): Job {
   if (a.spread !== null) return spreadFaulter(a, a.spread);
+  if (a.churn) return churnFaulter(a);
   set_fault_cost(a.faultCost);
   const rand = rng(a.seed);
   const total = a.regions.reduce((s, r) => s + r.pages, 0);

@@ -71,6 +71,17 @@ export const PRESETS = {
     srcuFree: ['call_srcu', 'synchronize_srcu'],
     schemes: ['srcu_spf'],
   },
+  churn: {
+    name: 'churn',
+    description:
+      'faulters that each mmap a fresh VMA, fault its pages and munmap it: every first fault prepares an anon_vma (will-it-scale page_fault1 with fresh mappings)',
+    vmas: { layout: 'churn', count: 1, pages: 16 },
+    access: 'sequential',
+    writeFraction: 1,
+    faultCost: { kind: 'zero' },
+    writers: [],
+    srcuFree: ['call_srcu'],
+  },
   'large-mm': {
     name: 'large-mm',
     description:

@@ -52,7 +52,7 @@ export const SPREAD_RING = 64;
 export function faulterPages(spec: WorkloadSpec, threads: number): number {
   const v = spec.vmas;
   if (v.layout === 'spread') return threads * SPREAD_RING;
-  return v.layout === 'private' ? threads * v.count * v.pages : v.count * v.pages;
+  return v.layout === 'shared' ? v.count * v.pages : threads * v.count * v.pages;
 }
 
 /** The most pages the faulters may have mapped at once (a world holds twice that in frames). */
@@ -76,7 +76,8 @@ function faulterPlacement(spec: WorkloadSpec): { base: number; stride: number } 
 /** The world a run of `spec` at `threads` faulters needs. */
 export function worldShape(spec: WorkloadSpec, threads: number) {
   const writers = writerCount(spec);
-  const vmaCount = spec.vmas.layout === 'private' ? threads * spec.vmas.count : spec.vmas.count;
+  const perFaulter = spec.vmas.layout === 'private' || spec.vmas.layout === 'churn';
+  const vmaCount = perFaulter ? threads * spec.vmas.count : spec.vmas.count;
   const spread = spec.vmas.layout === 'spread';
   const { base, stride } = faulterPlacement(spec);
   // Every page the faulters can have present at once, twice over (frees may be deferred).
@@ -87,11 +88,17 @@ export function worldShape(spec: WorkloadSpec, threads: number) {
     end: base + vmaCount * stride,
     // The faulters' pte pages (no two VMAs share one), plus the writers', and never fewer
     // than the world's default for this many frames.
+    // churn: every round frees a VMA's pte page, which srcu_spf hands back only after an SRCU
+    // grace period; on a loaded machine a thread runs hundreds of rounds in one.
     ptePages: Math.max(
       Math.ceil(frames / 8),
-      Math.ceil((vmaCount * stride) / PTRS_PER_PTE) + 256 + writers * 64,
+      Math.ceil((vmaCount * stride) / PTRS_PER_PTE) +
+        256 +
+        writers * 64 +
+        (spec.vmas.layout === 'churn' ? vmaCount * 1024 : 0),
     ),
-    maxTasks: threads + writers + 1,
+    // + srcu_spf's kworker
+    maxTasks: threads + writers + 2,
     // Every VMA that can exist at once, plus room for frees still waiting for a grace period
     // (a large mm: its VMAs once, and the writers' churn).
     maxVmas: spread
@@ -128,7 +135,7 @@ export function checkFits(spec: WorkloadSpec, threads: number): void {
   const [, maxTasks] = WORLD_LIMITS.maxTasks;
   if (shape.maxTasks > maxTasks) {
     throw new UsageError(
-      `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 1)`,
+      `workload ${spec.name} at ${threads} threads needs ${shape.maxTasks} tasks; allowed: at most ${maxTasks} (faulters + writers + 2)`,
     );
   }
   if (shape.end > TASK_SIZE_PAGES) {
@@ -171,8 +178,10 @@ export function setupRun(o: SetupOptions): RunSetup {
     spec.vmas.layout === 'spread'
       ? { base, stride, count: vmaCount, pages, zipf: spec.access === 'zipf', ring: SPREAD_RING }
       : null;
+  const churn = spec.vmas.layout === 'churn';
   // One write-locked transaction for all of them: a large mm builds in time linear in its VMAs.
-  const r = mmap_region_many(mm, base, stride, vmaCount, pages, PROT_READ | PROT_WRITE);
+  // churn: the faulters map their own, each round.
+  const r = churn ? 0 : mmap_region_many(mm, base, stride, vmaCount, pages, PROT_READ | PROT_WRITE);
   if (r !== 0) {
     throw new Error(`set-up: mmap of ${vmaCount} faulter VMAs of ${pages} pages returned ${r}`);
   }
@@ -185,7 +194,7 @@ export function setupRun(o: SetupOptions): RunSetup {
     const regions: PageRange[] = [];
     if (spread !== null) {
       // every faulter picks from every VMA
-    } else if (spec.vmas.layout === 'private') {
+    } else if (spec.vmas.layout === 'private' || churn) {
       regions.push(...vmas.slice(f * spec.vmas.count, (f + 1) * spec.vmas.count));
     } else {
       // Shared VMAs: faulter f owns the f-th slice of pages of each one.
@@ -199,6 +208,7 @@ export function setupRun(o: SetupOptions): RunSetup {
       mm,
       regions,
       spread,
+      churn,
       access: spec.access,
       writeFraction: spec.writeFraction,
       faultCost: runFaultCost(spec, o.faultWait ?? null),
@@ -213,12 +223,17 @@ export function setupRun(o: SetupOptions): RunSetup {
         ops: g.ops,
         thinkUs: g.thinkUs,
         pages: g.pages,
-        targets: vmas,
+        // churn: the faulters' VMAs come and go; a writer has none to mprotect or madvise.
+        targets: churn ? [] : vmas,
         spread,
         seed: 0xc0ffee + plans.length,
       };
       plans.push({ taskId: plans.length + 1, role: 'writer', args, budget: 0 });
     }
+  }
+  // srcu_spf with call_srcu: the kworker that runs the SRCU callbacks (src/mm/srcu_work.ts).
+  if (o.scheme === 'srcu_spf' && o.srcuFree === 'call_srcu') {
+    plans.push({ taskId: plans.length + 1, role: 'kworker', args: {}, budget: 0 });
   }
   return { sab, mm, workers: plans, maxTasks };
 }

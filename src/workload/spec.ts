@@ -55,9 +55,12 @@ export interface WorkloadSpec {
    * that every faulter faults in, each faulter in its own slice of pages of each. spread: one
    * large mm of `count` small VMAs (a hole after each) that every faulter picks from at random
    * (access uniform or zipf), zapping its oldest faulted page once it holds SPREAD_RING.
+   * churn: `count` VMAs per faulter, none mapped at set-up: each round the faulter mmaps each
+   * one afresh, faults its pages and munmaps it, so every round's first fault in a VMA is the
+   * anon_vma one (vmf_anon_prepare and its RETRY/ABORT).
    */
   readonly vmas: {
-    readonly layout: 'private' | 'shared' | 'spread';
+    readonly layout: 'private' | 'shared' | 'spread' | 'churn';
     readonly count: number;
     readonly pages: number;
   };
@@ -239,7 +242,7 @@ export function parseWorkload(
       const layout =
         m['layout'] === undefined
           ? d.vmas.layout
-          : oneOf(`${p}.layout`, m['layout'], ['private', 'shared', 'spread'] as const);
+          : oneOf(`${p}.layout`, m['layout'], ['private', 'shared', 'spread', 'churn'] as const);
       const spread = layout === 'spread';
       return {
         layout,

@@ -6,6 +6,7 @@ import { LayoutError, UsageError } from '../errors.js';
 import { frames_init } from '../mm/frames.js';
 import { mm_globals_load } from '../mm/globals.js';
 import { pgtable_init } from '../mm/pgtable.js';
+import { srcu_wq_create } from '../mm/srcu_work.js';
 import { vma_tree_attach, vma_tree_create_cache } from '../mm/vma_tree.js';
 import { atomic_set } from '../sched/atomics.js';
 import { set_tracing, task_attach } from '../sched/task.js';
@@ -30,6 +31,7 @@ import {
   PGD,
   PTE_PAGE,
   ROOT,
+  SRCU_WORK_WORDS,
   TASK,
   VMA,
   VT_NODE,
@@ -129,6 +131,8 @@ function worldWords(cfg: WorldConfig): number {
     obj(PTE_PAGE.SIZE, ptePagesFor(cfg)) +
     obj(PGD.SIZE, cfg.maxMms) +
     obj(FRAME_WORDS, cfg.frames) +
+    // srcu_spf's work queue (any scheme: cheap next to the VMAs)
+    SRCU_WORK_WORDS * (cfg.maxVmas + ptePagesFor(cfg)) +
     // RCU, SRCU, refcount warnings, per-task caches: generous
     cfg.maxTasks * 8 * 1024 +
     256 * 1024
@@ -202,6 +206,10 @@ export function world_create(config: Partial<WorldConfig> = {}): { sab: SharedAr
   atomic_set(g + MM_GLOBALS.mm_cache, mmCache);
   atomic_set(g + MM_GLOBALS.tree_cache, treeCache);
   atomic_set(g + MM_GLOBALS.srcu, srcu);
+  // srcu_spf's deferred frees: every VMA and pte page can be waiting at once, so it never fills.
+  if (s.speculative) {
+    atomic_set(g + MM_GLOBALS.srcu_wq, srcu_wq_create(cfg.maxVmas + ptePagesFor(cfg)));
+  }
   set_root(ROOT.MM, g);
   bind();
   return { sab: arena.sab };

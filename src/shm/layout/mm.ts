@@ -120,7 +120,37 @@ export const MM_GLOBALS = defineStruct('mm_globals', {
    * (oom_victim cannot serve: it returns to 0, and may to the same mm, between two looks).
    */
   oom_reaped: 1,
+  /** srcu_spf: the SRCU work queue (SRCU_WQ; 0 for other schemes) */
+  srcu_wq: 1,
 });
+
+/**
+ * srcu_spf's SRCU work queue (src/mm/srcu_work.ts): the frees call_srcu defers, as data, so
+ * that a task other than the caller — the kworker — can wait out their grace period and run
+ * them. A ring of `size` entries of SRCU_WORK_WORDS words, filled at `tail` by any task under
+ * `lock`, emptied from `head` under `lock` by the kworker (or, with no kworker, by whoever
+ * processes deferred work).
+ */
+export const SRCU_WQ = defineStruct('srcu_workqueue', {
+  /** spinlock: producers and consumers */
+  lock: 1,
+  /** entries taken so far (wrapping; index = head mod size) */
+  head: 1,
+  /** entries queued so far (wrapping) */
+  tail: 1,
+  /** the ring's capacity in entries */
+  size: 1,
+  /** the ring: size * SRCU_WORK_WORDS words */
+  ring: 1,
+  /** the kworker's futex word: bumped and notified by each producer while a kworker runs */
+  wake: { words: 1, hot: true },
+  /** task id + 1 of the running kworker, 0 when none: callers then run the work themselves */
+  worker: 1,
+});
+/** One queued free: kind (SRCU_WORK_*), object, the SRCU grace-period cookie. */
+export const SRCU_WORK_WORDS = 3;
+export const SRCU_WORK_VMA = 1;
+export const SRCU_WORK_PTE_PAGE = 2;
 
 /** MM_GLOBALS.flags bits */
 export const MMG_FLAG_ASSERTIONS = 1 << 0;

@@ -11,7 +11,7 @@ export const EVENT_WORDS = 4;
 /** Per-task counters (src/sched/counters.ts names them). */
 export const NR_TASK_COUNTERS = 64;
 /** Wait sites with a lost-wake-up counter each (WAIT_SITE below, index 0 unused). */
-export const NR_WAIT_SITES = 6;
+export const NR_WAIT_SITES = 7;
 
 export const TASK = defineStruct('task_struct', {
   /**
@@ -98,6 +98,8 @@ export const WAIT_SITE = {
   RCU_GP: 4,
   /** synchronize_srcu()'s sleep on the SRCU waiter word */
   SRCU_GP: 5,
+  /** srcu_spf's kworker waiting for SRCU work (src/mm/srcu_work.ts) */
+  SRCU_WORK: 6,
 } as const;
 
 export const WAIT_SITE_NAMES: readonly string[] = [
@@ -107,6 +109,7 @@ export const WAIT_SITE_NAMES: readonly string[] = [
   'rwsem_down_write_slowpath',
   'synchronize_rcu',
   'synchronize_srcu',
+  'srcu_kworker',
 ];
 
 /** TASK.state values */

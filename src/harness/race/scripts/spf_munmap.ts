@@ -1,13 +1,14 @@
 // Race script 5: a speculative fault racing munmap (the 2020 "Splitting the mmap_sem" thread:
-// speculative faults with VMAs freed after an SRCU grace period).
+// speculative faults with VMAs freed after an SRCU grace period; the SPF series' validation).
 //
 // The fault (at page 3 of an 8-page VMA) finds the VMA inside its SRCU read section and takes
-// the VMA's seqcount snapshot, and stops there. munmap of pages 2..5 runs to the end: it
-// write-locks the VMA (the seqcount goes odd), splits it, removes the middle from the index,
-// zaps its PTEs under the page-table locks and frees it with call_srcu (the fault's SRCU
-// section keeps it readable); the page-table page stays, pages 0..1 and 6..7 still use it. The fault resumes, allocates a frame
-// and takes the page-table lock. Its validation there (read_seqcount_retry) sees the change and
-// falls back to the mmap_lock path, which finds no VMA: SIGSEGV, as if the fault came after the
+// the VMA's sequence snapshot, and stops there. munmap of pages 2..5 runs to the end: it splits
+// the VMA (each change of its range inside a sequence bracket), marks the middle dead and removes
+// it from the index, zaps its PTEs under the page-table locks (another bracket) and queues it
+// for call_srcu (the fault's SRCU section keeps it readable); the page-table page stays, pages
+// 0..1 and 6..7 still use it. The fault resumes, allocates a frame and takes the page-table
+// lock. Its validation there (the VMA is dead, and its sequence moved) sees the change and falls
+// back to the mmap_lock path, which finds no VMA: SIGSEGV, as if the fault came after the
 // munmap. Without the validation (BUG.SPF_NO_VALIDATION) it installs the page into the range
 // munmap has already unmapped and zapped: a PTE that no VMA covers.
 
@@ -35,7 +36,8 @@ const script: RaceScript = {
   world: { scheme: 'srcu_spf' },
   bugs: ['spf-no-validation'],
   broken: 'the fault installs a page after munmap zapped the hole: a PTE no VMA covers',
-  fixed: 'the seqcount check under the ptl sees the munmap; the fault falls back and gets SIGSEGV',
+  fixed:
+    'the dead and sequence checks under the ptl see the munmap; the fault falls back and gets SIGSEGV',
   setup() {
     const mm = mm_create();
     if (do_mmap(mm, ADDR, PAGES, PROT_READ | PROT_WRITE) !== ADDR) throw new Error('mmap failed');
