@@ -12,10 +12,29 @@ import { ROOT, TASK } from '../src/shm/layout/index.js';
 import type { JobModule } from '../src/workload/job.js';
 import { failRun, runLoop } from '../src/workload/loop.js';
 
+/**
+ * The job modules bundled with this worker, by file URL (set by dist/bundle/bench.js, which the
+ * build makes: src/harness/bundle.ts); null when loaded as separate modules.
+ */
+let bundled: ReadonlyMap<string, JobModule> | null = null;
+
+export function setBundledJobs(jobs: ReadonlyMap<string, JobModule>): void {
+  bundled = jobs;
+}
+
+async function jobModule(url: string): Promise<JobModule> {
+  if (bundled === null) return (await import(url)) as JobModule;
+  // A job module imported beside the bundle would have its own copies of the per-thread state
+  // (the arena, the current task): never mix them.
+  const mod = bundled.get(url);
+  if (mod === undefined) throw new Error(`the bench worker bundle does not carry ${url}`);
+  return mod;
+}
+
 export default async function runBenchTask(task: BenchTask): Promise<BenchTaskResult> {
   let run = 0;
   try {
-    const mod = (await import(task.jobModule)) as JobModule;
+    const mod = await jobModule(task.jobModule);
     if (mod.attach !== undefined) mod.attach(task.sab, task.plan.taskId);
     else {
       attachArena(task.sab);

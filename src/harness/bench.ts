@@ -166,6 +166,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const label = `${r.spec.name}${r.faultWait === null ? '' : ` (${r.faultWait})`} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
         progress.start(done++, label);
         const tSetup = performance.now();
+        // Start the missing threads first: each boots and loads the worker on its own while this
+        // thread builds the world, so the two overlap (on a machine with a core to spare).
+        const need = r.threads + writerCount(r.spec);
+        if (pool === null) pool = new WorkerPool(need, jobModule);
+        else pool.grow(need);
+        let threadsStarted = pool.lastStarted;
+        const tWorld = performance.now();
         const setup = setupRun({
           spec: r.spec,
           scheme: r.scheme,
@@ -178,12 +185,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           faultWait: r.faultWait,
           backports: o.backports ?? [],
         });
-        const worldMs = performance.now() - tSetup;
+        const worldMs = performance.now() - tWorld;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
-        if (pool === null) pool = new WorkerPool(setup.workers.length);
-        else pool.grow(setup.workers.length);
-        const threadsStarted = pool.lastStarted;
+        pool.grow(setup.workers.length); // no-op unless the plan has more workers than counted
+        threadsStarted += pool.lastStarted;
         const out = await runWorkers({
           pool,
           sab: setup.sab,
@@ -225,6 +231,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           setup: {
             worldMs,
             poolMs: out.startNs / 1e6,
+            totalMs: out.gateAt - tSetup,
             threadsStarted,
             bufferBytes: setup.sab.byteLength,
           },

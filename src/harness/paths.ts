@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freshBundle } from './bundle.js';
 
 const here = fileURLToPath(import.meta.url);
 const fromSources = here.endsWith('.ts');
@@ -28,6 +29,23 @@ export type WorkerModule = (typeof WORKER_MODULES)[number];
 /** The file URL of the compiled worker module `name` (dist/workers/NAME.js). */
 export function workerModule(name: WorkerModule): string {
   return compiledModule(`workers/${name}`);
+}
+
+/**
+ * The job modules the bench worker's bundle (dist/bundle/bench.js, made by the build) carries,
+ * as compiled paths: bench's jobs and stress's.
+ */
+export const BUNDLED_JOBS = ['src/workload/jobs', 'src/harness/stress/job'] as const;
+
+/**
+ * The file URL of the module a bench worker thread should load to run `jobModule`: the one-file
+ * bundle when it carries that job module (a thread starts in about half the CPU time), checked
+ * against its sources first (freshBundle throws if any changed since the build); otherwise the
+ * separate modules of workers/bench, which import the job module by URL.
+ */
+export function benchWorkerFor(jobModule: string): string {
+  if (!BUNDLED_JOBS.some((rel) => compiledModule(rel) === jobModule)) return workerModule('bench');
+  return pathToFileURL(freshBundle(root, 'bench')).href;
 }
 
 export function packageRoot(): string {

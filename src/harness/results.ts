@@ -46,6 +46,12 @@ export interface BenchResult extends RunLabels {
     readonly worldMs: number;
     /** from handing out the tasks until every worker waited at the gate */
     readonly poolMs: number;
+    /**
+     * wall time from the start of the set-up until the gate opened: the threads this run
+     * started boot while the world is built, so this is at most worldMs + poolMs plus the
+     * threads' start that the world did not hide
+     */
+    readonly totalMs?: number;
     /** worker threads this run had to start (0: the sweep's pool already had them) */
     readonly threadsStarted?: number;
     readonly bufferBytes: number;

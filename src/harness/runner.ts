@@ -39,7 +39,7 @@ import {
 import type { WorkerPlan } from '../workload/job.js';
 import { stopRun } from '../workload/loop.js';
 import { describeLockState } from './lockdump.js';
-import { workerModule } from './paths.js';
+import { benchWorkerFor } from './paths.js';
 import type { BenchTask, BenchTaskResult, WorkerMeasurement } from './tasks.js';
 import { describeTask, describeWorkers, Watchdog, type WatchedWorker } from './watchdog.js';
 
@@ -86,6 +86,8 @@ export interface RunOutcome {
   readonly wallNs: number;
   /** wall time from creating the worker pool until every worker waited at the gate, in ns */
   readonly startNs: number;
+  /** when the gate opened (performance.now() of the calling thread) */
+  readonly gateAt: number;
   /** one line if pinning failed anywhere, else null */
   readonly pinWarning: string | null;
   /**
@@ -111,9 +113,9 @@ const POLL_MS = 50;
 /** How long aborted workers get to unwind before the pool terminates them. */
 const ABORT_GRACE_MS = 5_000;
 
-function newPiscina(n: number): Piscina {
+function newPiscina(n: number, filename: string): Piscina {
   return new Piscina({
-    filename: workerModule('bench'),
+    filename,
     minThreads: n,
     maxThreads: n,
     concurrentTasksPerWorker: 1,
@@ -135,7 +137,14 @@ export class WorkerPool {
   #threads = 0;
   /** threads started by the last grow() (0 when the pool was already big enough) */
   #started = 0;
-  constructor(threads: number) {
+  /** the module each thread loads: the bench worker, bundled when it carries the job module */
+  readonly #filename: string;
+  /** `jobModule`: the file URL of the job module every run on this pool uses */
+  constructor(
+    threads: number,
+    readonly jobModule: string,
+  ) {
+    this.#filename = benchWorkerFor(jobModule);
     this.grow(threads);
   }
   get threads(): number {
@@ -150,7 +159,7 @@ export class WorkerPool {
     this.#started = 0;
     if (n <= this.#threads) return;
     const add = n - this.#threads;
-    this.#segments.push(newPiscina(add));
+    this.#segments.push(newPiscina(add, this.#filename));
     this.#sizes.push(add);
     this.#threads = n;
     this.#started = add;
@@ -215,7 +224,12 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   if (req.pool !== undefined && req.pool.threads < n) {
     throw new RangeError(`runWorkers: a pool of ${req.pool.threads} threads for ${n} workers`);
   }
-  const pool = req.pool ?? new WorkerPool(n);
+  if (req.pool !== undefined && req.pool.jobModule !== req.jobModule) {
+    throw new RangeError(
+      `runWorkers: a pool for ${req.pool.jobModule} asked to run ${req.jobModule}`,
+    );
+  }
+  const pool = req.pool ?? new WorkerPool(n, req.jobModule);
   const results: Array<BenchTaskResult | undefined> = new Array(n).fill(undefined);
   let settledCount = 0;
   let firstFailure = -1;
@@ -352,7 +366,7 @@ export async function runWorkers(req: RunRequest): Promise<RunOutcome> {
   if (report !== null) throw report;
   const ids = new Set(req.workers.map((w) => w.taskId));
   const lost = lost_wakeups(maxTaskId).filter((l) => ids.has(l.taskId));
-  return collect(req, results, wallNs, startNs, lost);
+  return collect(req, results, wallNs, startNs, tPool + startNs / 1e6, lost);
 }
 
 function firstStackLines(stack: string): string {
@@ -368,6 +382,7 @@ function collect(
   results: ReadonlyArray<BenchTaskResult | undefined>,
   wallNs: number,
   startNs: number,
+  gateAt: number,
   lostWakeups: readonly LostWakeup[],
 ): RunOutcome {
   const workers: WorkerOutcome[] = [];
@@ -389,5 +404,5 @@ function collect(
       lastCpu: r.lastCpu,
     });
   });
-  return { workers, wallNs, startNs, pinWarning, lostWakeups };
+  return { workers, wallNs, startNs, gateAt, pinWarning, lostWakeups };
 }

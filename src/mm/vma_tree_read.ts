@@ -44,12 +44,16 @@ function load_root(root: number): number {
   return atomic_read(root);
 }
 
+/** The slot index in the leaf the last vt_descend() returned (valid only when it returned a leaf). */
+let foundIdx = 0;
+
 /**
- * From node n (a root loaded once), the first entry with end > addr. Fills `out` (zeros when
- * none) and returns its value or 0. Levels must fall by one per step, so a corrupted tree can
- * not loop.
+ * The one descent every lookup shares: from node n (a root loaded once), the leaf holding the
+ * first entry with end > addr, its index left in foundIdx; 0 when no entry ends above addr.
+ * Levels must fall by one per step, so a corrupted tree can not loop. Module state instead of
+ * an out-object: the fault path's walk fills nothing it does not read.
  */
-export function __vt_find(n: number, addr: number, out: VtRange): number {
+function vt_descend(n: number, addr: number): number {
   let above = VT_MAX_HEIGHT;
   while (n !== 0) {
     const meta = n_meta(n);
@@ -58,20 +62,34 @@ export function __vt_find(n: number, addr: number, out: VtRange): number {
     above = level;
     const c = vt_meta_count(meta);
     const i = n_first_end_above(n, c, addr);
-    if (i === c) break;
-    const s = n_slot(n, i);
+    if (i === c) return 0;
     if (level === 0) {
-      out.start = n_start(n, i);
-      out.end = n_end(n, i);
-      out.vma = s;
-      return s;
+      foundIdx = i;
+      return n;
     }
-    n = s;
+    n = n_slot(n, i);
   }
-  out.start = 0;
-  out.end = 0;
-  out.vma = 0;
   return 0;
+}
+
+/**
+ * From node n (a root loaded once), the first entry with end > addr. Fills `out` (zeros when
+ * none) and returns its value or 0.
+ */
+export function __vt_find(n: number, addr: number, out: VtRange): number {
+  const leaf = vt_descend(n, addr);
+  if (leaf === 0) {
+    out.start = 0;
+    out.end = 0;
+    out.vma = 0;
+    return 0;
+  }
+  const i = foundIdx;
+  const s = n_slot(leaf, i);
+  out.start = n_start(leaf, i);
+  out.end = n_end(leaf, i);
+  out.vma = s;
+  return s;
 }
 
 /** find_vma(): the first entry with end > addr, or 0. */
@@ -84,25 +102,12 @@ export function vt_find_range(root: number, addr: number, out: VtRange): number 
   return __vt_find(load_root(root), addr, out);
 }
 
-/**
- * vma_lookup(): the entry whose [start, end) contains addr, or 0. The fault path's walk: the
- * same descent as __vt_find, without filling a VtRange.
- */
+/** vma_lookup(): the entry whose [start, end) contains addr, or 0. The fault path's walk. */
 export function vt_lookup(root: number, addr: number): number {
-  let n = load_root(root);
-  let above = VT_MAX_HEIGHT;
-  while (n !== 0) {
-    const meta = n_meta(n);
-    const level = vt_meta_level(meta);
-    if (!vt_meta_ok(meta) || level >= above) vt_bad_node(n, meta);
-    above = level;
-    const c = vt_meta_count(meta);
-    const i = n_first_end_above(n, c, addr);
-    if (i === c) return 0;
-    if (level === 0) return n_start(n, i) <= addr ? n_slot(n, i) : 0;
-    n = n_slot(n, i);
-  }
-  return 0;
+  const leaf = vt_descend(load_root(root), addr);
+  if (leaf === 0) return 0;
+  const i = foundIdx;
+  return n_start(leaf, i) <= addr ? n_slot(leaf, i) : 0;
 }
 
 /** vma_lookup() that also reports the entry's stored range in `out` (zeros when none). */

@@ -319,7 +319,11 @@ const t0 = performance.now();
 
 /** Append an event to this task's ring. Plain stores: only the owner writes its ring. */
 export function trace(ev: number, a: number, b: number): void {
-  if (!tracing || curId < 0) return;
+  // Small, so the JIT inlines the check into hot paths; the store is out of line.
+  if (tracing && curId >= 0) trace_store(ev, a, b);
+}
+
+function trace_store(ev: number, a: number, b: number): void {
   const h = plain_read(cur + TASK.ring_head);
   const e = cur + TASK.ring + (h & (EVENT_RING_ENTRIES - 1)) * EVENT_WORDS;
   plain_set(e, ((performance.now() - t0) * 1000) | 0);

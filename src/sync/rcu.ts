@@ -254,6 +254,16 @@ export function rcu_flavor(): RcuFlavor {
 // ---- readers ------------------------------------------------------------------------------
 
 export function rcu_read_lock(): void {
+  // The fast path, kept small so the JIT inlines it into every reader: a qsbr task that is
+  // online and whose cached buffer and task are current only counts its nesting.
+  if (qsbr && online && cacheWords === words() && cacheTask === current()) {
+    if (nest++ === 0) sched_point(SP.RCU_SECTION);
+    return;
+  }
+  rcu_read_lock_slow();
+}
+
+function rcu_read_lock_slow(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
   if (qsbr) {
     // No shared access at all while online: the quiescent states tell the grace period.
@@ -287,6 +297,15 @@ function rcu_transient_lock(): void {
 }
 
 export function rcu_read_unlock(): void {
+  // The fast path (see rcu_read_lock): an online qsbr task inside a section only counts.
+  if (qsbr && online && nest !== 0 && cacheWords === words() && cacheTask === current()) {
+    nest--;
+    return;
+  }
+  rcu_read_unlock_slow();
+}
+
+function rcu_read_unlock_slow(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
   if (qsbr) {
     if (nest === 0) throw new LockStateError('rcu_read_unlock outside an RCU read section');

@@ -23,6 +23,7 @@ describe('summarizeRun', () => {
     const out: RunOutcome = {
       wallNs: 1e9,
       startNs: 0,
+      gateAt: 0,
       pinWarning: null,
       lostWakeups: [],
       workers: [
