@@ -104,18 +104,22 @@ for (;;) {
   if (d.world) world_bind();
   let result = 0;
   let failed = false;
+  let aborted = false;
   ctl_begin();
   if (clockWord !== 0) set_virtual_clock(() => ctl_load(clockWord)); // the scenario's own clock
   try {
     result = body.run(d.env) ?? 0;
   } catch (e) {
-    if (!(e instanceof HarnessAbort)) {
+    // A HarnessAbort (ExecutionEnded among them) means the execution is over for this task:
+    // it leaves without a decision, whatever thread-local flag says otherwise.
+    if (e instanceof HarnessAbort) aborted = true;
+    else {
       failed = true;
       const err = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       port.postMessage({ gen, index: d.index, error: err });
     }
   }
-  ctl_task_exit(result, failed);
+  if (!aborted) ctl_task_exit(result, failed);
   ctl_end();
   // RELEASE: pairs with the harness's load of finished. Notify only a sleeping harness (the
   // same Dekker pair as above: its store of harness_sleeping, then its wait on finished).

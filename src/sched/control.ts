@@ -263,7 +263,17 @@ function wait_turn(): void {
       spinning = false;
       spin_failed(turnSpin);
     }
-    if (ctl_load(HEADER.abort) !== 0) throw new HarnessAbort('run aborted by the harness');
+    if (ctl_load(HEADER.abort) !== 0) {
+      // finish() stores the outcome, then the abort flag: another task may have ended the
+      // execution between our load of the outcome and this one. Either way this task takes
+      // no further step and must not decide again (ctl_task_exit): without `ended`, it would
+      // record itself DONE and overwrite the outcome (a pruned execution judged 'done').
+      ended = true;
+      if (ctl_load(ctl + CTL.outcome) !== CTL_OUT_RUNNING) {
+        throw new ExecutionEnded('the controlled execution ended');
+      }
+      throw new HarnessAbort('run aborted by the harness');
+    }
     ctl_add(ctl + CTL.sleepers, 1);
     ctl_wait(t, v, TURN_SLICE_MS);
     ctl_add(ctl + CTL.sleepers, -1);
