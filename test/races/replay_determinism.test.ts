@@ -48,7 +48,9 @@ describe('replay determinism', () => {
         if (e.outcome !== 'pruned') seen.push(e);
       },
     });
-    expect(r.failures).toBe(0);
+    // A failure here is most likely 'diverged': a prefix replayed by explore itself took
+    // another path the second time.
+    expect(r.failures, JSON.stringify(r.outcomes.filter((o) => !o.ok))).toBe(0);
     expect(seen.length).toBeGreaterThanOrEqual(EXECUTIONS);
     const second = await openScript('oom-killable');
     runs.push(second);
