@@ -30,6 +30,7 @@ try {
   });
   const per = probe.elapsedMs / probe.executions;
   const n = Math.max(100, Math.floor(timeMs / per));
+  const h0 = run.handoffStats();
   const r = await explore(run, {
     strategy: 'dfs',
     preemptions: 3,
@@ -39,9 +40,16 @@ try {
     bugs: 0,
     prune,
   });
+  const h1 = run.handoffStats();
   const rate = r.executions / (r.elapsedMs / 1000);
   process.stdout.write(
     `controlled scheduler, ${scenario.summary}: ${r.executions} executions in ${(r.elapsedMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} executions/s (up to ${r.maxSteps} steps each, DFS at most 3 preemptions${prune ? `, sleep sets: ${r.pruned} ended early` : ', no pruning'}${r.exhausted ? ', exhausted' : ''}); failures ${r.failures}\n`,
+  );
+  const ex = h1.executions - h0.executions;
+  const per1 = (k: 'handoffs' | 'handoffsSlept' | 'genWakes' | 'harnessWakes'): string =>
+    ((h1[k] - h0[k]) / ex).toFixed(2);
+  process.stdout.write(
+    `per execution: ${per1('handoffs')} hand-offs between tasks, ${per1('handoffsSlept')} of them to a sleeping task; ${per1('genWakes')} starts woke a sleeping worker; ${per1('harnessWakes')} ends woke the harness\n`,
   );
 } finally {
   await run.close();

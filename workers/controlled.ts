@@ -10,6 +10,13 @@ import type { Scenario, ScenarioEnv } from '../src/harness/race/scenario.js';
 import { atomic_notify, ctl_add, ctl_load, ctl_relax, ctl_wait } from '../src/sched/atomics.js';
 import { set_injected_bugs } from '../src/sched/bugs.js';
 import { ctl_begin, ctl_end, ctl_install, ctl_task_exit } from '../src/sched/control.js';
+import {
+  SPIN_CLOCK_EVERY,
+  spin_budget,
+  spin_deadline,
+  spin_failed,
+  spin_succeeded,
+} from '../src/sched/spin.js';
 import { set_virtual_clock, task_attach } from '../src/sched/task.js';
 import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
@@ -44,8 +51,12 @@ ctl_install(d.ctl, d.index);
 const clockWord = scenario?.clock === undefined ? 0 : (d.env[scenario.clock] as number);
 port.postMessage('ready');
 
-/** Spins on the generation word before sleeping (the harness's turn-around is short). */
-const GEN_SPIN = 20_000;
+/**
+ * How long a worker spins on the generation word before it sleeps (src/sched/spin.ts): the
+ * ceiling covers the other tasks' rest of the execution and the harness's turn-around (collect,
+ * check, the next program).
+ */
+const genSpin = spin_budget(50, 2000);
 
 /**
  * Wait for the next generation: spin, then sleep in short slices. A sleeper counts itself in
@@ -55,16 +66,25 @@ const GEN_SPIN = 20_000;
  */
 function next_generation(last: number): number {
   const g = d.ctl + CTL.generation;
+  const deadline = spin_deadline(genSpin);
   for (let i = 0; ; i++) {
     const v = ctl_load(g);
-    if (v !== last) return v;
-    if (i < GEN_SPIN) {
+    if (v !== last) {
+      spin_succeeded(genSpin);
+      return v;
+    }
+    if (i % SPIN_CLOCK_EVERY !== 0 || performance.now() < deadline) {
       ctl_relax();
       continue;
     }
-    ctl_add(d.ctl + CTL.gen_sleepers, 1);
-    ctl_wait(g, v, 50);
-    ctl_add(d.ctl + CTL.gen_sleepers, -1);
+    spin_failed(genSpin);
+    for (;;) {
+      ctl_add(d.ctl + CTL.gen_sleepers, 1);
+      ctl_wait(g, last, 50);
+      ctl_add(d.ctl + CTL.gen_sleepers, -1);
+      const w = ctl_load(g);
+      if (w !== last) return w;
+    }
   }
 }
 
@@ -84,22 +104,27 @@ for (;;) {
   if (d.world) world_bind();
   let result = 0;
   let failed = false;
+  let aborted = false;
   ctl_begin();
   if (clockWord !== 0) set_virtual_clock(() => ctl_load(clockWord)); // the scenario's own clock
   try {
     result = body.run(d.env) ?? 0;
   } catch (e) {
-    if (!(e instanceof HarnessAbort)) {
+    // A HarnessAbort (ExecutionEnded among them) means the execution is over for this task:
+    // it leaves without a decision, whatever thread-local flag says otherwise.
+    if (e instanceof HarnessAbort) aborted = true;
+    else {
       failed = true;
       const err = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       port.postMessage({ gen, index: d.index, error: err });
     }
   }
-  ctl_task_exit(result, failed);
+  if (!aborted) ctl_task_exit(result, failed);
   ctl_end();
   // RELEASE: pairs with the harness's load of finished. Notify only a sleeping harness (the
   // same Dekker pair as above: its store of harness_sleeping, then its wait on finished).
-  ctl_add(d.ctl + CTL.finished, 1);
-  if (ctl_load(d.ctl + CTL.harness_sleeping) !== 0) atomic_notify(d.ctl + CTL.finished, 1);
+  // Only the last one: the harness waits for all of them.
+  const last = ctl_add(d.ctl + CTL.finished, 1) + 1 === scenario!.tasks.length;
+  if (last && ctl_load(d.ctl + CTL.harness_sleeping) !== 0) atomic_notify(d.ctl + CTL.finished, 1);
 }
 port.close();

@@ -73,6 +73,13 @@ import {
   set_wait_blocker,
 } from './atomics.js';
 import { DEP_OPAQUE, DEP_TO_YIELD, DEP_WROTE, steps_dependent } from './depend.js';
+import {
+  SPIN_CLOCK_EVERY,
+  spin_budget,
+  spin_deadline,
+  spin_failed,
+  spin_succeeded,
+} from './spin.js';
 import { get_park_spin, set_park_spin, set_virtual_clock } from './task.js';
 
 /** Thrown in every task of an execution that ended (deadlock, step limit, divergence). */
@@ -80,8 +87,12 @@ export class ExecutionEnded extends HarnessAbort {
   override name = 'ExecutionEnded';
 }
 
-/** Spins on the turn word before sleeping on it. */
-const TURN_SPIN = 4000;
+/**
+ * How long a task spins on the turn word before it sleeps on it (src/sched/spin.ts): the ceiling
+ * covers a futex wake-up of the other task and a run of a few dozen steps; the floor is for a
+ * loaded machine, where the task that holds the turn may not be running at all.
+ */
+const turnSpin = spin_budget(20, 1000);
 /** One sleep on the turn word; the loop re-checks the outcome and the abort flag. */
 const TURN_SLICE_MS = 20;
 /** enabled-mask encoding in CTL.rec_enabled */
@@ -233,22 +244,41 @@ function hand_over(): void {
 
 function wait_turn(): void {
   const t = ctl + CTL.turn;
-  for (let i = 0; ; i++) {
+  let deadline = 0;
+  let spinning = true;
+  let i = 0;
+  for (; ; i++) {
     const v = ctl_load(t);
     if (v === me) break;
     if (ctl_load(ctl + CTL.outcome) !== CTL_OUT_RUNNING) {
       ended = true;
       throw new ExecutionEnded('the controlled execution ended');
     }
-    if (i < TURN_SPIN) {
-      ctl_relax();
-      continue;
+    if (spinning) {
+      if (i === 0) deadline = spin_deadline(turnSpin);
+      if (i % SPIN_CLOCK_EVERY !== 0 || performance.now() < deadline) {
+        ctl_relax();
+        continue;
+      }
+      spinning = false;
+      spin_failed(turnSpin);
     }
-    if (ctl_load(HEADER.abort) !== 0) throw new HarnessAbort('run aborted by the harness');
+    if (ctl_load(HEADER.abort) !== 0) {
+      // finish() stores the outcome, then the abort flag: another task may have ended the
+      // execution between our load of the outcome and this one. Either way this task takes
+      // no further step and must not decide again (ctl_task_exit): without `ended`, it would
+      // record itself DONE and overwrite the outcome (a pruned execution judged 'done').
+      ended = true;
+      if (ctl_load(ctl + CTL.outcome) !== CTL_OUT_RUNNING) {
+        throw new ExecutionEnded('the controlled execution ended');
+      }
+      throw new HarnessAbort('run aborted by the harness');
+    }
     ctl_add(ctl + CTL.sleepers, 1);
     ctl_wait(t, v, TURN_SLICE_MS);
     ctl_add(ctl + CTL.sleepers, -1);
   }
+  if (spinning && i > 0) spin_succeeded(turnSpin);
   ctl_poke(slot(me) + CTL_TASK.status, CTL_ST_RUNNING);
 }
 
@@ -426,8 +456,12 @@ function decide(self: number): void {
   ctl_poke(ctl + CTL.steps, step + 1);
   if (c === self) return; // runs on: no hand-off
   ctl_poke(cs + CTL_TASK.status, CTL_ST_RUNNING);
+  ctl_poke(ctl + CTL.handoffs, ctl_peek(ctl + CTL.handoffs) + 1);
   ctl_store(ctl + CTL.turn, c);
-  if (ctl_load(ctl + CTL.sleepers) !== 0) notify_turn();
+  if (ctl_load(ctl + CTL.sleepers) !== 0) {
+    ctl_add(ctl + CTL.handoffs_slept, 1); // atomic: the next task runs already
+    notify_turn();
+  }
 }
 
 /**

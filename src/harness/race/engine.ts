@@ -12,7 +12,6 @@ import { HarnessAbort, UsageError } from '../../errors.js';
 import {
   atomic_notify,
   ctl_load,
-  ctl_relax,
   ctl_store,
   ctl_wait,
   SP_NAMED,
@@ -139,8 +138,6 @@ const OUTCOMES: Record<number, ExecOutcome> = {
 
 /** One execution may not take longer than this (real time): a hang becomes an error. */
 const EXEC_BOUND_MS = 20_000;
-/** Spins on the finished word before sleeping: a short execution ends within it. */
-const HARNESS_SPIN = 2000;
 
 interface WorkerError {
   readonly gen: number;
@@ -154,6 +151,7 @@ export class ControlledRun {
   private readonly errors = new Map<string, string>();
   private readonly waiters = new Map<string, () => void>();
   private closed = false;
+  private readonly counts = { executions: 0, genWakes: 0, harnessWakes: 0 };
 
   private constructor(
     readonly scenario: Scenario,
@@ -341,17 +339,17 @@ export class ControlledRun {
     // Go: RELEASE, pairs with the workers' load of the generation.
     const gen = ++this.gen;
     ctl_store(ctl + CTL.generation, gen);
+    this.counts.executions++;
     if (ctl_load(ctl + CTL.gen_sleepers) !== 0) {
+      this.counts.genWakes++;
       atomic_notify(ctl + CTL.generation, Number.POSITIVE_INFINITY);
     }
     const end = Date.now() + EXEC_BOUND_MS;
-    for (let i = 0; ; i++) {
+    // No spin: the two cores belong to the task threads while they run (a spinning harness
+    // would take one from the task that holds the turn or from the one that spins for it).
+    for (;;) {
       const f = ctl_load(ctl + CTL.finished);
       if (f >= nr) break;
-      if (i < HARNESS_SPIN) {
-        ctl_relax();
-        continue;
-      }
       if (Date.now() > end) {
         ctl_store(HEADER.abort, 1);
         atomic_notify(ctl + CTL.turn, Number.POSITIVE_INFINITY);
@@ -360,9 +358,9 @@ export class ControlledRun {
           `scenario ${this.scenario.name}: an execution took more than ${EXEC_BOUND_MS} ms; the task threads were stopped`,
         );
       }
-      // Sleep, flagged, so that the last worker notifies (see workers/controlled.ts).
+      // Sleep, flagged, so that the last worker to finish notifies (workers/controlled.ts).
       ctl_store(ctl + CTL.harness_sleeping, 1);
-      ctl_wait(ctl + CTL.finished, f, 5);
+      if (ctl_wait(ctl + CTL.finished, f, 5) === 'ok') this.counts.harnessWakes++;
       ctl_store(ctl + CTL.harness_sleeping, 0);
     }
     return this.collect(gen);
@@ -470,6 +468,19 @@ export class ControlledRun {
     };
   }
 
+  /**
+   * What the hand-offs of every execution so far cost: how many switches of the turn there
+   * were and how many found the next task asleep (a futex wake-up), how many starts found a
+   * task asleep on the generation, and how many ends had to wake the harness.
+   */
+  handoffStats(): HandoffStats {
+    return {
+      ...this.counts,
+      handoffs: ctl_load(this.ctl + CTL.handoffs),
+      handoffsSlept: ctl_load(this.ctl + CTL.handoffs_slept),
+    };
+  }
+
   /** Stop the task threads. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -491,6 +502,14 @@ export class ControlledRun {
       ),
     );
   }
+}
+
+export interface HandoffStats {
+  readonly executions: number;
+  readonly handoffs: number;
+  readonly handoffsSlept: number;
+  readonly genWakes: number;
+  readonly harnessWakes: number;
 }
 
 /** The bug mask of a variant of the scenario. */

@@ -50,8 +50,8 @@ export interface ExploreOptions {
   readonly stopAtFailure?: boolean;
   /** DFS: sleep-set pruning (default on) */
   readonly prune?: boolean;
-  /** called after each execution (progress) */
-  readonly onExecution?: (n: number) => void;
+  /** called after each execution (progress; a test may keep the executions to replay them) */
+  readonly onExecution?: (n: number, exec: Execution) => void;
 }
 
 export interface ExploreResult {
@@ -160,7 +160,7 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
     executions++;
     if (e.outcome === 'pruned') {
       pruned++;
-      opts.onExecution?.(executions);
+      opts.onExecution?.(executions, e);
       return;
     }
     maxSteps = Math.max(maxSteps, e.steps);
@@ -172,7 +172,7 @@ export async function explore(run: ControlledRun, opts: ExploreOptions): Promise
       failures++;
       if (firstFailure === null) firstFailure = e;
     }
-    opts.onExecution?.(executions);
+    opts.onExecution?.(executions, e);
   };
   let exhausted = false;
   let minimisedWith = 0;

@@ -89,6 +89,13 @@ export const CTL = defineStruct('sched_ctl', {
   gen_sleepers: 1,
   /** 1 while the harness sleeps on `finished`: the last worker notifies only then */
   harness_sleeping: 1,
+  /**
+   * Hand-offs between tasks, counted over the whole run (never reset by the harness): every
+   * switch of the turn, and those that found the next task asleep on `turn` (a notify and a
+   * futex wake-up instead of a spinner's next load). The bench reports the ratio.
+   */
+  handoffs: 1,
+  handoffs_slept: 1,
   /** CTL_OUT_* */
   outcome: 1,
   /** the step at which the outcome was decided (CTL_OUT_DIVERGED/SCRIPT: the bad step) */
