@@ -135,9 +135,10 @@ export const BUGS: readonly BugInfo[] = [
   {
     name: 'rwsem-no-handoff',
     bit: BUG.RWSEM_NO_HANDOFF,
-    where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
+    where:
+      'src/sync/rwsem_wait.ts: rwsem_try_write_lock (a queued writer past RWSEM_WAIT_TIMEOUT that finds the lock held does not set HANDOFF) and rwsem_mark_wake (nor does the waker of a timed-out first reader)',
     story:
-      "faultline's ablation of HANDOFF (added in v5.3, 2019): today's rwsem, reader stealing (v5.11) included, with neither a timed-out writer nor the waker of a timed-out first reader setting it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter; no kernel shipped exactly this mix",
+      "faultline's ablation of HANDOFF (added in v5.3, 2019): today's rwsem, reader stealing (v5.11) included, with neither a timed-out writer nor the waker of a timed-out first reader setting it, so lock stealers (spinning writers, reader steals, queued writers behind the head) keep taking the lock from a woken first waiter: writer starvation. The stress check rwsem-handoff catches the first acquisition past a writer owed the handoff; no kernel shipped exactly this mix",
   },
   {
     name: 'rwsem-killed-no-wake',

@@ -137,10 +137,12 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     PUT_BEFORE_WAKE: 0.1,
     LABELS: 0.1,
   }),
-  // Not caught by stress yet: in this model a reader stream cannot starve a queued writer for
-  // long without HANDOFF (the no-steal guard queues every reader but one behind it, and the
-  // woken writer wins the race with the one stealer often), so no wait nears the watchdog's
-  // bound. test/unit/rwsem.test.ts shows the variant step by step.
+  // io-fault: faulters holding mmap_read_lock across a 75 µs I/O wait, an mmap/munmap writer
+  // whose queued waits time out behind them (RWSEM_WAIT_TIMEOUT, 4 ms). Without
+  // HANDOFF, a reader that arrives to an empty lock (rcnt 1, the no-steal guard does not apply)
+  // or a spinning writer takes the lock past the timed-out first writer at once; the
+  // rwsem-handoff check (src/sync/rwsem_wait.ts) sees the first such acquisition. No targeted
+  // chaos: the light level's delays are enough.
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -148,7 +150,8 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: {},
     killRate: 0,
     threads: 4,
-    caughtBy: ['hang'],
+    caughtBy: ['rwsem-handoff'],
+    reliable: true,
   },
   // The queue the bug needs: a writer first, behind the readers that hold the lock 2 ms, and a
   // reader behind it (reader-stream). The killer (1000/s) kills the writer in its killable

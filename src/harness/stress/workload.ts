@@ -67,6 +67,29 @@ export const OOM: WorkloadSpec = {
   schemes: ['mmap_lock'],
 };
 
+/**
+ * The VMA writer's wait for readers (vma_start_write, vma_mark_detached: rcuwait_wait_event on
+ * mm->vma_writer_wait) as often as possible: one tiny VMA that every faulter faults in (zero-cost
+ * faults, so a reader inside is always about to leave), and two writers splitting it with
+ * mprotect and merging it back (each write-locks it; each merge detaches a piece) and churning
+ * mmap/munmap of a tiny zone the faulters fault in too. The rcuwait store-buffer window
+ * (rcuwait-plain-ordering) is a few tens of nanoseconds around the waiter's publication: it needs
+ * the last reader's put to land there, so what matters is how many waits happen per second.
+ */
+export const DETACH_CHURN: WorkloadSpec = {
+  name: 'detach-churn',
+  description:
+    'one tiny VMA every faulter faults in (zero-cost faults), two writers mprotect-splitting and merging it and churning mmap/munmap of a tiny zone: the VMA writer waits for readers thousands of times a second',
+  vmas: { layout: 'shared', count: 1, pages: 8 },
+  access: 'random',
+  writeFraction: 0.5,
+  faultCost: { kind: 'zero' },
+  writers: [{ count: 2, ops: { mprotect: 3, mmapMunmap: 1 }, thinkUs: 0, pages: 2 }],
+  srcuFree: ['call_srcu'],
+  // Only the per-VMA schemes have a VMA writer that waits for readers.
+  schemes: ['vma_refcnt', 'vma_rwsem', 'srcu_spf'],
+};
+
 /** What a stress preset needs beyond its workload: roles and a world only stress has. */
 export interface StressExtras {
   /** the frame pool, in pages (default: room for every VMA several times over) */
@@ -83,12 +106,15 @@ export const STRESS_EXTRAS: Readonly<Record<string, StressExtras>> = {
   // another mm writing the victim's mm would not be killed, and would block the reaper as the
   // 2016 writer does (that is the bug, not the fixed code).
   oom: { frames: 40, remoteReaders: 1, exiters: 0 },
+  // No exiters: the cores go to the faulters and the writers.
+  'detach-churn': { exiters: 0 },
 };
 
 export const STRESS_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
   mixed: MIXED,
   'reader-stream': READER_STREAM,
   oom: OOM,
+  'detach-churn': DETACH_CHURN,
   ...PRESETS,
 };
 export const STRESS_PRESET_NAMES = Object.keys(STRESS_PRESETS);

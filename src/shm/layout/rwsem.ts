@@ -95,6 +95,13 @@ export const RWSEM_OWNER_MAX_TASK = 1 << (31 - RWSEM_OWNER_SHIFT);
  *   wait_head  first waiter node (RWSEM_WAITER pointer), 0 when the list is empty. Written
  *              under wait_lock; read without it by rwsem_is_contended().
  *   wait_tail  last waiter node, 0 when empty. Only under wait_lock.
+ *   handoff_due  instrumentation, not the kernel's (the handoff check, KERNEL.md §7.7): a serial
+ *              in bits 1..31 and, in bit 0, "the first waiter, a writer, is owed the lock". Set
+ *              under wait_lock when a timed-out waiter finds the lock held and the handoff is
+ *              decided (HANDOFF set on the first waiter); cleared under wait_lock when that
+ *              waiter leaves the head (takes the lock, or is killed). Any acquisition that reads
+ *              it owed before its own count operation and still owed (same serial) after it went
+ *              past the waiter the handoff was owed to (rwsem_handoff_check in rwsem_wait.ts).
  * The list is FIFO: waiters join at the tail; rwsem_mark_wake() may take readers from anywhere.
  */
 export const RWSEM = defineStruct('rw_semaphore', {
@@ -103,7 +110,10 @@ export const RWSEM = defineStruct('rw_semaphore', {
   wait_lock: { struct: SPINLOCK },
   wait_head: 1,
   wait_tail: 1,
+  handoff_due: 1,
 });
+/** RWSEM.handoff_due bit 0: the first waiter is owed the lock. */
+export const RWSEM_HANDOFF_OWED = 1;
 
 /** RWSEM_WAITER.type values (enum rwsem_waiter_type). */
 export const RWSEM_WAITING_FOR_WRITE = 0;
