@@ -55,7 +55,7 @@ describe('the bug catalogue in stress', () => {
       schemes: [d.scheme],
       workload: STRESS_PRESETS[d.preset]!,
       threads: d.threads,
-      durationMs: 3000,
+      durationMs: 1500,
       opsPerFaulter: 0,
       seed: 12,
       chaos: d.chaos,
