@@ -132,11 +132,21 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ...refcnt(['lost-wakeup', 'hang'], { FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1, LABELS: 0.3 }),
     reliable: true,
   },
-  'rcuwait-plain-ordering': refcnt(['lost-wakeup', 'hang'], {
-    FAULT_LOCKED: 0.05,
-    PUT_BEFORE_WAKE: 0.1,
-    LABELS: 0.1,
-  }),
+  // The store-buffer window is the time the waiter's plain store of w.task waits to drain
+  // (tens of ns) while its load of vm_refcnt goes ahead: the last reader's decrement and its
+  // load of w.task must both land in it. No chaos: a delay anywhere between the waiter's store
+  // and its load drains the store buffer (a sleep, a spin's time), and the hook calls at every
+  // step lengthen both sides; what helps is many waits with the reader running (detach-churn),
+  // two faulters and the writer on two cores.
+  'rcuwait-plain-ordering': {
+    scheme: 'vma_refcnt',
+    preset: 'detach-churn',
+    chaos: 'off',
+    points: {},
+    killRate: 0,
+    threads: 2,
+    caughtBy: ['lost-wakeup', 'hang'],
+  },
   // io-fault: faulters holding mmap_read_lock across a 75 µs I/O wait, an mmap/munmap writer
   // whose queued waits time out behind them (RWSEM_WAIT_TIMEOUT, 4 ms). Without
   // HANDOFF, a reader that arrives to an empty lock (rcnt 1, the no-steal guard does not apply)
