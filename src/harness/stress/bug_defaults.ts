@@ -137,7 +137,9 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
   // load of w.task must both land in it. No chaos: a delay anywhere between the waiter's store
   // and its load drains the store buffer (a sleep, a spin's time), and the hook calls at every
   // step lengthen both sides; what helps is many waits with the reader running (detach-churn),
-  // two faulters and the writer on two cores.
+  // two faulters and the writer on two cores. Not reliable: 0/10 within 30 s (seeds 1-10) on the
+  // shared 2-core machine at load 15-25, with the writer sleeping on its rcuwait only 20-40
+  // times a second there; test/litmus (rcuwait+rcuwait-plain-ordering) guards it.
   'rcuwait-plain-ordering': {
     scheme: 'vma_refcnt',
     preset: 'detach-churn',
