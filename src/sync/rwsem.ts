@@ -136,7 +136,6 @@ export function init_rwsem(sem: number): void {
   spin_lock_init(sem + RWSEM.wait_lock);
   atomic_set(sem + RWSEM.wait_tail, 0);
   atomic_set(sem + RWSEM.wait_head, 0);
-  atomic_set(sem + RWSEM.handoff_due, 0);
 }
 
 function rwsem_set_reader_owned(sem: number): void {

@@ -130,22 +130,26 @@ export function rwsem_owner(sem: number): number {
 // HANDOFF's guarantee, checked as behaviour: once the first waiter, a writer, has waited past
 // its timeout and been refused, and the handoff is decided (rwsem_try_write_lock sets HANDOFF
 // and first->handoff_set), the next task to take the lock is that waiter. The decision stamps
-// RWSEM.handoff_due (owed bit and a new serial) under wait_lock; the head's leaving the list
-// (it took the lock, or was killed) clears the bit, under wait_lock, before anyone else can take
-// the lock. An acquirer outside wait_lock (a reader's fast path or steal, a spinning writer)
-// reads the word before its count operation and again after it took the lock: owed both times
-// with the same serial means it took the lock past the waiter owed it. Why the fixed code never
-// trips it: the stamp is stored after the cmpxchg that set HANDOFF; an acquirer that read the
-// stamp does its count operation after that cmpxchg, so it sees HANDOFF and cannot take the lock
-// unless HANDOFF was cleared meanwhile, which happens only when the owed waiter took the lock
-// (its clear precedes its up_write, which precedes our acquisition and our second read) or left
-// the list (cleared before the list and the bits change). A queued writer is checked under
-// wait_lock, against the head. The stamp and the reads are plain accesses (no schedule points,
-// so race scripts explore what they explored before): the writes are under wait_lock; the
-// first read before a locked RMW relies on x86's store and load order (TSO) for its "before",
-// the second is ordered after the clear by the unlock/lock RELEASE/ACQUIRE chain. Violations are
-// counted (CNT.RWSEM_HANDOFF_BYPASS) and traced, never thrown: the lock state stays intact and
-// the stress run reports them as the rwsem-handoff check.
+// the head's RWSEM_WAITER.handoff_due (owed bit and a new serial) under wait_lock; the head's
+// leaving the list (it took the lock, or was killed) clears the bit, under wait_lock, before
+// anyone else can take the lock. An acquirer outside wait_lock (a reader's fast path or steal, a
+// spinning writer) reads the head and its stamp before its count operation and again after it
+// took the lock: the same head owed with the same serial both times means it took the lock past
+// the waiter owed it. Why the fixed code never trips it: the stamp is stored after the cmpxchg
+// that set HANDOFF; an acquirer that read the stamp does its count operation after that
+// cmpxchg, so it sees HANDOFF and cannot take the lock unless HANDOFF was cleared meanwhile,
+// which happens only when the owed waiter took the lock (its clear precedes its up_write, which
+// precedes our acquisition and our second read) or left the list (cleared before the list and
+// the bits change). A queued writer behind the head is checked under wait_lock. The stamp and
+// the reads are plain accesses (no schedule points, so race scripts explore what they explored
+// before): the writes are under wait_lock; the first read before a locked RMW relies on x86's
+// store and load order (TSO) for its "before", the second is ordered after the clear by the
+// unlock/lock RELEASE/ACQUIRE chain. Violations are counted (CNT.RWSEM_HANDOFF_BYPASS) and
+// traced, never thrown: the lock state stays intact and the stress run reports them as the
+// rwsem-handoff check.
+
+/** A token's serial field: the low 24 bits of handoff_due (head * 2^24 + serial stays exact). */
+const DUE_SPAN = 0x1000000;
 
 /**
  * The handoff is decided for the first waiter, if it is a writer: stamp it owed (a new serial
@@ -154,29 +158,36 @@ export function rwsem_owner(sem: number): number {
 function rwsem_handoff_owe(sem: number): void {
   const first = plain_read(sem + RWSEM.wait_head); // wait_lock held
   if (first === 0 || plain_read(first + RWSEM_WAITER.type) !== RWSEM_WAITING_FOR_WRITE) return;
-  const due = plain_read(sem + RWSEM.handoff_due);
+  const due = plain_read(first + RWSEM_WAITER.handoff_due);
   if ((due & RWSEM_HANDOFF_OWED) !== 0) return;
-  plain_set(sem + RWSEM.handoff_due, (due + 2) | RWSEM_HANDOFF_OWED);
+  plain_set(first + RWSEM_WAITER.handoff_due, ((due + 2) % DUE_SPAN) | RWSEM_HANDOFF_OWED);
   trace(EV.RWSEM_HANDOFF_OWED, sem, first);
 }
 
-/** The head leaves the list: whatever it was owed is settled. Caller holds wait_lock. */
-function rwsem_handoff_settle(sem: number): void {
-  const due = plain_read(sem + RWSEM.handoff_due);
-  if ((due & RWSEM_HANDOFF_OWED) !== 0)
-    plain_set(sem + RWSEM.handoff_due, due & ~RWSEM_HANDOFF_OWED);
+/** Node w leaves the head: whatever it was owed is settled. Caller holds wait_lock. */
+function rwsem_handoff_settle(w: number): void {
+  const due = plain_read(w + RWSEM_WAITER.handoff_due);
+  if ((due & RWSEM_HANDOFF_OWED) !== 0) {
+    plain_set(w + RWSEM_WAITER.handoff_due, due & ~RWSEM_HANDOFF_OWED);
+  }
 }
 
-/** Read RWSEM.handoff_due before a count operation that may take the lock (see above). */
+/**
+ * Before a count operation that may take the lock: 0 if nobody is owed the lock, else a token
+ * naming the owed head and its serial (see above).
+ */
 export function rwsem_handoff_due(sem: number): number {
-  return plain_read(sem + RWSEM.handoff_due);
+  const h = plain_read(sem + RWSEM.wait_head);
+  if (h === 0) return 0;
+  const due = plain_read(h + RWSEM_WAITER.handoff_due);
+  return (due & RWSEM_HANDOFF_OWED) === 0 ? 0 : h * DUE_SPAN + due;
 }
 
-/** After taking the lock: `due` is what rwsem_handoff_due() read before the count operation. */
+/** After taking the lock: `due` is what rwsem_handoff_due() returned before the count operation. */
 export function rwsem_handoff_check(sem: number, due: number): void {
-  if ((due & RWSEM_HANDOFF_OWED) === 0 || plain_read(sem + RWSEM.handoff_due) !== due) return;
+  if (due === 0 || rwsem_handoff_due(sem) !== due) return;
   count(CNT.RWSEM_HANDOFF_BYPASS);
-  trace(EV.RWSEM_HANDOFF_BYPASS, sem, due >>> 1);
+  trace(EV.RWSEM_HANDOFF_BYPASS, sem, Math.floor(due / DUE_SPAN));
 }
 
 // ---- the wait list (all under wait_lock) ------------------------------------------------------
@@ -215,7 +226,7 @@ export function rwsem_add_waiter(sem: number, w: number, type: number): void {
 function list_del(sem: number, w: number): void {
   const next = plain_read(w + RWSEM_WAITER.next); // wait_lock held, for all of these
   const prev = plain_read(w + RWSEM_WAITER.prev);
-  if (prev === 0) rwsem_handoff_settle(sem); // the head leaves: nobody is owed any more
+  if (prev === 0) rwsem_handoff_settle(w); // the head leaves: nobody is owed any more
   if (prev === 0) atomic_set(sem + RWSEM.wait_head, next);
   else plain_set(prev + RWSEM_WAITER.next, next);
   if (next === 0) plain_set(sem + RWSEM.wait_tail, prev);
@@ -417,7 +428,7 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
     return false;
   }
   // A queued writer behind the head took the lock: past the head, if it was owed it.
-  if (!isFirst) rwsem_handoff_check(sem, plain_read(sem + RWSEM.handoff_due));
+  if (!isFirst) rwsem_handoff_check(sem, rwsem_handoff_due(sem));
   list_del(sem, w);
   rwsem_set_owner(sem);
   return true;

@@ -350,9 +350,9 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
       down_read(sem); // task 0 holds it
       queueWriters(sem, [1, 2]);
       setDeadlines(sem, true);
-      expect(atomic_read(sem + RWSEM.handoff_due) & 1).toBe(0);
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(0);
       expect(tryAs(sem, 1)).toBe(false); // refused after its timeout: the handoff is owed
-      expect(atomic_read(sem + RWSEM.handoff_due) & 1).toBe(1);
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(1);
       task_attach(0);
       up_read(sem); // the lock is free; w1 is woken but has not run yet
       // A reader arrives (rcnt 1: the no-steal guard lets it steal if it can). It has a fatal
@@ -380,7 +380,7 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
       }
       // The head takes it at last: nothing is owed any more.
       expect(tryAs(sem, 1)).toBe(true);
-      expect(atomic_read(sem + RWSEM.handoff_due) & 1).toBe(0);
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(0);
       up_write(sem);
     });
   }

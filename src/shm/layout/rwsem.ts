@@ -95,13 +95,6 @@ export const RWSEM_OWNER_MAX_TASK = 1 << (31 - RWSEM_OWNER_SHIFT);
  *   wait_head  first waiter node (RWSEM_WAITER pointer), 0 when the list is empty. Written
  *              under wait_lock; read without it by rwsem_is_contended().
  *   wait_tail  last waiter node, 0 when empty. Only under wait_lock.
- *   handoff_due  instrumentation, not the kernel's (the handoff check, KERNEL.md §7.7): a serial
- *              in bits 1..31 and, in bit 0, "the first waiter, a writer, is owed the lock". Set
- *              under wait_lock when a timed-out waiter finds the lock held and the handoff is
- *              decided (HANDOFF set on the first waiter); cleared under wait_lock when that
- *              waiter leaves the head (takes the lock, or is killed). Any acquisition that reads
- *              it owed before its own count operation and still owed (same serial) after it went
- *              past the waiter the handoff was owed to (rwsem_handoff_check in rwsem_wait.ts).
  * The list is FIFO: waiters join at the tail; rwsem_mark_wake() may take readers from anywhere.
  */
 export const RWSEM = defineStruct('rw_semaphore', {
@@ -110,10 +103,7 @@ export const RWSEM = defineStruct('rw_semaphore', {
   wait_lock: { struct: SPINLOCK },
   wait_head: 1,
   wait_tail: 1,
-  handoff_due: 1,
 });
-/** RWSEM.handoff_due bit 0: the first waiter is owed the lock. */
-export const RWSEM_HANDOFF_OWED = 1;
 
 /** RWSEM_WAITER.type values (enum rwsem_waiter_type). */
 export const RWSEM_WAITING_FOR_WRITE = 0;
@@ -133,6 +123,12 @@ export const RWSEM_WAITING_FOR_READ = 1;
  *   timeout      rwsem_jiffies() deadline after which this waiter may request a handoff (u32 milliseconds, compared with wrap-around)
  *   handoff_set  1 if RWSEM_FLAG_HANDOFF was set while this waiter was first (by itself or by
  *                a timed-out waiter behind it); only the first waiter ever has it
+ *   handoff_due  instrumentation, not the kernel's (the handoff check, KERNEL.md §7.7): bit 0
+ *                "this waiter, a writer at the head, is owed the lock", bits 1.. a serial of
+ *                such episodes. Set under wait_lock when the handoff is decided for it (a
+ *                timed-out waiter found the lock held: HANDOFF set, handoff_set recorded);
+ *                bit 0 cleared under wait_lock when it leaves the head (takes the lock, or is
+ *                killed). Kept in the node, not the rwsem, so vm_area_struct stays 64 bytes.
  */
 export const RWSEM_WAITER = defineStruct('rwsem_waiter', {
   next: 1,
@@ -142,4 +138,7 @@ export const RWSEM_WAITER = defineStruct('rwsem_waiter', {
   type: 1,
   timeout: 1,
   handoff_set: 1,
+  handoff_due: 1,
 });
+/** RWSEM_WAITER.handoff_due bit 0: the waiter is owed the lock. */
+export const RWSEM_HANDOFF_OWED = 1;
