@@ -129,16 +129,17 @@ export const BUGS: readonly BugInfo[] = [
     name: 'rcuwait-plain-ordering',
     bit: BUG.RCUWAIT_PLAIN_ORDERING,
     where:
-      'src/sync/rcuwait.ts: rcuwait_wait_event (plain publish of w.task, __set_current_state: no barrier (A))',
+      'src/sync/rcuwait.ts: rcuwait_wait_event — prepare_to_rcuwait publishes w.task with a plain TypedArray store (plain_set, a plain mov on x86) and the loop sets its state with __set_current_state (another plain store) instead of set_current_state, so nothing orders the store of w.task before the Atomics.load of the condition: no (A). The waker (vma_refcount_put: a locked decrement of vm_refcnt, then rcuwait_wake_up’s load of w.task) keeps its (B)',
     story:
-      'rcuwait’s (A) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition goes ahead (store buffering on x86), so waiter and waker both miss: a lost wake-up (faultline litmus rcuwait+rcuwait-plain-ordering)',
+      'rcuwait’s (A) done with plain accesses: the waiter’s plain store of w.task waits in the store buffer while its load of the condition (vm_refcnt: readers still inside) goes ahead; on x86 that one-sided store→load reordering is enough: the last reader’s locked decrement and its load of w.task both land before the store drains, so the reader sees NULL and wakes nobody, the writer sleeps with the condition true: a lost wake-up, a hung task in the kernel (faultline litmus rcuwait+rcuwait-plain-ordering shows it; stress rarely, the window being tens of ns)',
   },
   {
     name: 'rwsem-no-handoff',
     bit: BUG.RWSEM_NO_HANDOFF,
-    where: 'src/sync/rwsem_wait.ts: rwsem_try_write_lock, rwsem_mark_wake',
+    where:
+      'src/sync/rwsem_wait.ts: rwsem_try_write_lock (a queued writer past RWSEM_WAIT_TIMEOUT that finds the lock held does not set HANDOFF) and rwsem_mark_wake (nor does the waker of a timed-out first reader)',
     story:
-      "faultline's ablation of HANDOFF (added in v5.3, 2019): today's rwsem, reader stealing (v5.11) included, with neither a timed-out writer nor the waker of a timed-out first reader setting it, so lock stealers (spinning writers, reader steals) keep taking the lock from a woken waiter; no kernel shipped exactly this mix",
+      "faultline's ablation of HANDOFF (added in v5.3, 2019): today's rwsem, reader stealing (v5.11) included, with neither a timed-out writer nor the waker of a timed-out first reader setting it, so lock stealers (spinning writers, reader steals, queued writers behind the head) keep taking the lock from a woken first waiter: writer starvation. The stress check rwsem-handoff catches the first acquisition past a writer owed the handoff; no kernel shipped exactly this mix",
   },
   {
     name: 'rwsem-killed-no-wake',

@@ -104,6 +104,11 @@ export const CNT = {
   PTE_PAGE_FREE: 53,
   /** pte_offset_map_lock found its pte page replaced after taking the ptl, and retried */
   PTL_RETRY: 54,
+  /**
+   * a task took an rwsem while its first waiter, a writer, was owed the handoff (it had timed
+   * out and been refused): the starvation HANDOFF exists to prevent (KERNEL.md §7.7)
+   */
+  RWSEM_HANDOFF_BYPASS: 55,
   // lost wake-ups (56..57); per wait site in TASK.lost_wake (src/shm/layout/task.ts)
   /** a wait slice timed out while its condition held and no wake-up came in the grace */
   LOST_WAKEUP: 56,

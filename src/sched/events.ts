@@ -27,6 +27,10 @@ export const EV = {
   RWSEM_ACQUIRED: 31,
   /** a queued task unwound (an exception) and left the wait list: a = sem, b = waiter type */
   RWSEM_UNWIND: 32,
+  /** the handoff was decided for the first waiter (a writer): a = sem, b = waiter node */
+  RWSEM_HANDOFF_OWED: 33,
+  /** this task took the lock past the first waiter owed the handoff: a = sem, b = its serial */
+  RWSEM_HANDOFF_BYPASS: 34,
   // sync: rcuwait, completion, spinlock (40..59)
   RCUWAIT_WAIT: 40,
   RCUWAIT_WOKEN: 41,

@@ -115,6 +115,18 @@ export function unpark(t: number): void {
   if (atomic_xchg(p, PARK_NOTIFIED) === PARK_PARKED) atomic_notify(p, 1);
 }
 
+/**
+ * Forget a wake-up token left by an earlier wake-up that this task never slept for. In the
+ * kernel a wake_up_process() that finds the task running does nothing, so a wait that starts
+ * later (set_current_state) never sees it; here the token would make the next park() return
+ * at once. A wait whose wakers can only find it after it publishes itself (rcuwait) calls this
+ * first: a stale token would hide a lost wake-up (its sleep ends at once and the re-check finds
+ * the condition true). Only the owner clears its token.
+ */
+export function discard_stale_wakeup(): void {
+  if (atomic_read(cur + TASK.park) === PARK_NOTIFIED) atomic_set(cur + TASK.park, PARK_EMPTY);
+}
+
 /** wake_up_process() */
 export function wake_up_process(t: number): void {
   unpark(t);

@@ -112,17 +112,20 @@ function vma_refcount_put(vma: number, foreign = false): void {
   // RELEASE: our reads of the VMA happen before a writer sees the count drop.
   const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
   const now = (old - 1) | 0;
-  trace(EV.VMA_END_READ, vma, now);
   if (assertions && !vm_refcnt_legal(now)) {
     throw new InvariantViolation(
       `vma_refcount_put: vma ${vma} vm_refcnt now 0x${(now >>> 0).toString(16)}, outside its legal ranges`,
     );
   }
   sched_point(foreign ? SP.FOREIGN_PUT_BEFORE_WAKE : SP.PUT_BEFORE_WAKE);
+  // As in the kernel, nothing but the test stands between the decrement and rcuwait_wake_up()'s
+  // load of w.task (the trace comes after it): that is the waker's side of the (A)/(B) pair,
+  // and its length is the width of rcuwait-plain-ordering's store-buffer window.
   if (now !== 0 && is_vma_writer_only(now)) {
     if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm', id);
     rcuwait_wake_up(mm + MM.vma_writer_wait);
   }
+  trace(EV.VMA_END_READ, vma, now);
 }
 
 /**

@@ -59,6 +59,7 @@ import {
   __set_current_state,
   count,
   current,
+  discard_stale_wakeup,
   fatal_signal_pending,
   schedule_timeout,
   set_current_state,
@@ -125,6 +126,9 @@ export function rcuwait_wait_event(w: number, cond: () => boolean, state: number
     sched_point(SP_CHECKED);
     skipCheck = true;
   }
+  // A wake-up left over from before this wait would end its first sleep at once (the kernel's
+  // waker finds a running task and does nothing): drop it, so a lost wake-up is seen as one.
+  discard_stale_wakeup();
   // prepare_to_rcuwait(): publish ourselves (rcu_assign_pointer).
   let prev: number;
   if (broken) {

@@ -94,6 +94,8 @@ import {
   rwsem_cond_wake_waiter,
   rwsem_del_wake_waiter,
   rwsem_first_waiter,
+  rwsem_handoff_check,
+  rwsem_handoff_due,
   rwsem_mark_wake,
   rwsem_set_nonspinnable,
   rwsem_set_owner,
@@ -147,7 +149,7 @@ function rwsem_set_reader_owned(sem: number): void {
  * produced: that bias is still in the count. Returns 0, or EINTR (KILLABLE only) with the bias
  * gone and the wait list as it would be had we never come.
  */
-function rwsem_down_read_slowpath(sem: number, c: number, state: number): number {
+function rwsem_down_read_slowpath(sem: number, c: number, state: number, due: number): number {
   const cp = sem + RWSEM.count;
   const rcnt = c >> RWSEM_READER_SHIFT;
   let adjustment = -RWSEM_READER_BIAS;
@@ -167,6 +169,7 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
     rwsem_set_reader_owned(sem);
     count(CNT.RWSEM_READ_STEAL);
     trace(EV.RWSEM_STEAL, sem, c);
+    rwsem_handoff_check(sem, due); // the fast path's fetch_add took it
     // The first reader in wakes the readers queued behind it.
     if (rcnt === 1 && (c & RWSEM_FLAG_WAITERS) !== 0) {
       spin_lock(sem + RWSEM.wait_lock);
@@ -238,16 +241,18 @@ function rwsem_down_read_slowpath(sem: number, c: number, state: number): number
 }
 
 function __down_read_common(sem: number, state: number): number {
+  const due = rwsem_handoff_due(sem); // the handoff check (rwsem_wait.ts): before the fetch_add
   // ACQUIRE: pairs with the RELEASE in up_write / downgrade_write.
   const c = atomic_add_return(sem + RWSEM.count, RWSEM_READER_BIAS);
   if ((c & RWSEM_READ_FAILED_MASK) === 0) {
     rwsem_set_reader_owned(sem);
     count(CNT.RWSEM_READ_FAST);
     trace(EV.RWSEM_DOWN_READ, sem, 0);
+    rwsem_handoff_check(sem, due);
     return 0;
   }
   if (c < 0) rwsem_set_nonspinnable(sem); // READFAIL: the kernel warns here
-  return rwsem_down_read_slowpath(sem, c, state);
+  return rwsem_down_read_slowpath(sem, c, state, due);
 }
 
 /** down_read(): take the lock for reading; sleeps (bounded, re-checking) until granted. */
@@ -356,12 +361,14 @@ function rwsem_spin_on_owner(sem: number, deadlineUs: number): number {
 /** Take a lock that is free with no HANDOFF, without queueing. ACQUIRE on success. */
 export function rwsem_try_write_lock_unqueued(sem: number): boolean {
   const cp = sem + RWSEM.count;
+  const due = rwsem_handoff_due(sem); // the handoff check (rwsem_wait.ts): before the cmpxchg
   let c = atomic_read(cp);
   while ((c & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) === 0) {
     const found = atomic_cmpxchg(cp, c, c | RWSEM_WRITER_LOCKED);
     if (found === c) {
       rwsem_set_owner(sem);
       count(CNT.RWSEM_OPT_LOCK);
+      rwsem_handoff_check(sem, due);
       return true;
     }
     c = found;

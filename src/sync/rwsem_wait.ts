@@ -36,6 +36,7 @@ import {
   RWSEM,
   RWSEM_FLAG_HANDOFF,
   RWSEM_FLAG_WAITERS,
+  RWSEM_HANDOFF_OWED,
   RWSEM_LOCK_MASK,
   RWSEM_NONSPINNABLE,
   RWSEM_OWNER_SHIFT,
@@ -124,6 +125,71 @@ export function rwsem_owner(sem: number): number {
   return atomic_read(sem + RWSEM.owner) >>> RWSEM_OWNER_SHIFT;
 }
 
+// ---- the handoff check (instrumentation; KERNEL.md §7.7) ------------------------------------
+//
+// HANDOFF's guarantee, checked as behaviour: once the first waiter, a writer, has waited past
+// its timeout and been refused, and the handoff is decided (rwsem_try_write_lock sets HANDOFF
+// and first->handoff_set), the next task to take the lock is that waiter. The decision stamps
+// the head's RWSEM_WAITER.handoff_due (owed bit and a new serial) under wait_lock; the head's
+// leaving the list (it took the lock, or was killed) clears the bit, under wait_lock, before
+// anyone else can take the lock. An acquirer outside wait_lock (a reader's fast path or steal, a
+// spinning writer) reads the head and its stamp before its count operation and again after it
+// took the lock: the same head owed with the same serial both times means it took the lock past
+// the waiter owed it. Why the fixed code never trips it: the stamp is stored after the cmpxchg
+// that set HANDOFF; an acquirer that read the stamp does its count operation after that
+// cmpxchg, so it sees HANDOFF and cannot take the lock unless HANDOFF was cleared meanwhile,
+// which happens only when the owed waiter took the lock (its clear precedes its up_write, which
+// precedes our acquisition and our second read) or left the list (cleared before the list and
+// the bits change). A queued writer behind the head is checked under wait_lock. The stamp and
+// the reads are plain accesses (no schedule points, so race scripts explore what they explored
+// before): the writes are under wait_lock; the first read before a locked RMW relies on x86's
+// store and load order (TSO) for its "before", the second is ordered after the clear by the
+// unlock/lock RELEASE/ACQUIRE chain. Violations are counted (CNT.RWSEM_HANDOFF_BYPASS) and
+// traced, never thrown: the lock state stays intact and the stress run reports them as the
+// rwsem-handoff check.
+
+/** A token's serial field: the low 24 bits of handoff_due (head * 2^24 + serial stays exact). */
+const DUE_SPAN = 0x1000000;
+
+/**
+ * The handoff is decided for the first waiter, if it is a writer: stamp it owed (a new serial
+ * unless it already is). Caller holds wait_lock.
+ */
+function rwsem_handoff_owe(sem: number): void {
+  const first = plain_read(sem + RWSEM.wait_head); // wait_lock held
+  if (first === 0 || plain_read(first + RWSEM_WAITER.type) !== RWSEM_WAITING_FOR_WRITE) return;
+  const due = plain_read(first + RWSEM_WAITER.handoff_due);
+  if ((due & RWSEM_HANDOFF_OWED) !== 0) return;
+  plain_set(first + RWSEM_WAITER.handoff_due, ((due + 2) % DUE_SPAN) | RWSEM_HANDOFF_OWED);
+  trace(EV.RWSEM_HANDOFF_OWED, sem, first);
+}
+
+/** Node w leaves the head: whatever it was owed is settled. Caller holds wait_lock. */
+function rwsem_handoff_settle(w: number): void {
+  const due = plain_read(w + RWSEM_WAITER.handoff_due);
+  if ((due & RWSEM_HANDOFF_OWED) !== 0) {
+    plain_set(w + RWSEM_WAITER.handoff_due, due & ~RWSEM_HANDOFF_OWED);
+  }
+}
+
+/**
+ * Before a count operation that may take the lock: 0 if nobody is owed the lock, else a token
+ * naming the owed head and its serial (see above).
+ */
+export function rwsem_handoff_due(sem: number): number {
+  const h = plain_read(sem + RWSEM.wait_head);
+  if (h === 0) return 0;
+  const due = plain_read(h + RWSEM_WAITER.handoff_due);
+  return (due & RWSEM_HANDOFF_OWED) === 0 ? 0 : h * DUE_SPAN + due;
+}
+
+/** After taking the lock: `due` is what rwsem_handoff_due() returned before the count operation. */
+export function rwsem_handoff_check(sem: number, due: number): void {
+  if (due === 0 || rwsem_handoff_due(sem) !== due) return;
+  count(CNT.RWSEM_HANDOFF_BYPASS);
+  trace(EV.RWSEM_HANDOFF_BYPASS, sem, Math.floor(due / DUE_SPAN));
+}
+
 // ---- the wait list (all under wait_lock) ------------------------------------------------------
 
 /** The waiter node of task `task` (a slot pointer). */
@@ -160,6 +226,7 @@ export function rwsem_add_waiter(sem: number, w: number, type: number): void {
 function list_del(sem: number, w: number): void {
   const next = plain_read(w + RWSEM_WAITER.next); // wait_lock held, for all of these
   const prev = plain_read(w + RWSEM_WAITER.prev);
+  if (prev === 0) rwsem_handoff_settle(w); // the head leaves: nobody is owed any more
   if (prev === 0) atomic_set(sem + RWSEM.wait_head, next);
   else plain_set(prev + RWSEM_WAITER.next, next);
   if (next === 0) plain_set(sem + RWSEM.wait_tail, prev);
@@ -338,6 +405,8 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
       if (hasHandoff) return false;
       if (!time_after(rwsem_jiffies(), plain_read(w + RWSEM_WAITER.timeout))) return false;
       if (noHandoff) {
+        // BUG RWSEM_NO_HANDOFF: the handoff is decided here, as below, but the bit is not set.
+        rwsem_handoff_owe(sem);
         sched_point(SP_WRITE_TIMED_OUT); // waited past its timeout, and sets nothing
         return false;
       }
@@ -352,11 +421,14 @@ export function rwsem_try_write_lock(sem: number, w: number): boolean {
   }
   if ((n & RWSEM_FLAG_HANDOFF) !== 0) {
     atomic_set(first + RWSEM_WAITER.handoff_set, 1);
+    rwsem_handoff_owe(sem); // after the cmpxchg: whoever reads the stamp sees HANDOFF
     count(CNT.RWSEM_HANDOFF_SET);
     trace(EV.RWSEM_HANDOFF, sem, RWSEM_WAITING_FOR_WRITE);
     sched_point(SP_WRITE_TIMED_OUT); // HANDOFF is set: from here on nobody steals the lock
     return false;
   }
+  // A queued writer behind the head took the lock: past the head, if it was owed it.
+  if (!isFirst) rwsem_handoff_check(sem, rwsem_handoff_due(sem));
   list_del(sem, w);
   rwsem_set_owner(sem);
   return true;

@@ -51,4 +51,30 @@ describe('the bug catalogue in stress', () => {
     expect(d.caughtBy, `${name} caught as ${first.check}: ${first.message}`).toContain(first.check);
     expect(first.tasks.length).toBeGreaterThan(0);
   });
+
+  // The rwsem-handoff check on the fixed code, under rwsem-no-handoff's own defaults: handoffs
+  // really happen (HANDOFF set many times, readers stealing, writers spinning), and nobody ever
+  // takes the lock past the waiter it is owed to. Fails if the fixed code lets any stealer past
+  // HANDOFF (checked by hand: a reader steal that ignores HANDOFF is caught here).
+  it('the fixed rwsem never lets an acquisition past a waiter owed the handoff', async () => {
+    const d = bugDefault('rwsem-no-handoff');
+    const r = await runStress({
+      schemes: [d.scheme],
+      workload: STRESS_PRESETS[d.preset]!,
+      threads: d.threads,
+      durationMs: 1500,
+      opsPerFaulter: 0,
+      seed: 12,
+      chaos: d.chaos,
+      points: d.points,
+      killRate: 50,
+      bugs: [],
+      commandLine: 'test',
+    });
+    const s = r.results[0]!;
+    expect(s.violations.map((v) => `${v.check}: ${v.message}`).join('\n')).toBe('');
+    expect(s.errors['rwsem-handoff']).toBe(0);
+    expect(s.counters['RWSEM_HANDOFF_BYPASS']).toBe(0);
+    expect(s.counters['RWSEM_HANDOFF_SET']).toBeGreaterThan(0);
+  });
 });

@@ -14,7 +14,13 @@ import {
 } from '../../src/sched/atomics.js';
 import { BUG } from '../../src/sched/bugs.js';
 import { CNT } from '../../src/sched/counters.js';
-import { abort_all, clear_abort, sum_counter, task_attach } from '../../src/sched/task.js';
+import {
+  abort_all,
+  clear_abort,
+  kill_task,
+  sum_counter,
+  task_attach,
+} from '../../src/sched/task.js';
 import { task_ptr } from '../../src/shm/arena.js';
 import {
   RWSEM,
@@ -332,6 +338,52 @@ describe('rwsem handoff (one thread scripting three tasks)', () => {
     task_attach(0);
     expect(countOf(sem)).toBe(0);
   });
+
+  // The rwsem-handoff check (src/sync/rwsem_wait.ts): once the first waiter, a writer, has timed
+  // out and been refused, every acquisition but its own is counted as a bypass. Fixed, HANDOFF
+  // refuses them all; without it (rwsem-no-handoff) a reader that finds the lock free steals it,
+  // a spinning writer takes it, and a queued writer behind the head takes it: three bypasses.
+  for (const bugs of [0, BUG.RWSEM_NO_HANDOFF]) {
+    it(`${bugs === 0 ? 'the handoff check counts nothing when HANDOFF holds the lock for the first waiter' : 'rwsem-no-handoff: the handoff check counts each acquisition past the timed-out first writer'}`, () => {
+      const { sem } = setup(8, bugs);
+      const bypasses = (): number => sum_counter(CNT.RWSEM_HANDOFF_BYPASS, 8);
+      down_read(sem); // task 0 holds it
+      queueWriters(sem, [1, 2]);
+      setDeadlines(sem, true);
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(0);
+      expect(tryAs(sem, 1)).toBe(false); // refused after its timeout: the handoff is owed
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(1);
+      task_attach(0);
+      up_read(sem); // the lock is free; w1 is woken but has not run yet
+      // A reader arrives (rcnt 1: the no-steal guard lets it steal if it can). It has a fatal
+      // signal pending, so that if it queues instead it leaves at once with EINTR.
+      kill_task(task_ptr(3));
+      task_attach(3);
+      const stole = down_read_killable(sem) === 0;
+      if (stole) up_read(sem);
+      atomic_set(task_ptr(3) + TASK.signal, 0);
+      task_attach(4);
+      const spun = rwsem_try_write_lock_unqueued(sem); // a spinning writer
+      if (spun) up_write(sem);
+      const behind = tryAs(sem, 2); // the queued writer behind the head
+      if (behind) {
+        up_write(sem);
+        queueWriters(sem, [2]);
+      }
+      if (bugs === 0) {
+        expect([stole, spun, behind]).toEqual([false, false, false]);
+        expect(bypasses()).toBe(0);
+        expect(queue(sem)).toEqual(['w1!', 'w2']); // w1 holds the handoff
+      } else {
+        expect([stole, spun, behind]).toEqual([true, true, true]);
+        expect(bypasses()).toBe(3);
+      }
+      // The head takes it at last: nothing is owed any more.
+      expect(tryAs(sem, 1)).toBe(true);
+      expect(atomic_read(rwsem_waiter_of(task_ptr(1)) + RWSEM_WAITER.handoff_due) & 1).toBe(0);
+      up_write(sem);
+    });
+  }
 
   // A stream of spinning writers against one queued reader, one step at a time: each round the
   // holder releases, a spinning writer takes the free lock before the holder's rwsem_wake runs,

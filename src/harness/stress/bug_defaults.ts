@@ -143,15 +143,29 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     ...refcnt(['lost-wakeup', 'hang'], { FAULT_LOCKED: 0.05, PUT_BEFORE_WAKE: 0.1, LABELS: 0.3 }),
     reliable: true,
   },
-  'rcuwait-plain-ordering': refcnt(['lost-wakeup', 'hang'], {
-    FAULT_LOCKED: 0.05,
-    PUT_BEFORE_WAKE: 0.1,
-    LABELS: 0.1,
-  }),
-  // Not caught by stress yet: in this model a reader stream cannot starve a queued writer for
-  // long without HANDOFF (the no-steal guard queues every reader but one behind it, and the
-  // woken writer wins the race with the one stealer often), so no wait nears the watchdog's
-  // bound. test/unit/rwsem.test.ts shows the variant step by step.
+  // The store-buffer window is the time the waiter's plain store of w.task waits to drain
+  // (tens of ns) while its load of vm_refcnt goes ahead: the last reader's decrement and its
+  // load of w.task must both land in it. No chaos: a delay anywhere between the waiter's store
+  // and its load drains the store buffer (a sleep, a spin's time), and the hook calls at every
+  // step lengthen both sides; what helps is many waits with the reader running (detach-churn),
+  // two faulters and the writer on two cores. Not reliable: 0/10 within 30 s (seeds 1-10) on the
+  // shared 2-core machine at load 15-25, with the writer sleeping on its rcuwait only 20-40
+  // times a second there; test/litmus (rcuwait+rcuwait-plain-ordering) guards it.
+  'rcuwait-plain-ordering': {
+    scheme: 'vma_refcnt',
+    preset: 'detach-churn',
+    chaos: 'off',
+    points: {},
+    killRate: 0,
+    threads: 2,
+    caughtBy: ['lost-wakeup', 'hang'],
+  },
+  // io-fault: faulters holding mmap_read_lock across a 75 µs I/O wait, an mmap/munmap writer
+  // whose queued waits time out behind them (RWSEM_WAIT_TIMEOUT, 4 ms). Without
+  // HANDOFF, a reader that arrives to an empty lock (rcnt 1, the no-steal guard does not apply)
+  // or a spinning writer takes the lock past the timed-out first writer at once; the
+  // rwsem-handoff check (src/sync/rwsem_wait.ts) sees the first such acquisition. No targeted
+  // chaos: the light level's delays are enough.
   'rwsem-no-handoff': {
     scheme: 'mmap_lock',
     preset: 'io-fault',
@@ -159,7 +173,8 @@ export const BUG_DEFAULTS: Readonly<Record<string, BugDefault>> = {
     points: {},
     killRate: 0,
     threads: 4,
-    caughtBy: ['hang'],
+    caughtBy: ['rwsem-handoff'],
+    reliable: true,
   },
   // The queue the bug needs: a writer first, behind the readers that hold the lock 2 ms, and a
   // reader behind it (reader-stream). The killer (1000/s) kills the writer in its killable

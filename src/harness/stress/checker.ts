@@ -38,6 +38,8 @@ export const CHECKS = {
   'quiescent-frames': 'at rest: frames allocated = mapped; slabs hold exactly the live objects',
   'quiescent-rwsem': 'at rest: rwsem bits ⇔ wait queues (§7.7)',
   'lost-wakeup': 'no wait slice timed out with its condition already true (§7.6)',
+  'rwsem-handoff':
+    'no rwsem taken past its first waiter once the handoff is owed to it (a timed-out writer refused): no writer starvation (§7.7)',
   hang: 'no task without progress for the watchdog bound',
   'lock-state': 'no lock used against its contract',
   other: 'no unexpected error from an operation',
@@ -66,6 +68,7 @@ const RULES: ReadonlyArray<[RegExp, CheckName]> = [
 export function classify(kind: string, message: string): CheckName {
   if (kind === 'Watchdog' || kind === 'StartTimeout' || kind === 'PauseTimeout') return 'hang';
   if (kind === 'LostWakeup') return 'lost-wakeup';
+  if (kind === 'HandoffBypass') return 'rwsem-handoff';
   for (const [re, name] of RULES) if (re.test(message)) return name;
   if (kind === 'LockStateError') return 'lock-state';
   return 'other';

@@ -12,7 +12,7 @@ import { event_name } from '../../sched/events.js';
 import { read_ring, sum_counter } from '../../sched/task.js';
 import { scheme } from '../../schemes/active.js';
 import type { SchemeName } from '../../schemes/index.js';
-import { arena_alloc, get_root, set_root } from '../../shm/arena.js';
+import { arena_alloc, get_root, set_root, task_ptr } from '../../shm/arena.js';
 import {
   LINE_WORDS,
   ROOT,
@@ -21,6 +21,7 @@ import {
   run_worker_ptr,
   STRESS,
   STRESS_MM_SLOTS,
+  TASK,
 } from '../../shm/layout/index.js';
 import type { WorkerPlan } from '../../workload/job.js';
 import type { PageRange } from '../../workload/jobs.js';
@@ -400,6 +401,27 @@ async function runScheme(
     });
   };
 
+  /** The tasks that took an rwsem past a waiter owed its handoff, with how often. */
+  const bypassers = (): Array<[number, number]> =>
+    plans
+      .map((p): [number, number] => [
+        p.taskId,
+        atomic_read(task_ptr(p.taskId) + TASK.counters + CNT.RWSEM_HANDOFF_BYPASS),
+      ])
+      .filter(([, n]) => n > 0);
+  const bypassCheck = (elapsed: number, stop: () => void): void => {
+    const by = bypassers();
+    if (by.length === 0) return;
+    const n = by.reduce((s, [, k]) => s + k, 0);
+    record(
+      'HandoffBypass',
+      `${n} rwsem acquisition(s) past the first waiter owed the handoff (it had waited past RWSEM_WAIT_TIMEOUT and been refused): by task(s) ${by.map(([t, k]) => `${t} (${k})`).join(', ')}; see RWSEM_HANDOFF_OWED / RWSEM_HANDOFF_BYPASS in the events`,
+      'run',
+      elapsed,
+      by[0]![0],
+    );
+    stop();
+  };
   const lostCounters = lostWakeupCounters();
   const lostNow = (): number =>
     lostCounters.reduce((sum, c) => sum + sum_counter(c, plans.length + 1), 0);
@@ -417,6 +439,8 @@ async function runScheme(
       );
       stopRun(run);
     }
+    // The rwsem handoff check (src/sync/rwsem_wait.ts): a lock taken past the waiter owed it.
+    if (violations.length === 0) bypassCheck(elapsed, () => stopRun(run));
     if (elapsed >= nextCheck && violations.length === 0 && atomic_read(run + RUN.stop) === 0) {
       nextCheck = elapsed + checkEvery;
       const g = ++generation;
@@ -493,6 +517,7 @@ async function runScheme(
       };
     }
   }
+  if (!violations.some((v) => v.check === 'rwsem-handoff')) bypassCheck(lastElapsed, () => {});
   if (lostWakeups > 0 && !violations.some((v) => v.check === 'lost-wakeup')) {
     record(
       'LostWakeup',

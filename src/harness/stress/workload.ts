@@ -67,6 +67,30 @@ export const OOM: WorkloadSpec = {
   schemes: ['mmap_lock'],
 };
 
+/**
+ * The VMA writer's wait for readers (vma_start_write: rcuwait_wait_event on mm->vma_writer_wait)
+ * as often as this model allows: one tiny VMA that every faulter faults in, each fault spending
+ * 1 µs of CPU inside its per-VMA read lock (so a reader is often inside, and running, when the
+ * writer arrives), and a writer that mprotect-splits the VMA and merges it back without pause
+ * (each step write-locks it, each merge detaches a piece). rcuwait-plain-ordering's
+ * store-buffer window is a few tens of nanoseconds after the waiter's publication: the last
+ * reader's put must land there, so what counts is how many waits happen per second with the
+ * reader running on the other core.
+ */
+export const DETACH_CHURN: WorkloadSpec = {
+  name: 'detach-churn',
+  description:
+    'one 4-page VMA every faulter faults in (1 us of work under the VMA lock), a writer mprotect-splitting and merging it back to back: the VMA writer waits for readers as often as possible',
+  vmas: { layout: 'shared', count: 1, pages: 4 },
+  access: 'random',
+  writeFraction: 1,
+  faultCost: { kind: 'spin', ns: 1000 },
+  writers: [{ count: 1, ops: { mprotect: 1 }, thinkUs: 0, pages: 2 }],
+  srcuFree: ['call_srcu'],
+  // Only vma_refcnt's VMA writer waits on an rcuwait.
+  schemes: ['vma_refcnt'],
+};
+
 /** What a stress preset needs beyond its workload: roles and a world only stress has. */
 export interface StressExtras {
   /** the frame pool, in pages (default: room for every VMA several times over) */
@@ -83,12 +107,15 @@ export const STRESS_EXTRAS: Readonly<Record<string, StressExtras>> = {
   // another mm writing the victim's mm would not be killed, and would block the reaper as the
   // 2016 writer does (that is the bug, not the fixed code).
   oom: { frames: 40, remoteReaders: 1, exiters: 0 },
+  // No exiters: the cores go to the faulters and the writers.
+  'detach-churn': { exiters: 0 },
 };
 
 export const STRESS_PRESETS: Readonly<Record<string, WorkloadSpec>> = {
   mixed: MIXED,
   'reader-stream': READER_STREAM,
   oom: OOM,
+  'detach-churn': DETACH_CHURN,
   ...PRESETS,
 };
 export const STRESS_PRESET_NAMES = Object.keys(STRESS_PRESETS);

@@ -123,6 +123,12 @@ export const RWSEM_WAITING_FOR_READ = 1;
  *   timeout      rwsem_jiffies() deadline after which this waiter may request a handoff (u32 milliseconds, compared with wrap-around)
  *   handoff_set  1 if RWSEM_FLAG_HANDOFF was set while this waiter was first (by itself or by
  *                a timed-out waiter behind it); only the first waiter ever has it
+ *   handoff_due  instrumentation, not the kernel's (the handoff check, KERNEL.md §7.7): bit 0
+ *                "this waiter, a writer at the head, is owed the lock", bits 1.. a serial of
+ *                such episodes. Set under wait_lock when the handoff is decided for it (a
+ *                timed-out waiter found the lock held: HANDOFF set, handoff_set recorded);
+ *                bit 0 cleared under wait_lock when it leaves the head (takes the lock, or is
+ *                killed). Kept in the node, not the rwsem, so vm_area_struct stays 64 bytes.
  */
 export const RWSEM_WAITER = defineStruct('rwsem_waiter', {
   next: 1,
@@ -132,4 +138,7 @@ export const RWSEM_WAITER = defineStruct('rwsem_waiter', {
   type: 1,
   timeout: 1,
   handoff_set: 1,
+  handoff_due: 1,
 });
+/** RWSEM_WAITER.handoff_due bit 0: the waiter is owed the lock. */
+export const RWSEM_HANDOFF_OWED = 1;
