@@ -442,16 +442,19 @@ function exiter(a: StressExiterArgs, stress: number, rand: () => number): Job {
   const starts: number[] = [];
   /**
    * mmap of this life's i-th mapping, with retries across kills: a life's set-up must finish.
-   * Each mapping has its own place with a page of gap on both sides, so a new one never merges
+   * With a zone, each mapping has its own place with a page of gap on both sides, so a new one never merges
    * with a neighbour: it is a new VMA, taken from this task's slab cache — the slot the munmap
    * in the main mm's zone has just freed, when there is one.
    */
   const map = (i: number): number => {
-    const at = EXITER_MAP_BASE + i * (a.pages + 2);
+    // Without a zone the kernel picks the place (and may merge): the slot flow between the two
+    // mms that the other catalogue entries' defaults (no-mm-recheck) were measured with.
+    const at = a.zone === null ? 0 : EXITER_MAP_BASE + i * (a.pages + 2);
     for (;;) {
       const r = do_mmap(mm, at, a.pages, RW);
       if (r !== EINTR) {
-        if (r !== at) throw new Error(`exiter: mmap of ${a.pages} pages at ${at} returned ${r}`);
+        if (at === 0 ? r < 0 : r !== at)
+          throw new Error(`exiter: mmap of ${a.pages} pages at ${at} returned ${r}`);
         return r;
       }
       killed('mmap', r);
