@@ -80,11 +80,11 @@ export const OOM: WorkloadSpec = {
 export const DETACH_CHURN: WorkloadSpec = {
   name: 'detach-churn',
   description:
-    'one 4-page VMA every faulter faults in (1 us of work under the VMA lock), a writer mprotect-splitting and merging it back to back: the VMA writer waits for readers as often as possible',
+    'one 4-page VMA every faulter faults in (no work under the VMA lock beyond the fault), a writer mprotect-splitting and merging it back to back: the VMA writer waits for readers as often as possible',
   vmas: { layout: 'shared', count: 1, pages: 4 },
   access: 'random',
   writeFraction: 1,
-  faultCost: { kind: 'spin', ns: 1000 },
+  faultCost: { kind: 'zero' },
   writers: [{ count: 1, ops: { mprotect: 1 }, thinkUs: 0, pages: 2 }],
   srcuFree: ['call_srcu'],
   // Only vma_refcnt's VMA writer waits on an rcuwait.
