@@ -40,7 +40,6 @@ import {
   cpu_relax,
   plain_fill,
   plain_read,
-  plain_set,
   sched_point,
   without_schedule_points,
   words,
@@ -351,13 +350,8 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
   spin_lock(l + KMEM_LIST.lock);
   let head = atomic_read(l + KMEM_LIST.head);
   let k = 0;
-  // Our slots are private while our count is 0 (a thief reads only slots below the count it
-  // loaded): plain stores, published by pcp_publish's cmpxchg (RELEASE, pairs with the ACQUIRE
-  // load of ctl by a thief or by our own pops). Not schedule points: no other task can observe
-  // them, so no interleaving of them is worth exploring (issue 9: 64-object batches were half
-  // the steps of an munmap under the controlled scheduler).
   while (head !== 0 && k < KMEM_PCP_BATCH) {
-    plain_set(pcp + KMEM_PCP.objs + k, head);
+    atomic_set(pcp + KMEM_PCP.objs + k, head);
     head = atomic_read(head + v.fp);
     k++;
   }
@@ -369,7 +363,7 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
     while (k < KMEM_PCP_BATCH && fresh < v.capacity) {
       const obj = v.base + fresh * v.stride;
       if ((v.flags & SLAB_POISON) !== 0) plain_fill(obj, v.objWords, KMEM_POISON_FREE);
-      plain_set(pcp + KMEM_PCP.objs + k, obj); // private, as above
+      atomic_set(pcp + KMEM_PCP.objs + k, obj);
       fresh++;
       k++;
     }
@@ -380,12 +374,11 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
   spin_unlock(l + KMEM_LIST.lock);
   if (k === 0) return false;
   sched_point(SP.SLAB_IN_FLIGHT);
-  // Pops take the top slot: reverse the batch (still private: plain, as above) so objects go
-  // out in list order.
+  // Pops take the top slot: reverse the batch (still private) so objects go out in list order.
   for (let i = 0, j = k - 1; i < j; i++, j--) {
-    const t = plain_read(pcp + KMEM_PCP.objs + i);
-    plain_set(pcp + KMEM_PCP.objs + i, plain_read(pcp + KMEM_PCP.objs + j));
-    plain_set(pcp + KMEM_PCP.objs + j, t);
+    const t = atomic_read(pcp + KMEM_PCP.objs + i);
+    atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(pcp + KMEM_PCP.objs + j));
+    atomic_set(pcp + KMEM_PCP.objs + j, t);
   }
   pcp_publish(v, pcp, k);
   move_done(l, k);
@@ -411,10 +404,8 @@ function pcp_steal(v: CacheView, pcp: number): boolean {
       const n = vctl & KMEM_PCP_COUNT_MASK;
       if (n === 0) break;
       // Our own slots are free (our count is 0): copy first, then claim with one cmpxchg.
-      // The victim's slots are shared (its owner pops them): loaded atomically; ours are
-      // private until pcp_publish: plain stores, as in pcp_refill.
       for (let i = 0; i < n; i++) {
-        plain_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
+        atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
       }
       atomic_fetch_add(l + KMEM_LIST.in_flight, n); // before the claim hides them
       if (atomic_try_cmpxchg(victim + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
@@ -442,13 +433,11 @@ function pcp_flush(v: CacheView, pcp: number, ctl: number): void {
     return;
   }
   sched_point(SP.SLAB_IN_FLIGHT);
-  // The claimed slots and the free objects in them are ours alone until the splice below
-  // (its unlock is the RELEASE): plain accesses, not schedule points (see pcp_refill).
-  const firstObj = plain_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
+  const firstObj = atomic_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
   let last = firstObj;
   for (let i = n - KMEM_PCP_BATCH + 1; i < n; i++) {
-    const o = plain_read(pcp + KMEM_PCP.objs + i);
-    plain_set(last + v.fp, o);
+    const o = atomic_read(pcp + KMEM_PCP.objs + i);
+    atomic_set(last + v.fp, o); // the batch is private until the splice below
     last = o;
   }
   spin_lock(l + KMEM_LIST.lock);
