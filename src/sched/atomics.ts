@@ -5,8 +5,8 @@
 // ordering words in their comments so the code can be checked against the kernel line by line.
 //
 // Schedule points: every shared atomic step passes through here, and so does every named
-// sched_point(). With no hook installed each costs one predictable branch on a module-level
-// boolean. A harness installs a hook to inject preemption (chaos), to script an interleaving
+// sched_point(). With no hook installed for the whole run each costs nothing: the switch is a
+// global property the JIT folds to a constant (flags.ts). A harness installs a hook to inject preemption (chaos), to script an interleaving
 // (races) or to count steps (explore). Nothing in this module knows what the hook does.
 
 /** The shared memory as 32-bit words. Set once per thread by attach_words(). */
@@ -27,7 +27,8 @@ export const SP_YIELD = 5;
  */
 export type ScheduleHook = (kind: number, what: number) => void;
 
-let hooked = false;
+import './flags.js';
+
 let hook: ScheduleHook = () => {};
 
 /**
@@ -47,12 +48,13 @@ export function words(): Int32Array {
 }
 
 export function set_schedule_hook(h: ScheduleHook | null): void {
-  hooked = h !== null;
+  // Assigned in place, not set_folded(): see flags.ts (without_schedule_points flips it).
+  if (__faultline_hooked !== (h !== null)) __faultline_hooked = h !== null;
   hook = h ?? (() => {});
 }
 
 export function schedule_hooked(): boolean {
-  return hooked;
+  return __faultline_hooked;
 }
 
 /**
@@ -63,12 +65,12 @@ export function schedule_hooked(): boolean {
  * worth exploring. Free running it costs nothing: it only runs on a cache miss.
  */
 export function without_schedule_points<T>(f: () => T): T {
-  if (!hooked) return f();
-  hooked = false;
+  if (!__faultline_hooked) return f();
+  __faultline_hooked = false;
   try {
     return f();
   } finally {
-    hooked = true;
+    __faultline_hooked = true;
   }
 }
 
@@ -79,14 +81,14 @@ export function set_wait_blocker(b: WaitBlocker | null): void {
 
 /** A named schedule point: where a scripted race may stop this task. Free when unhooked. */
 export function sched_point(id: number): void {
-  if (hooked) hook(SP_NAMED, id);
+  if (__faultline_hooked) hook(SP_NAMED, id);
 }
 
 // ---- loads and stores --------------------------------------------------------------------
 
 /** READ_ONCE / atomic_read / smp_load_acquire */
 export function atomic_read(p: number): number {
-  if (hooked) hook(SP_LOAD, p);
+  if (__faultline_hooked) hook(SP_LOAD, p);
   return Atomics.load(M, p);
 }
 
@@ -100,13 +102,13 @@ export function atomic_read(p: number): number {
  * plain load.
  */
 export function atomic_read_once(p: number): number {
-  if (hooked) hook(SP_LOAD, p);
+  if (__faultline_hooked) hook(SP_LOAD, p);
   return M[p]!;
 }
 
 /** WRITE_ONCE / atomic_set / smp_store_release */
 export function atomic_set(p: number, v: number): void {
-  if (hooked) hook(SP_STORE, p);
+  if (__faultline_hooked) hook(SP_STORE, p);
   Atomics.store(M, p, v);
 }
 
@@ -114,7 +116,7 @@ export function atomic_set(p: number, v: number): void {
 
 /** atomic_fetch_add: returns the old value (32-bit wrap). */
 export function atomic_fetch_add(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.add(M, p, v);
 }
 
@@ -129,41 +131,41 @@ export function atomic_fetch_add_unhooked(p: number, v: number): number {
 
 /** atomic_fetch_sub: returns the old value (32-bit wrap). */
 export function atomic_fetch_sub(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.sub(M, p, v);
 }
 
 /** atomic_add_return: returns the new value (32-bit wrap). */
 export function atomic_add_return(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return (Atomics.add(M, p, v) + v) | 0;
 }
 
 export function atomic_fetch_or(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.or(M, p, v);
 }
 
 export function atomic_fetch_and(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.and(M, p, v);
 }
 
 /** xchg: returns the old value. */
 export function atomic_xchg(p: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.exchange(M, p, v);
 }
 
 /** cmpxchg: returns the value found; the swap happened iff that equals `old`. */
 export function atomic_cmpxchg(p: number, old: number, v: number): number {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.compareExchange(M, p, old, v);
 }
 
 /** try_cmpxchg: true iff the word held `old` and now holds `v`. */
 export function atomic_try_cmpxchg(p: number, old: number, v: number): boolean {
-  if (hooked) hook(SP_RMW, p);
+  if (__faultline_hooked) hook(SP_RMW, p);
   return Atomics.compareExchange(M, p, old, v) === old;
 }
 
@@ -200,12 +202,12 @@ export function set_sleep_hooks(h: SleepHooks | null): void {
  * 'timed-out', as Atomics.wait does. Every caller passes a finite bound.
  */
 export function atomic_wait(p: number, expect: number, timeoutMs: number): string {
-  if (hooked) hook(SP_WAIT, p);
+  if (__faultline_hooked) hook(SP_WAIT, p);
   const h = sleepHooks;
   const offline = h?.begin(p) === true;
   try {
     // Under the controlled scheduler the blocker replaces the sleep: blocked until woken.
-    const b = hooked ? blocker : null;
+    const b = __faultline_hooked ? blocker : null;
     return b !== null ? b(p, expect) : Atomics.wait(M, p, expect, timeoutMs);
   } finally {
     if (offline) h?.end();
@@ -236,7 +238,7 @@ const relax_once: () => void =
         relaxSink = x;
       };
 export function cpu_relax(): void {
-  if (hooked) hook(SP_YIELD, 0);
+  if (__faultline_hooked) hook(SP_YIELD, 0);
   relax_once();
 }
 let relaxSink = 0;
@@ -331,18 +333,18 @@ export function plain_span_reset(): void {
 
 /** A plain load: only for words the caller's lock protects, or that no other task can see. */
 export function plain_read(p: number): number {
-  if (hooked) plain_span_add(p, p, false);
+  if (__faultline_hooked) plain_span_add(p, p, false);
   return M[p]!;
 }
 
 /** A plain store: only for words the caller's lock protects, or that no other task can see. */
 export function plain_set(p: number, v: number): void {
-  if (hooked) plain_span_add(p, p, true);
+  if (__faultline_hooked) plain_span_add(p, p, true);
   M[p] = v;
 }
 
 /** Fill n words from p with v (zeroing a page frame): plain stores, under the owner's lock. */
 export function plain_fill(p: number, n: number, v: number): void {
-  if (hooked && n > 0) plain_span_add(p, p + n - 1, true);
+  if (__faultline_hooked && n > 0) plain_span_add(p, p + n - 1, true);
   M.fill(v, p, p + n);
 }

@@ -7,8 +7,11 @@
 // How a switch reaches every thread: the set of injected bugs is a word in the buffer header
 // (HEADER.bugs), written by createArena and read by attachArena, which call set_injected_bugs().
 // So every task attached to a buffer runs the same variant, with no plumbing through configs.
-// Off, a switch is one load of a module-level number and a bit test: the JIT keeps it in a
-// register across a hot loop (bench:primitives measures it).
+// Off, a switch costs nothing: the mask is a global the JIT folds to a constant while it never
+// changes in the thread (flags.ts), so `bug_on(X)` compiles to nothing (bench:primitives and
+// bench:sched-point measure the same mechanism on the schedule hook).
+
+import { set_folded } from './flags.js';
 
 /** One catalogue entry. */
 export interface BugInfo {
@@ -199,21 +202,22 @@ export const BUGS: readonly BugInfo[] = [
   },
 ];
 
-let injected = 0;
-
-/** True when the named broken variant is switched on for this thread's buffer. */
+/**
+ * True when the named broken variant is switched on for this thread's buffer. The mask is a
+ * global the JIT folds (flags.ts): with no bug injected, a test of it costs nothing.
+ */
 export function bug_on(bit: number): boolean {
-  return (injected & bit) !== 0;
+  return (__faultline_bugs & bit) !== 0;
 }
 
 /** The injected mask (for reports). */
 export function injected_bugs(): number {
-  return injected;
+  return __faultline_bugs;
 }
 
 /** Called by createArena/attachArena with the header's mask; tests may call it directly. */
 export function set_injected_bugs(mask: number): void {
-  injected = mask | 0;
+  set_folded('__faultline_bugs', mask | 0);
 }
 
 /** Look a bug up by name; null when there is none. */

@@ -43,6 +43,7 @@ import {
 } from './atomics.js';
 import { CNT } from './counters.js';
 import { EV } from './events.js';
+import { set_folded } from './flags.js';
 
 const PARK_EMPTY = 0;
 const PARK_NOTIFIED = 1;
@@ -53,7 +54,6 @@ export const SCHED_SLICE_MS = 50;
 
 let cur = 0;
 let curId = -1;
-let tracing = true;
 let parkSpin = 2000;
 
 /** Bind this thread to task slot `id`. Call after createArena/attachArena. */
@@ -319,12 +319,13 @@ export function set_waiting(ev: number, addr: number): void {
 
 // ---- flight recorder ---------------------------------------------------------------------
 
+/** The flight recorder's switch: a global the JIT folds (flags.ts), so off costs nothing. */
 export function set_tracing(on: boolean): void {
-  tracing = on;
+  set_folded('__faultline_tracing', on);
 }
 
 export function tracing_enabled(): boolean {
-  return tracing;
+  return __faultline_tracing;
 }
 
 const t0 = performance.now();
@@ -332,7 +333,7 @@ const t0 = performance.now();
 /** Append an event to this task's ring. Plain stores: only the owner writes its ring. */
 export function trace(ev: number, a: number, b: number): void {
   // Small, so the JIT inlines the check into hot paths; the store is out of line.
-  if (tracing && curId >= 0) trace_store(ev, a, b);
+  if (__faultline_tracing && curId >= 0) trace_store(ev, a, b);
 }
 
 function trace_store(ev: number, a: number, b: number): void {
