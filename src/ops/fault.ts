@@ -341,14 +341,18 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
 
 /**
  * access_remote_vm(): another process touches page `addr` of `mm` (a /proc/pid/cmdline or
- * /proc/pid/mem read, ptrace): under mmap_read_lock, as in 2016, and faulting the page in if
- * needed with an allocation that waits for memory (FAULT_FLAG_REMOTE). Returns 0, SIGSEGV for an
- * address no VMA covers, or VM_FAULT_OOM when the caller itself was chosen by the OOM killer.
+ * /proc/pid/mem read, ptrace): under the mmap read lock, and faulting the page in if needed with
+ * an allocation that waits for memory (FAULT_FLAG_REMOTE). The lock is taken killable, as every
+ * kernel since 5.8 does (mm/memory.c: a killed caller reads 0 bytes); in 2016 it was a plain
+ * down_read, but the 2016 deadlock does not hang on that: its reader already holds the lock
+ * when it waits for memory. Returns 0, SIGSEGV for an address no VMA covers, VM_FAULT_OOM when
+ * the caller itself was chosen by the OOM killer, or VM_FAULT_RETRY when it was killed while it
+ * waited for the lock (the kernel returns 0 bytes read).
  */
 export function access_remote_vm(mm: number, addr: number, write: boolean): number {
   let flags = FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0);
   for (;;) {
-    mmap_read_lock(mm);
+    if (mmap_read_lock_killable(mm) === EINTR) return VM_FAULT_RETRY;
     const v = vt_find(mm + MM.mm_mt, addr);
     if (v === 0 || atomic_read(v + VMA.vm_start) > addr || access_error(v, write)) {
       mmap_read_unlock(mm);

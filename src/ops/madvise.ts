@@ -1,16 +1,18 @@
 // madvise(MADV_DONTNEED) (mm/madvise.c): zap the pages, keep the VMAs. A range inside one VMA
 // is handled under that VMA's read lock where the scheme's kernel does so (6.16+), or where it
 // has per-VMA read locks and the feature is backported by name; otherwise under the mmap read
-// lock.
+// lock. That lock is not killable, in every kernel faultline models (mm/madvise.c's
+// madvise_lock() takes mmap_read_lock for MADV_DONTNEED, and so does the per-VMA path's
+// fallback): a killed task queued behind a writer stays queued until the writer is through.
 
-import { EINTR, ENOMEM } from '../errors.js';
+import { ENOMEM } from '../errors.js';
 import { mm_globals } from '../mm/globals.js';
 import { zap_pte_range } from '../mm/pgtable.js';
 import { atomic_fetch_add, atomic_read } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { count } from '../sched/task.js';
 import { scheme } from '../schemes/active.js';
-import { mmap_read_lock_killable, mmap_read_unlock } from '../schemes/mmap.js';
+import { mmap_read_lock, mmap_read_unlock } from '../schemes/mmap.js';
 import { MM, VMA } from '../shm/layout/index.js';
 import { check_range } from './range.js';
 import { fully_mapped, vmas_in_range } from './vma_ops.js';
@@ -35,7 +37,7 @@ export function do_madvise_dontneed(mm: number, start: number, pages: number): n
       if (inside) return 0;
     }
   }
-  if (mmap_read_lock_killable(mm) !== 0) return EINTR;
+  mmap_read_lock(mm);
   const vmas = vmas_in_range(mm, start, end);
   for (const v of vmas) {
     const s = Math.max(start, atomic_read(v + VMA.vm_start));

@@ -1,4 +1,4 @@
-// vma_rwsem: per-VMA locks as in Linux 6.4–6.14: a per-VMA rw_semaphore (vm_lock), vm_lock_seq,
+// vma_rwsem: per-VMA locks as in Linux 6.4–6.13: a per-VMA rw_semaphore (vm_lock), vm_lock_seq,
 // a `detached` flag, and VMAs freed only after an RCU grace period (no type-safe reuse).
 //
 // Memory ordering:
@@ -81,7 +81,7 @@ const vma_assert_write_locked = vma_assert_write_locked_seq;
 
 export const vma_rwsem: Scheme = {
   name: 'vma_rwsem',
-  summary: 'per-VMA rw_semaphore + vm_lock_seq + detached flag, RCU-freed VMAs (Linux 6.4–6.14)',
+  summary: 'per-VMA rw_semaphore + vm_lock_seq + detached flag, RCU-freed VMAs (Linux 6.4–6.13)',
   kernel:
     'v6.4–v6.13 per-VMA rw_semaphore with the v6.4 fault path (a VMA without an anon_vma refused, an I/O wait left to the mmap lock); maps and MADV_DONTNEED under the mmap lock',
   seqOddWhileWriteLocked: false,
@@ -102,7 +102,7 @@ export const vma_rwsem: Scheme = {
     if (assertions) shadow_reader_exit(vma);
     trace(EV.VMA_END_READ, vma, 0);
     // up_read() may still touch vm_lock after a writer took it, detached the VMA and queued its
-    // free: the RCU section keeps the memory alive until up_read() is done (as 6.4-6.14 do).
+    // free: the RCU section keeps the memory alive until up_read() is done (as 6.4-6.13 do).
     rcu_read_lock();
     up_read(vma + VMA.vm_lock);
     rcu_read_unlock();

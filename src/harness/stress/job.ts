@@ -228,10 +228,13 @@ export function createJob(init: JobInit): Job {
     step: () => inner.step(),
     between(): void {
       inner.between?.();
-      // A task killed during the step has died; the next step is a new life of the task.
+      // A task killed during the step has died; the next step is a new life of the task. The
+      // signal goes first: an OOM kill that lands while a dead victim thread waits to restart
+      // must stay pending for its new life. (Flushed after the wait, it was lost: the new life
+      // queued killable behind the remote reader, and the reaper's trylock failed for ever.)
       if (fatal_signal_pending()) {
-        if (victim) oom_victim_dead(stress, init.run);
         flush_signals();
+        if (victim) oom_victim_dead(stress, init.run);
       }
       pause_point(stress, init.run);
     },
@@ -539,9 +542,11 @@ function remote(a: StressRemoteArgs, rand: () => number): Job {
     step(): number {
       const t = a.targets[Math.floor(rand() * a.targets.length)]!;
       const addr = t.start + Math.floor(rand() * t.pages);
-      // Never killed (another process): only 0, or SIGSEGV where a writer's mprotect is.
+      // 0; SIGSEGV where a writer's mprotect is; RETRY when chaos killed it while it waited
+      // for the victim's mmap lock (taken killable, as the kernel has since 5.8).
       const r = access_remote_vm(a.mm, addr, false);
-      if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
+      if (r === VM_FAULT_RETRY) killed(`access_remote_vm at page ${addr}`, r);
+      else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
         throw new Error(`access_remote_vm at page ${addr} returned VM_FAULT 0x${r.toString(16)}`);
       }
       return 0;
