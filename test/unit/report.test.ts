@@ -38,6 +38,7 @@ describe('summarizeRun', () => {
           tid: 11,
           cpu: 0,
           lastCpu: 0,
+          loadedAt: 0,
         },
         {
           index: 1,
@@ -50,6 +51,7 @@ describe('summarizeRun', () => {
           tid: 12,
           cpu: 1,
           lastCpu: 1,
+          loadedAt: 0,
         },
         {
           index: 2,
@@ -62,6 +64,7 @@ describe('summarizeRun', () => {
           tid: 13,
           cpu: 0,
           lastCpu: 0,
+          loadedAt: 0,
         },
       ],
     };
