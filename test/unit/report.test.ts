@@ -123,6 +123,28 @@ describe('text table', () => {
     );
   });
 
+  it("prints a run's set-up apart from the one-off start of the sweep's threads", () => {
+    const setup = (runMs: number, threadsStarted: number, threadStartMs?: number) => ({
+      worldMs: runMs - 5,
+      poolMs: 2000,
+      totalMs: 2100,
+      runMs,
+      threadsStarted,
+      ...(threadStartMs === undefined ? {} : { threadStartMs }),
+      bufferBytes: 82 << 20,
+    });
+    const report = fixtureReport();
+    const results = [
+      fixtureResult({ scheme: 'mmap_lock', threads: 64, setup: setup(180, 65, 3233) }),
+      fixtureResult({ scheme: 'vma_refcnt', threads: 64, setup: setup(120, 0) }),
+    ];
+    const t = renderTable({ ...report, results }, (p) => p);
+    expect(t).toMatch(
+      / {2}set-up \(slowest run\): 180 ms: world 175 ms, workers to the gate 5 ms; shared buffer 82 MiB\n/,
+    );
+    expect(t).toMatch(/ {2}threads started: 65 in 3233 ms, once per invocation/);
+  });
+
   it('says nothing about scaling when the cores suffice', () => {
     expect(machineLines({ cores: 8, cpuModel: 'x', node: 'v20', os: 'linux' }, 4)[1]).toBe(
       'ran on 8 cores',
