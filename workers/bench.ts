@@ -13,6 +13,12 @@ import type { JobModule } from '../src/workload/job.js';
 import { failRun, runLoop } from '../src/workload/loop.js';
 
 /**
+ * When this thread had loaded every module of the worker (ms since the epoch, comparable across
+ * threads): the end of the thread's start, which the runner reports apart from a run's set-up.
+ */
+const loadedAt = performance.timeOrigin + performance.now();
+
+/**
  * The job modules bundled with this worker, by file URL (set by dist/bundle/bench.js, which the
  * build makes: src/harness/bundle.ts); null when loaded as separate modules.
  */
@@ -60,6 +66,7 @@ export default async function runBenchTask(task: BenchTask): Promise<BenchTaskRe
       tid,
       cpu: pin?.cpu ?? -1,
       lastCpu: lastCpu(),
+      loadedAt,
       pinWarning: pin?.warning ?? null,
     };
   } catch (err) {

@@ -19,7 +19,7 @@ import { machineInfo } from './machine.js';
 import { compiledModule } from './paths.js';
 import { Progress } from './progress.js';
 import { type BenchReport, type BenchResult, schemeLabel, summarizeRun } from './results.js';
-import { runWorkers, WorkerPool } from './runner.js';
+import { type RunOutcome, runWorkers, WorkerPool } from './runner.js';
 
 export const TIMING =
   'performance.now() around each operation (about 57 ns a call on the 2-core reference machine; two calls per operation)';
@@ -138,6 +138,39 @@ export function planRuns(o: BenchOptions): { runs: PlannedRun[]; skipped: string
   return { runs, skipped };
 }
 
+/**
+ * A run's set-up times (results.ts `setup`), all in this thread's performance.now() ms: the
+ * set-up began at tSetup, the world took worldMs from tWorld, the missing threads were started
+ * at tGrow (workers from index `had` on run on them; each reports when it had loaded its
+ * modules, in ms since the epoch).
+ */
+function setupTimes(
+  out: RunOutcome,
+  tGrow: number,
+  worldMs: number,
+  tSetup: number,
+  had: number,
+  threadsStarted: number,
+  bufferBytes: number,
+): NonNullable<BenchResult['setup']> {
+  const handedOut = out.gateAt - out.startNs / 1e6;
+  let lastLoaded = Number.NEGATIVE_INFINITY;
+  if (threadsStarted > 0) {
+    for (const w of out.workers) {
+      if (w.index >= had) lastLoaded = Math.max(lastLoaded, w.loadedAt - performance.timeOrigin);
+    }
+  }
+  return {
+    worldMs,
+    poolMs: out.startNs / 1e6,
+    totalMs: out.gateAt - tSetup,
+    runMs: worldMs + out.gateAt - Math.max(handedOut, lastLoaded),
+    threadsStarted,
+    ...(threadsStarted > 0 ? { threadStartMs: lastLoaded - tGrow } : {}),
+    bufferBytes,
+  };
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const machine = machineInfo();
   const { runs, skipped } = planRuns(o);
@@ -166,12 +199,19 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const label = `${r.spec.name}${r.faultWait === null ? '' : ` (${r.faultWait})`} ${schemeLabel({ scheme: r.scheme, srcuFree: r.srcuFree, rwsemSpin: r.rwsemSpin })} ${r.threads} thr rcu ${r.rcu}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ''}`;
         progress.start(done++, label);
         const tSetup = performance.now();
-        // Start the missing threads first: each boots and loads the worker on its own while this
-        // thread builds the world, so the two overlap (on a machine with a core to spare).
+        // Start the missing threads: before the world is built, so that they boot meanwhile,
+        // when each has a core besides this thread's; else after it (on an oversubscribed
+        // machine the world would only be timed while starved, and nothing would be gained).
         const need = r.threads + writerCount(r.spec);
-        if (pool === null) pool = new WorkerPool(need, jobModule);
-        else pool.grow(need);
-        let threadsStarted = pool.lastStarted;
+        const had = pool?.threads ?? 0;
+        const early = need - had < machine.cores;
+        let tGrow = tSetup;
+        let threadsStarted = 0;
+        if (early) {
+          if (pool === null) pool = new WorkerPool(need, jobModule);
+          else pool.grow(need);
+          threadsStarted = pool.lastStarted;
+        }
         const tWorld = performance.now();
         const setup = setupRun({
           spec: r.spec,
@@ -188,7 +228,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const worldMs = performance.now() - tWorld;
         // Count only what the workers do, not the set-up's mmaps.
         reset_counters(setup.maxTasks);
-        pool.grow(setup.workers.length); // no-op unless the plan has more workers than counted
+        if (!early) tGrow = performance.now();
+        // (early: a no-op unless the plan has more workers than counted)
+        if (pool === null) pool = new WorkerPool(setup.workers.length, jobModule);
+        else pool.grow(setup.workers.length);
         threadsStarted += pool.lastStarted;
         const out = await runWorkers({
           pool,
@@ -228,13 +271,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             out,
             counters,
           ),
-          setup: {
-            worldMs,
-            poolMs: out.startNs / 1e6,
-            totalMs: out.gateAt - tSetup,
-            threadsStarted,
-            bufferBytes: setup.sab.byteLength,
-          },
+          setup: setupTimes(out, tGrow, worldMs, tSetup, had, threadsStarted, setup.sab.byteLength),
         });
       }
   } finally {

@@ -40,20 +40,32 @@ export interface BenchResult extends RunLabels {
   readonly placement: readonly Placement[];
   /**
    * The run's set-up, before its measurement: the buffer and world (with the workload's VMAs),
-   * the worker pool up to the start gate, and the shared buffer's size.
+   * the worker pool up to the start gate, and the shared buffer's size. Starting worker threads
+   * is not part of it: a sweep starts each thread once (threadStartMs) and keeps it.
    */
   readonly setup?: {
     readonly worldMs: number;
     /** from handing out the tasks until every worker waited at the gate */
     readonly poolMs: number;
     /**
-     * wall time from the start of the set-up until the gate opened: the threads this run
-     * started boot while the world is built, so this is at most worldMs + poolMs plus the
-     * threads' start that the world did not hide
+     * wall time from the start of the set-up until the gate opened, including the start of any
+     * thread this run started (threadStartMs)
      */
     readonly totalMs?: number;
+    /**
+     * the run's own set-up: worldMs, plus the workers' way to the gate from the later of the
+     * tasks being handed out and the last new thread having loaded its modules (so without
+     * the threads' start)
+     */
+    readonly runMs?: number;
     /** worker threads this run had to start (0: the sweep's pool already had them) */
     readonly threadsStarted?: number;
+    /**
+     * when threadsStarted > 0: wall time from starting them until the last had loaded its
+     * modules; they start while the world is built only when the machine has a core for each
+     * of them besides this thread's (else worldMs would time a starved thread)
+     */
+    readonly threadStartMs?: number;
     readonly bufferBytes: number;
   };
   /** with --repeat: every repeat's throughput; this result is the median repeat's */

@@ -402,6 +402,7 @@ function collect(
       tid: r.tid,
       cpu: r.cpu,
       lastCpu: r.lastCpu,
+      loadedAt: r.loadedAt,
     });
   });
   return { workers, wallNs, startNs, gateAt, pinWarning, lostWakeups };

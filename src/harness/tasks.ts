@@ -28,6 +28,11 @@ export interface WorkerMeasurement {
   readonly cpu: number;
   /** the CPU the thread last ran on, or -1 */
   readonly lastCpu: number;
+  /**
+   * when the worker's thread had loaded its modules (performance.timeOrigin + performance.now()
+   * in that thread: ms since the epoch); a thread reused from an earlier run reports its start
+   */
+  readonly loadedAt: number;
 }
 
 export type BenchTaskResult =

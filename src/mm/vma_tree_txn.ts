@@ -62,6 +62,12 @@ const pathNode = new Int32Array(VT_MAX_HEIGHT);
 const pathIdx = new Int32Array(VT_MAX_HEIGHT);
 let depth = 0;
 
+/**
+ * A full node that takes one more slot splits: the left half keeps this many of the
+ * VT_FANOUT + 1 slots, the right half (a new node) the rest.
+ */
+const SPLIT_LEFT = (VT_FANOUT + 1) >>> 1;
+
 /** Two nodes' worth of slots, for splits and rebalancing. */
 const xS = new Int32Array(2 * VT_FANOUT);
 const xE = new Int32Array(2 * VT_FANOUT);
@@ -210,7 +216,7 @@ function insert_at(n: number, j: number, s: number, e: number, v: number, g: num
   xE[j] = e;
   xV[j] = v;
   xG[j] = g;
-  const left = (c + 1) >>> 1;
+  const left = SPLIT_LEFT;
   const right = new_node(level);
   scatter(n, 0, left, level);
   scatter(right, left, c + 1 - left, level);
@@ -404,20 +410,42 @@ function packed_sizes(m: number): number[] {
 }
 
 /**
- * Fill an EMPTY tree with `count` entries at once, packed: entry i is [starts[i], ends[i]) →
- * vmas[i], in increasing address order, not overlapping. Every node is filled to VT_FANOUT except
- * the last two of each level, which share the rest (each keeps at least VT_MIN), as the maple
- * tree's bulk mode does when fork() copies an mm. A tree grown by inserts in address order splits
- * full nodes in halves and ends about half full: twice the nodes and often one more level. The
- * nodes are allocated level by level in address order, so neighbours sit next to each other.
- * Like every step of a transaction, nothing is visible before vt_txn_commit().
+ * Node sizes for m slots as appending them one by one leaves them: the last node fills up to
+ * VT_FANOUT and then splits, keeping SPLIT_LEFT, so every node but the last holds SPLIT_LEFT
+ * and the last the rest (VT_FANOUT + 1 - SPLIT_LEFT .. VT_FANOUT). Each split adds a slot to
+ * the parent's last node, so every level above follows the same rule.
+ */
+function appended_sizes(m: number): number[] {
+  if (m <= VT_FANOUT) return [m];
+  const k = Math.floor((m - (VT_FANOUT + 1 - SPLIT_LEFT)) / SPLIT_LEFT);
+  const sizes = new Array<number>(k + 1).fill(SPLIT_LEFT);
+  sizes[k] = m - k * SPLIT_LEFT;
+  return sizes;
+}
+
+/**
+ * How vt_txn_build() fills the nodes. `packed`: every node full but the last two of a level,
+ * which share the rest (each keeps at least VT_MIN), as the maple tree's bulk mode does when
+ * fork() copies an mm: half the nodes of a tree grown by inserts, and often one level less.
+ * `appended`: exactly the tree that inserting the entries one by one in address order builds
+ * (an mm grown by mmap), without walking it once per entry.
+ */
+export type VtBuildFill = 'packed' | 'appended';
+
+/**
+ * Fill an EMPTY tree with `count` entries at once: entry i is [starts[i], ends[i]) → vmas[i],
+ * in increasing address order, not overlapping, the nodes filled as `fill` says (default
+ * packed). The nodes are allocated level by level in address order, so neighbours sit next to
+ * each other. Like every step of a transaction, nothing is visible before vt_txn_commit().
  */
 export function vt_txn_build(
   starts: ArrayLike<number>,
   ends: ArrayLike<number>,
   vmas: ArrayLike<number>,
+  fill: VtBuildFill = 'packed',
 ): void {
   assert_open('vt_txn_build');
+  const sizes = fill === 'packed' ? packed_sizes : appended_sizes;
   try {
     const count = starts.length;
     if (txRoot !== 0) throw new InvariantViolation('vt_txn_build: the tree is not empty');
@@ -429,7 +457,7 @@ export function vt_txn_build(
     if (count === 0) return;
     let level: number[] = [];
     let i = 0;
-    for (const size of packed_sizes(count)) {
+    for (const size of sizes(count)) {
       const l = new_node(0);
       for (let k = 0; k < size; k++, i++) {
         const start = starts[i]!;
@@ -453,7 +481,7 @@ export function vt_txn_build(
         throw new InvariantViolation(`vma tree: height ${h + 1} > ${VT_MAX_HEIGHT}`);
       const up: number[] = [];
       let c = 0;
-      for (const size of packed_sizes(level.length)) {
+      for (const size of sizes(level.length)) {
         const p = new_node(h);
         for (let k = 0; k < size; k++) set_summary(p, k, level[c++]!);
         n_set_meta(p, size, h);

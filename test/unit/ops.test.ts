@@ -8,7 +8,7 @@ import {
   pgd_nr_pte_pages,
   TASK_SIZE_PAGES,
 } from '../../src/mm/pgtable.js';
-import { vma_tree_cache } from '../../src/mm/vma_tree.js';
+import { vma_tree_cache, vt_check, vt_for_each } from '../../src/mm/vma_tree.js';
 import {
   do_madvise_dontneed,
   do_mmap,
@@ -27,7 +27,7 @@ import { CNT } from '../../src/sched/counters.js';
 import { EV, event_name } from '../../src/sched/events.js';
 import { current_id, read_ring, set_tracing, sum_counter } from '../../src/sched/task.js';
 import { scheme } from '../../src/schemes/active.js';
-import { MM } from '../../src/shm/layout/index.js';
+import { MM, VMA } from '../../src/shm/layout/index.js';
 import { kmem_cache_alloc, kmem_cache_free } from '../../src/shm/slab.js';
 import { mm_create, SCHEMES, world_create } from '../../src/workload/world.js';
 
@@ -223,6 +223,40 @@ describe.each(SCHEMES)('operations on %s', (name) => {
     expect(do_munmap(mm, 100, 12)).toBe(0);
     scheme().barrier();
     check_world_quiescent([mm]);
+  });
+
+  it('mmap_region_many builds an empty mm in bulk: the same VMAs and index as mmap one by one', () => {
+    world_create({ scheme: name, maxVmas: 6000, frames: 64, maxTasks: 4 });
+    for (const [count, pages] of [
+      [21, 1],
+      [421, 2],
+    ] as const) {
+      const bulk = mm_create();
+      const byOne = mm_create();
+      const stride = pages + 1;
+      expect(mmap_region_many(bulk, 1000, stride, count, pages, RW)).toBe(0);
+      for (let i = 0; i < count; i++) {
+        expect(do_mmap(byOne, 1000 + i * stride, pages, RW)).toBe(1000 + i * stride);
+      }
+      scheme().barrier();
+      check_world_quiescent([bulk, byOne]); // vt_check of each index, the VMAs' states
+      expect(listing(bulk, true)).toBe(listing(byOne, true));
+      expect(atomic_read(bulk + MM.map_count)).toBe(count);
+      // The very tree the inserts grew: as many nodes, as many levels.
+      expect(vt_check(bulk + MM.mm_mt)).toEqual(vt_check(byOne + MM.mm_mt));
+      const words = (mm: number): number[] => {
+        const out: number[] = [];
+        vt_for_each(mm + MM.mm_mt, 0, TASK_SIZE_PAGES, (_s, _e, v) =>
+          out.push(atomic_read(v + VMA.vm_flags), atomic_read(v + VMA.vm_mm) === mm ? 1 : 0),
+        );
+        return out;
+      };
+      expect(words(bulk)).toEqual(words(byOne));
+      expect(do_munmap(bulk, 1000, count * stride)).toBe(0);
+      expect(do_munmap(byOne, 1000, count * stride)).toBe(0);
+      scheme().barrier();
+      check_world_quiescent([bulk, byOne]);
+    }
   });
 
   it('mmap_region_many maps a large mm in one transaction, or nothing', () => {

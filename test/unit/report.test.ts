@@ -38,6 +38,7 @@ describe('summarizeRun', () => {
           tid: 11,
           cpu: 0,
           lastCpu: 0,
+          loadedAt: 0,
         },
         {
           index: 1,
@@ -50,6 +51,7 @@ describe('summarizeRun', () => {
           tid: 12,
           cpu: 1,
           lastCpu: 1,
+          loadedAt: 0,
         },
         {
           index: 2,
@@ -62,6 +64,7 @@ describe('summarizeRun', () => {
           tid: 13,
           cpu: 0,
           lastCpu: 0,
+          loadedAt: 0,
         },
       ],
     };
@@ -118,6 +121,28 @@ describe('text table', () => {
     expect(t).toMatch(
       /pft scaling efficiency of vma_refcnt \(faults\/s at 4 \/ 4 x at 1\) +4 thr +1\.00x/,
     );
+  });
+
+  it("prints a run's set-up apart from the one-off start of the sweep's threads", () => {
+    const setup = (runMs: number, threadsStarted: number, threadStartMs?: number) => ({
+      worldMs: runMs - 5,
+      poolMs: 2000,
+      totalMs: 2100,
+      runMs,
+      threadsStarted,
+      ...(threadStartMs === undefined ? {} : { threadStartMs }),
+      bufferBytes: 82 << 20,
+    });
+    const report = fixtureReport();
+    const results = [
+      fixtureResult({ scheme: 'mmap_lock', threads: 64, setup: setup(180, 65, 3233) }),
+      fixtureResult({ scheme: 'vma_refcnt', threads: 64, setup: setup(120, 0) }),
+    ];
+    const t = renderTable({ ...report, results }, (p) => p);
+    expect(t).toMatch(
+      / {2}set-up \(slowest run\): 180 ms: world 175 ms, workers to the gate 5 ms; shared buffer 82 MiB\n/,
+    );
+    expect(t).toMatch(/ {2}threads started: 65 in 3233 ms, once per invocation/);
   });
 
   it('says nothing about scaling when the cores suffice', () => {

@@ -25,7 +25,9 @@ import {
   vt_txn_open,
   vt_txn_remove,
 } from '../../src/mm/vma_tree.js';
+import { n_count, n_level, n_slot } from '../../src/mm/vma_tree_node.js';
 import { atomic_read } from '../../src/sched/atomics.js';
+import { arena_alloc } from '../../src/shm/arena.js';
 import { VT_LIMIT } from '../../src/shm/layout/index.js';
 import { kmem_cache_stats } from '../../src/shm/slab.js';
 import {
@@ -191,6 +193,66 @@ describe('vma tree: a packed build (vt_txn_build)', () => {
     expect(() => vt_txn_build([10], [12], [1])).toThrow(/not empty/);
     expect(vt_check(t.root).entries).toBe(1);
     expectNoLeak(t);
+  });
+});
+
+/** Slot counts of every node, level by level from the root (the tree's whole shape). */
+function shapeOf(root: number): number[][] {
+  const levels: number[][] = [];
+  let nodes = [atomic_read(root)].filter((n) => n !== 0);
+  while (nodes.length > 0) {
+    levels.push(nodes.map(n_count));
+    if (n_level(nodes[0]!) === 0) break;
+    nodes = nodes.flatMap((n) => Array.from({ length: n_count(n) }, (_, i) => n_slot(n, i)));
+  }
+  return levels;
+}
+
+describe('vma tree: an appended build (vt_txn_build, appended)', () => {
+  it('builds exactly the tree that inserting the entries in address order builds', () => {
+    const t = setup(4096);
+    const b = arena_alloc(1, 16, 'second root');
+    const sizes = [
+      ...Array.from({ length: 45 }, (_, i) => i + 1),
+      199,
+      200,
+      201,
+      210,
+      211,
+      401,
+      2101,
+      8421,
+    ];
+    for (const n of sizes) {
+      const starts = Array.from({ length: n }, (_, i) => 10 + 3 * i);
+      const ends = starts.map((s) => s + 1 + (s & 1));
+      const vmas = starts.map((_, i) => i + 1);
+      vt_txn_begin(t.root);
+      for (let i = 0; i < n; i++) vt_txn_insert(starts[i]!, ends[i]!, vmas[i]!);
+      vt_txn_commit();
+      vt_txn_begin(b);
+      vt_txn_build(starts, ends, vmas, 'appended');
+      vt_txn_commit();
+      const grown = vt_check(t.root);
+      expect(vt_check(b), `${n} entries`).toEqual(grown);
+      expect(shapeOf(b), `${n} entries`).toEqual(shapeOf(t.root));
+      const got: number[] = [];
+      vt_for_each(b, 0, VT_LIMIT, (s, e, v) => got.push(s, e, v));
+      expect(got).toEqual(starts.flatMap((s, i) => [s, ends[i]!, vmas[i]!]));
+      // An ordinary tree: inserts and removes keep it valid.
+      vt_insert(b, 9, 10, 999_999);
+      vt_remove(b, starts[0]!, ends[0]!);
+      expect(vt_check(b).entries).toBe(n);
+      vt_txn_begin(t.root);
+      for (let i = 0; i < n; i++) vt_txn_remove(starts[i]!, ends[i]!);
+      vt_txn_commit();
+      vt_txn_begin(b);
+      vt_txn_remove(9, 10);
+      for (let i = 1; i < n; i++) vt_txn_remove(starts[i]!, ends[i]!);
+      vt_txn_commit();
+      rcu_barrier();
+      expect(allocated(t)).toBe(0);
+    }
   });
 });
 

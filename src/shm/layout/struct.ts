@@ -87,6 +87,9 @@ export function defineStruct<K extends string>(
 
 /** Recompute every struct's offsets for the given padding setting. */
 export function configureLayout(opts: { readonly padding: boolean }): void {
+  // Every struct is placed for the current setting when declared and whenever it changes, so
+  // the same setting again changes nothing (each worker attaches once a run).
+  if (opts.padding === padding) return;
   padding = opts.padding;
   for (const reg of registry) place(reg, padding);
 }
@@ -100,6 +103,18 @@ export function layoutPadding(): boolean {
  * The header stores it, so a worker built from other sources cannot attach by accident.
  */
 export function layoutFingerprint(): number {
+  const key = `${padding} ${registry.length}`;
+  const have = fingerprints.get(key);
+  if (have !== undefined) return have;
+  const h = computeFingerprint();
+  fingerprints.set(key, h);
+  return h;
+}
+
+/** layoutFingerprint() by padding setting and number of structs declared. */
+const fingerprints = new Map<string, number>();
+
+function computeFingerprint(): number {
   let h = 0x811c9dc5;
   const mix = (s: string): void => {
     for (let i = 0; i < s.length; i++) {
