@@ -17,7 +17,7 @@ import {
   spin_failed,
   spin_succeeded,
 } from '../src/sched/spin.js';
-import { set_virtual_clock, task_attach } from '../src/sched/task.js';
+import { task_attach } from '../src/sched/task.js';
 import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
@@ -105,8 +105,7 @@ for (;;) {
   let result = 0;
   let failed = false;
   let aborted = false;
-  ctl_begin();
-  if (clockWord !== 0) set_virtual_clock(() => ctl_load(clockWord)); // the scenario's own clock
+  ctl_begin(clockWord); // the scenario's own clock, if it names one
   try {
     result = body.run(d.env) ?? 0;
   } catch (e) {
