@@ -490,7 +490,9 @@ export function kmem_cache_alloc(c: number): number {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n > 0) {
-      const obj = atomic_read(pcp + KMEM_PCP.objs + n - 1);
+      // Plain: only the owner writes its slots (a thief writes its own), so this load reads
+      // nothing another task can change; the cmpxchg below decides whether the object is ours.
+      const obj = plain_read(pcp + KMEM_PCP.objs + n - 1);
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - 1))) {
         if (atomic_xchg(v.state + obj_index(v, obj), KMEM_OBJ_ALLOCATED) !== KMEM_OBJ_FREE) {
           throw new InvariantViolation(
@@ -564,7 +566,9 @@ export function kmem_cache_free(c: number, p: number): void {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n < KMEM_PCP_MAX) {
-      atomic_set(pcp + KMEM_PCP.objs + n, p); // slot n is ours until count covers it
+      // Slot n is ours until count covers it: a plain store, as in pcp_refill (a thief that
+      // loaded an older, larger count may read it, but its cmpxchg fails).
+      plain_set(pcp + KMEM_PCP.objs + n, p);
       // RELEASE: pairs with a thief's ACQUIRE read of ctl before it reads the slots.
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n + 1))) return;
       continue; // a thief emptied the cache; retry at count 0
