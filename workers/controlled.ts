@@ -17,11 +17,12 @@ import {
   spin_failed,
   spin_succeeded,
 } from '../src/sched/spin.js';
-import { set_virtual_clock, task_attach } from '../src/sched/task.js';
+import { task_attach } from '../src/sched/task.js';
 import { shadow_reset_owned } from '../src/schemes/shadow.js';
 import { attachArena } from '../src/shm/arena.js';
 import { CTL, HEADER } from '../src/shm/layout/index.js';
 import { rcu_forget_callbacks, rcu_forget_reader } from '../src/sync/rcu.js';
+import { rwsem_forget_wake_q } from '../src/sync/rwsem_wait.js';
 import { srcu_forget_callbacks } from '../src/sync/srcu.js';
 import { world_attach, world_bind } from '../src/workload/world.js';
 
@@ -98,15 +99,15 @@ for (;;) {
   rcu_forget_callbacks();
   srcu_forget_callbacks();
   // ... and what a body that threw left behind in this thread: an RCU read section it never
-  // left, VMAs it still counted as write-locked.
+  // left, tasks it queued to wake, VMAs it still counted as write-locked.
   rcu_forget_reader();
+  rwsem_forget_wake_q();
   shadow_reset_owned();
   if (d.world) world_bind();
   let result = 0;
   let failed = false;
   let aborted = false;
-  ctl_begin();
-  if (clockWord !== 0) set_virtual_clock(() => ctl_load(clockWord)); // the scenario's own clock
+  ctl_begin(clockWord); // the scenario's own clock, if it names one
   try {
     result = body.run(d.env) ?? 0;
   } catch (e) {

@@ -60,6 +60,7 @@ import {
   ctl_relax,
   ctl_store,
   ctl_wait,
+  plain_span_add,
   plain_span_hi,
   plain_span_lo,
   plain_span_reset,
@@ -130,12 +131,16 @@ export function ctl_install(block: number, index: number): void {
 
 /**
  * Join a new execution: install the hook, the blocker and a park() that sleeps at once. The
- * task's first schedule point joins the start; ctl_end() when its body has returned.
+ * task's first schedule point joins the start; ctl_end() when its body has returned. `clock`:
+ * a word of the scenario's own that its tasks advance, read as the time (0: one millisecond per
+ * decision).
  */
-export function ctl_begin(): void {
+export function ctl_begin(clock = 0): void {
   started = false;
   ended = false;
   busy = false;
+  clockWord = clock;
+  clockAfterEnd = 0;
   savedSpin = get_park_spin();
   set_park_spin(0);
   set_virtual_clock(virtual_ms);
@@ -143,11 +148,33 @@ export function ctl_begin(): void {
   set_schedule_hook(on_point);
 }
 
-/** The virtual clock of a controlled execution: one millisecond per decision. */
+/** The scenario's own clock word, 0 when the clock counts decisions. */
+let clockWord = 0;
+/** Milliseconds the clock has moved on since the execution ended (see virtual_ms). */
+let clockAfterEnd = 0;
+
+/**
+ * The virtual clock of a controlled execution: one millisecond per decision, or the scenario's
+ * clock word. Once the execution has ended no decision moves it, but a task that unwinds runs
+ * on, free, and may wait for a lock that a task which unwound before it left held; such a wait
+ * is bounded by this clock (rwsem_unwind_waiter), and a frozen clock never reaches the bound:
+ * the task would spin until the harness gives up on the execution. So after the end each read
+ * moves the clock on by a millisecond, and every bound expires.
+ */
 function virtual_ms(): number {
-  // Its value is the step's position in the schedule: no step commutes with this one.
-  stepFlags |= DEP_OPAQUE;
-  return ctl_peek(ctl + CTL.steps);
+  if (ended) return clock_now() + ++clockAfterEnd;
+  if (clockWord === 0) {
+    // Its value is the step's position in the schedule: no step commutes with this one.
+    stepFlags |= DEP_OPAQUE;
+  } else {
+    // An unhooked read of the clock word: part of this step, as a plain read would be.
+    plain_span_add(clockWord, clockWord, false);
+  }
+  return clock_now();
+}
+
+function clock_now(): number {
+  return clockWord === 0 ? ctl_peek(ctl + CTL.steps) : ctl_load(clockWord);
 }
 
 /** Leave the execution: free running again. */

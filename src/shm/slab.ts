@@ -40,6 +40,7 @@ import {
   cpu_relax,
   plain_fill,
   plain_read,
+  plain_set,
   sched_point,
   without_schedule_points,
   words,
@@ -350,8 +351,15 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
   spin_lock(l + KMEM_LIST.lock);
   let head = atomic_read(l + KMEM_LIST.head);
   let k = 0;
+  // Our slots are private while our count is 0: a thief reads only slots below the count it
+  // loaded, and one that loaded an older, non-zero count may read them but keeps nothing, as
+  // its cmpxchg fails (our pops moved the version). Plain stores, published by pcp_publish's
+  // cmpxchg (RELEASE, pairs with the ACQUIRE load of ctl by a thief or by our own pops). Not
+  // schedule points: no outcome depends on when they happen, so no interleaving of them is
+  // worth exploring (issue 9: 64-object batches were half the steps of an munmap under the
+  // controlled scheduler). The sleep sets still see them, in the span of the step they join.
   while (head !== 0 && k < KMEM_PCP_BATCH) {
-    atomic_set(pcp + KMEM_PCP.objs + k, head);
+    plain_set(pcp + KMEM_PCP.objs + k, head);
     head = atomic_read(head + v.fp);
     k++;
   }
@@ -363,7 +371,7 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
     while (k < KMEM_PCP_BATCH && fresh < v.capacity) {
       const obj = v.base + fresh * v.stride;
       if ((v.flags & SLAB_POISON) !== 0) plain_fill(obj, v.objWords, KMEM_POISON_FREE);
-      atomic_set(pcp + KMEM_PCP.objs + k, obj);
+      plain_set(pcp + KMEM_PCP.objs + k, obj); // private, as above
       fresh++;
       k++;
     }
@@ -374,11 +382,12 @@ function pcp_refill(v: CacheView, pcp: number): boolean {
   spin_unlock(l + KMEM_LIST.lock);
   if (k === 0) return false;
   sched_point(SP.SLAB_IN_FLIGHT);
-  // Pops take the top slot: reverse the batch (still private) so objects go out in list order.
+  // Pops take the top slot: reverse the batch (still private: plain, as above) so objects go
+  // out in list order.
   for (let i = 0, j = k - 1; i < j; i++, j--) {
-    const t = atomic_read(pcp + KMEM_PCP.objs + i);
-    atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(pcp + KMEM_PCP.objs + j));
-    atomic_set(pcp + KMEM_PCP.objs + j, t);
+    const t = plain_read(pcp + KMEM_PCP.objs + i);
+    plain_set(pcp + KMEM_PCP.objs + i, plain_read(pcp + KMEM_PCP.objs + j));
+    plain_set(pcp + KMEM_PCP.objs + j, t);
   }
   pcp_publish(v, pcp, k);
   move_done(l, k);
@@ -404,8 +413,10 @@ function pcp_steal(v: CacheView, pcp: number): boolean {
       const n = vctl & KMEM_PCP_COUNT_MASK;
       if (n === 0) break;
       // Our own slots are free (our count is 0): copy first, then claim with one cmpxchg.
+      // The victim's slots are shared (its owner pops them): loaded atomically; ours are
+      // private until pcp_publish: plain stores, as in pcp_refill.
       for (let i = 0; i < n; i++) {
-        atomic_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
+        plain_set(pcp + KMEM_PCP.objs + i, atomic_read(victim + KMEM_PCP.objs + i));
       }
       atomic_fetch_add(l + KMEM_LIST.in_flight, n); // before the claim hides them
       if (atomic_try_cmpxchg(victim + KMEM_PCP.ctl, vctl, ctl_with(vctl, 0))) {
@@ -433,11 +444,16 @@ function pcp_flush(v: CacheView, pcp: number, ctl: number): void {
     return;
   }
   sched_point(SP.SLAB_IN_FLIGHT);
-  const firstObj = atomic_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
+  // The claimed slots are ours alone (a thief that loaded an older count reads them, but its
+  // cmpxchg fails): plain reads, as in pcp_refill. The links are not private: in a
+  // SLAB_TYPESAFE_BY_RCU cache the free pointer is a field a stale reader may still load
+  // (vm_start for VMAs), so each link is a step of its own, as the kernel's plain store would
+  // be visible to that reader at any point of the walk.
+  const firstObj = plain_read(pcp + KMEM_PCP.objs + n - KMEM_PCP_BATCH);
   let last = firstObj;
   for (let i = n - KMEM_PCP_BATCH + 1; i < n; i++) {
-    const o = atomic_read(pcp + KMEM_PCP.objs + i);
-    atomic_set(last + v.fp, o); // the batch is private until the splice below
+    const o = plain_read(pcp + KMEM_PCP.objs + i);
+    atomic_set(last + v.fp, o); // the batch is off every list until the splice below
     last = o;
   }
   spin_lock(l + KMEM_LIST.lock);
@@ -474,7 +490,9 @@ export function kmem_cache_alloc(c: number): number {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n > 0) {
-      const obj = atomic_read(pcp + KMEM_PCP.objs + n - 1);
+      // Plain: only the owner writes its slots (a thief writes its own), so this load reads
+      // nothing another task can change; the cmpxchg below decides whether the object is ours.
+      const obj = plain_read(pcp + KMEM_PCP.objs + n - 1);
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n - 1))) {
         if (atomic_xchg(v.state + obj_index(v, obj), KMEM_OBJ_ALLOCATED) !== KMEM_OBJ_FREE) {
           throw new InvariantViolation(
@@ -548,7 +566,9 @@ export function kmem_cache_free(c: number, p: number): void {
     const ctl = atomic_read(pcp + KMEM_PCP.ctl);
     const n = ctl & KMEM_PCP_COUNT_MASK;
     if (n < KMEM_PCP_MAX) {
-      atomic_set(pcp + KMEM_PCP.objs + n, p); // slot n is ours until count covers it
+      // Slot n is ours until count covers it: a plain store, as in pcp_refill (a thief that
+      // loaded an older, larger count may read it, but its cmpxchg fails).
+      plain_set(pcp + KMEM_PCP.objs + n, p);
       // RELEASE: pairs with a thief's ACQUIRE read of ctl before it reads the slots.
       if (atomic_try_cmpxchg(pcp + KMEM_PCP.ctl, ctl, ctl_with(ctl, n + 1))) return;
       continue; // a thief emptied the cache; retry at count 0

@@ -255,6 +255,17 @@ export function wake_q_empty(): boolean {
   return wakeQ.length === 0;
 }
 
+/**
+ * Forget this thread's wake queue and grant list without waking anyone: for a harness that
+ * runs a body again on restored memory. A body that unwound between rwsem_mark_wake() and
+ * wake_up_q() (the controlled scheduler ends an execution wherever its tasks stand) left
+ * entries that the thread's next wake_up_q() would act on, in a run they do not belong to.
+ */
+export function rwsem_forget_wake_q(): void {
+  wakeQ.length = 0;
+  granted.length = 0;
+}
+
 /** Wake every task collected under wait_lock. Call after dropping it. */
 export function wake_up_q(): void {
   for (let i = 0; i < wakeQ.length; i++) unpark(wakeQ[i]!);

@@ -40,6 +40,7 @@ import {
 import { kmem_cache_create } from '../shm/slab.js';
 import { type RcuFlavor, rcu_init } from '../sync/rcu.js';
 import { refcount_warn_init } from '../sync/refcount.js';
+import { rwsem_forget_wake_q } from '../sync/rwsem_wait.js';
 import { init_srcu_struct } from '../sync/srcu.js';
 
 export interface WorldConfig {
@@ -148,6 +149,7 @@ function bind(): void {
   vma_rwsem_set_assertions(g.assertions);
   vma_tree_attach(g.treeCache); // also forgets a transaction an operation left open by throwing
   shadow_reset_owned();
+  rwsem_forget_wake_q(); // and wake-ups a body that threw left queued
   srcu_spf_reset();
   set_tracing(g.assertions);
   bound = g.scheme;

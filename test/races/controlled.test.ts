@@ -10,6 +10,8 @@ import { runRace } from '../../src/harness/race/race.js';
 import { RACE_SCRIPTS, script_by_name } from '../../src/harness/race/registry.js';
 import { decodeSchedule } from '../../src/harness/race/schedule.js';
 import { timelineRows } from '../../src/harness/race/timeline.js';
+import { SP_NAMED, SP_RMW } from '../../src/sched/atomics.js';
+import { RWSEM } from '../../src/shm/layout/index.js';
 import { distModule } from '../helpers/threads.js';
 
 // Scripts whose own file asserts their exact outcomes (and explores them) are not run twice.
@@ -118,6 +120,86 @@ describe('explore', () => {
     expect(r.outcomes.map((o) => o.text)).toEqual([
       'deadlock: killable done -4, uninterruptible blocked',
     ]);
+  });
+
+  it('a task that unwinds after the end gives up on a lock another unwound task left held', async () => {
+    // An execution can end while one task holds a spinlock that another, queued behind it,
+    // must take to unwind (rwsem_unwind_waiter, bounded by the clock). The clock counted
+    // decisions and none are made after the end: the reader spun until the harness's 20 s
+    // bound (explore preempted-reader, once private slab slots were plain accesses).
+    const {
+      default: scenario,
+      WRITE_LOCKED,
+      WAIT_LOCK_HELD,
+    } = await import('./scenarios/unwind_held_lock.js');
+    const run = await ControlledRun.open(
+      scenario,
+      distModule('test/races/scenarios/unwind_held_lock'),
+    );
+    opened.push(run);
+    // The writer write-locks, the reader queues and blocks, the writer takes the wait_lock.
+    const scripted = await run.run(0, {
+      mode: 'script',
+      segments: [
+        [0, WRITE_LOCKED],
+        [1, 0],
+        [0, WAIT_LOCK_HELD],
+      ],
+    });
+    expect(scripted.verdict.ok, scripted.verdict.text).toBe(true);
+    const held = scripted.record.findIndex(
+      (s) => s.task === 0 && s.kind === SP_NAMED && s.what === WAIT_LOCK_HELD,
+    );
+    expect(held).toBeGreaterThan(0);
+    expect(scripted.record.slice(0, held).some((s) => s.task === 1)).toBe(true);
+    // Replay that far, then name the blocked reader: the execution ends (diverged) with the
+    // wait_lock held, and both tasks must still finish unwinding.
+    const prefix = [...scripted.record.slice(0, held + 1).map((s) => s.task), 1];
+    const ended = await run.run(0, { mode: 'default', prefix });
+    expect(ended.outcome).toBe('diverged');
+    expect(ended.outcomeStep).toBe(held + 1);
+    // The threads are ready for the next execution.
+    const again = await run.run(0, { mode: 'default' });
+    expect(again.verdict.ok, again.verdict.text).toBe(true);
+  });
+
+  it('a body that unwound with tasks queued to wake leaves nothing to the next execution', async () => {
+    // up_write collects the queued reader in the thread's wake queue under the wait_lock and
+    // wakes it after the unlock. An execution that ends in between must not leave the entry
+    // for the thread's next up_write: its extra unpark would make a replay diverge.
+    const { default: scenario, WRITE_LOCKED } = await import('./scenarios/unwind_held_lock.js');
+    const run = await ControlledRun.open(
+      scenario,
+      distModule('test/races/scenarios/unwind_held_lock'),
+    );
+    opened.push(run);
+    const program = {
+      mode: 'script',
+      segments: [
+        [0, WRITE_LOCKED],
+        [1, 0],
+        [0, 0],
+        [1, 0],
+      ],
+    } as const;
+    const first = await run.run(0, program);
+    expect(first.verdict.ok, first.verdict.text).toBe(true);
+    // The writer's last step on the wait_lock: the unlock between rwsem_mark_wake and the wake.
+    const lockWord = (run.env['sem'] as number) + RWSEM.wait_lock;
+    let unlock = -1;
+    first.record.forEach((s, i) => {
+      if (s.task === 0 && s.kind === SP_RMW && s.what === lockWord) unlock = i;
+    });
+    expect(unlock).toBeGreaterThan(0);
+    // Stop there: a choice of no task ends the execution with the writer about to unlock.
+    const cut = await run.run(0, {
+      mode: 'default',
+      prefix: [...first.record.slice(0, unlock).map((s) => s.task), 7],
+    });
+    expect(cut.outcome).toBe('diverged');
+    const again = await run.run(0, program);
+    expect(again.schedule).toBe(first.schedule);
+    expect(again.verdict.text).toBe(first.verdict.text);
   });
 
   describe('srcu-late-reader', () => {
