@@ -148,8 +148,10 @@ let slot = 0;
 let qsbr = false;
 /** RCU_FLAG_DEBUG */
 let debug = false;
+// `fast` and `nest` are module vars, not lets: the read lock and unlock inline into every
+// reader, and a `let` costs a TDZ check (a load, a branch, and inlining budget) per access.
 /** qsbr: this task's read-lock nesting (the kernel's current->rcu_read_lock_nesting) */
-let nest = 0;
+var nest = 0;
 /** qsbr: online (rcu_thread_online) and not asleep; its slot holds a counter value */
 let online = false;
 /**
@@ -159,7 +161,7 @@ let online = false;
  * disarms it, and so does attaching another buffer or task (attach_listen in atomics.ts); the
  * slow path re-arms it.
  */
-let fast = false;
+var fast = false;
 /** the task's park and I/O-sleep words: sleeping on them inside a qsbr section is a bug */
 let parkWord = -1;
 let fenceWord = -1;
@@ -274,8 +276,9 @@ export function rcu_read_lock(): void {
   // The fast path, kept small so the JIT inlines it into every reader: an online qsbr task
   // only counts its nesting, in a task-local word (the kernel's rcu_read_lock_nesting). No
   // shared access: the quiescent states tell the grace period.
-  if (fast) {
-    if (nest++ === 0) sched_point(SP.RCU_SECTION);
+  // Under a schedule hook the slow path takes the section's schedule point.
+  if (fast && !__faultline_hooked) {
+    nest++;
     return;
   }
   rcu_read_lock_slow();
