@@ -91,6 +91,13 @@ import { mm_create, world_create } from '../src/workload/world.js';
 const BATCH = 1000;
 /** The row every other row is divided by. */
 const BASELINE = 'atomic_fetch_add';
+/**
+ * How many times the baseline row is measured, spread evenly through the run (before the first
+ * row, between rows, after the last). On some machines one Atomics.add costs about 9 ns in one
+ * process or row and 13-15 ns in another; a ratio taken against one measurement of it inherits
+ * that. The ratios divide by the median of these measurements, and the report prints them all.
+ */
+const BASELINE_REPEATS = 5;
 
 export interface PrimitiveCase {
   readonly name: string;
@@ -510,7 +517,7 @@ export interface PrimitiveRow {
   /** relative margin of error of the mean, in % */
   readonly rme: number;
   readonly samples: number;
-  /** nsPerOp / the atomic_fetch_add row's nsPerOp */
+  /** nsPerOp / the atomic_fetch_add row's nsPerOp (the median of its measurements) */
   readonly ratioToAtomicAdd: number;
 }
 
@@ -520,6 +527,11 @@ export interface PrimitiveReport {
   readonly batch: number;
   readonly timeMsPerCase: number;
   readonly rows: readonly PrimitiveRow[];
+  /**
+   * ns/op of each measurement of the baseline row, in run order (spread through the run); the
+   * atomic_fetch_add row and every ratio use their median
+   */
+  readonly baselineNs: readonly number[];
   /** shared memory per VMA, index nodes included */
   readonly memory: MemoryFigures;
 }
@@ -558,13 +570,28 @@ export async function runPrimitives(
     warmupTime: timeMs,
     throws: true,
   });
-  for (const c of cases) {
+  const baseCase = cases.find((c) => c.name === BASELINE);
+  if (baseCase === undefined) throw new Error(`the ${BASELINE} row is missing`);
+  const others = cases.filter((c) => c !== baseCase);
+  // The baseline's k-th measurement goes before other row round(k * others / (repeats - 1)):
+  // the first before every row, the last after them all, the rest evenly between.
+  const order: { c: PrimitiveCase; name: string }[] = [];
+  let k = 0;
+  for (let i = 0; i <= others.length; i++) {
+    while (k < BASELINE_REPEATS && Math.round((k * others.length) / (BASELINE_REPEATS - 1)) === i) {
+      order.push({ c: baseCase, name: k === 0 ? BASELINE : `${BASELINE} #${k + 1}` });
+      k++;
+    }
+    const c = others[i];
+    if (c !== undefined) order.push({ c, name: c.name });
+  }
+  for (const { c, name } of order) {
     const rcu = c.rcu ?? 'memb';
     useRcu(rcu);
-    const loop = c.setup();
+    const loop = c.setup(); // the baseline: a fresh private line for each measurement
     rcu_thread_offline();
     bench.add(
-      c.name,
+      name,
       () => {
         const t0 = process.hrtime.bigint();
         loop(BATCH);
@@ -584,17 +611,28 @@ export async function runPrimitives(
     if (r.state !== 'completed') throw new Error(`case ${t.name}: ${r.state}`);
     return { name: t.name, lat: r.latency };
   });
-  const base = measured.find((m) => m.name === BASELINE)?.lat.p50;
-  if (base === undefined) throw new Error(`the ${BASELINE} row is missing`);
-  const rows = measured.map((m, i) => ({
-    name: m.name,
-    op: cases[i]?.op ?? '',
-    nsPerOp: m.lat.p50 * 1e6,
-    nsPerOpMean: m.lat.mean * 1e6,
-    rme: m.lat.rme,
-    samples: m.lat.samplesCount,
-    ratioToAtomicAdd: m.lat.p50 / base,
-  }));
+  const isBase = (name: string): boolean => name === BASELINE || name.startsWith(`${BASELINE} #`);
+  const baseMs = measured.filter((m) => isBase(m.name)).map((m) => m.lat.p50);
+  const base = median(baseMs);
+  const baseMeans = measured.filter((m) => isBase(m.name)).map((m) => m.lat.mean);
+  const first = measured.find((m) => m.name === BASELINE);
+  if (first === undefined) throw new Error(`the ${BASELINE} row is missing`);
+  // One baseline row, at the top, carrying the median; the other rows in the cases' order.
+  const byName = new Map(measured.map((m) => [m.name, m]));
+  const rows = [baseCase, ...others].map((c) => {
+    const m = byName.get(c.name);
+    if (m === undefined) throw new Error(`case ${c.name}: not measured`);
+    const p50 = c === baseCase ? base : m.lat.p50;
+    return {
+      name: c.name,
+      op: c === baseCase ? `${c.op} (median of ${baseMs.length} measurements)` : c.op,
+      nsPerOp: p50 * 1e6,
+      nsPerOpMean: (c === baseCase ? median(baseMeans) : m.lat.mean) * 1e6,
+      rme: m.lat.rme,
+      samples: m.lat.samplesCount,
+      ratioToAtomicAdd: p50 / base,
+    };
+  });
   const cpu = cpus();
   return {
     suite: 'primitives',
@@ -602,8 +640,16 @@ export async function runPrimitives(
     batch: BATCH,
     timeMsPerCase: timeMs,
     rows,
+    baselineNs: baseMs.map((ms) => ms * 1e6),
     memory: memoryFigures(vmaBytesUnpadded),
   };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  if (s.length === 0) throw new Error('median of nothing');
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 export function renderPrimitives(rep: PrimitiveReport): string {
@@ -631,6 +677,10 @@ export function renderPrimitives(rep: PrimitiveReport): string {
       `${rep.batch} ops per sample, ${rep.timeMsPerCase} ms per case`,
     fmt(head),
     ...body.map(fmt),
+    `x atomic add: each row's ns/op divided by the median of ${rep.baselineNs.length} measurements of ` +
+      `${BASELINE} spread through the run (${rep.baselineNs.map((ns) => ns.toFixed(1)).join(', ')} ns, in ` +
+      'run order): one Atomics.add costs about 9 ns in some processes or rows and 13-15 ns in ' +
+      'others on some machines, so one measurement of it can skew every ratio',
     '',
     ...memoryLines(rep.memory),
     '',

@@ -9,7 +9,7 @@
 // "lock" they hold is the RCU read lock, and the node's immutability is the invariant.
 
 import { InvariantViolation, LockStateError } from '../errors.js';
-import { plain_fill, plain_read, plain_set } from '../sched/atomics.js';
+import { plain_fill, plain_rank, plain_read, plain_set } from '../sched/atomics.js';
 import {
   VT_FANOUT,
   VT_MAX_HEIGHT,
@@ -116,19 +116,14 @@ export function n_copy(dst: number, src: number): void {
 }
 
 /**
- * Index of the first slot whose end is above addr, or count if none. A branch-free linear count
- * of the ends at or below addr (the ends are strictly increasing, so that count is the index):
- * with at most VT_FANOUT slots it costs less than a binary search, whose four or five
- * data-dependent branches a random lookup mispredicts about half the time, and its loads do not
- * depend on each other, so the lines of a node missing in cache are fetched together.
- * `end - addr - 1` is negative exactly when end ≤ addr (both lie in [0, 2^31)); `>>> 31` takes
- * its sign bit.
+ * Index of the first slot whose end is above addr, or count if none: plain_rank() over the
+ * node's ends, which are strictly increasing. One plain span for the whole node, not a load
+ * each: the node is immutable while the caller can reach it (see the ordering note above), so
+ * under the controlled scheduler its loads commute with every other task's steps and need no
+ * schedule point; the span still tells the scheduler's sleep sets which words the step read.
  */
 export function n_first_end_above(n: number, count: number, addr: number): number {
-  const e = n + VT_NODE.end;
-  let i = 0;
-  for (let k = 0; k < count; k++) i += (plain_read(e + k) - addr - 1) >>> 31;
-  return i;
+  return plain_rank(n + VT_NODE.end, count, addr);
 }
 
 /**

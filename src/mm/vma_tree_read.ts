@@ -12,7 +12,7 @@
 // false gap inside a range that both versions cover.
 
 import { ENOMEM, InvariantViolation } from '../errors.js';
-import { atomic_read } from '../sched/atomics.js';
+import { atomic_read, atomic_read_once } from '../sched/atomics.js';
 import { VT_LIMIT, VT_MAX_HEIGHT } from '../shm/layout/index.js';
 import {
   n_end,
@@ -102,9 +102,24 @@ export function vt_find_range(root: number, addr: number, out: VtRange): number 
   return __vt_find(load_root(root), addr, out);
 }
 
+/**
+ * rcu_dereference(root) for the fault path's walk: a plain load (still a schedule point), as the
+ * kernel's rcu_dereference is READ_ONCE with dependency ordering. The node loads that follow
+ * take their addresses from its value, and every CPU V8 runs on orders a load after the load its
+ * address depends on (x86 keeps all loads in order; arm64 keeps address-dependent ones), and no
+ * JIT speculates an address. The JS memory model has no such "consume" ordering, so the load is
+ * used only where the result is checked again under an ACQUIRE: every vt_lookup() caller is
+ * either under the mmap lock (whose acquisition orders the root) or re-checks what it found
+ * after vma_start_read()'s ACQUIRE increment (vm_mm, vm_lock_seq, the range) or under the
+ * page-table lock (srcu_spf). The other readers keep the ACQUIRE load (load_root).
+ */
+function load_root_dep(root: number): number {
+  return atomic_read_once(root);
+}
+
 /** vma_lookup(): the entry whose [start, end) contains addr, or 0. The fault path's walk. */
 export function vt_lookup(root: number, addr: number): number {
-  const leaf = vt_descend(load_root(root), addr);
+  const leaf = vt_descend(load_root_dep(root), addr);
   if (leaf === 0) return 0;
   const i = foundIdx;
   return n_start(leaf, i) <= addr ? n_slot(leaf, i) : 0;

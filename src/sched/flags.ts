@@ -1,5 +1,5 @@
 // Run-wide switches that hot paths test on every operation: the schedule hook, the injected
-// bugs, the flight recorder. Each lives in a property of the thread's global object rather than
+// bugs, the flight recorder, the lock assertions. Each lives in a property of the thread's global object rather than
 // in a module `let`, because V8 treats a global property that has only ever held one value as a
 // constant: optimised code embeds the value (with a dependency that deoptimises it if the
 // property changes), so a switch that is off for the whole run costs no instruction at all. A
@@ -17,9 +17,15 @@ declare global {
   var __faultline_hooked: boolean;
   var __faultline_bugs: number;
   var __faultline_tracing: boolean;
+  /** the per-VMA locks' debug assertions (a world's `assertions`): live in tests and stress */
+  var __faultline_assertions: boolean;
 }
 
-type FoldedFlag = '__faultline_hooked' | '__faultline_bugs' | '__faultline_tracing';
+type FoldedFlag =
+  | '__faultline_hooked'
+  | '__faultline_bugs'
+  | '__faultline_tracing'
+  | '__faultline_assertions';
 
 /** Give a run-wide switch a new value that optimised code may again treat as a constant. */
 export function set_folded<K extends FoldedFlag>(name: K, value: (typeof globalThis)[K]): void {
@@ -33,3 +39,4 @@ export function set_folded<K extends FoldedFlag>(name: K, value: (typeof globalT
 if (!Object.hasOwn(globalThis, '__faultline_hooked')) globalThis.__faultline_hooked = false;
 if (!Object.hasOwn(globalThis, '__faultline_bugs')) globalThis.__faultline_bugs = 0;
 if (!Object.hasOwn(globalThis, '__faultline_tracing')) globalThis.__faultline_tracing = true;
+if (!Object.hasOwn(globalThis, '__faultline_assertions')) globalThis.__faultline_assertions = false;

@@ -36,6 +36,7 @@ import {
   atomic_set,
   atomic_wait,
   atomic_xchg,
+  attach_changed,
   cpu_relax,
   plain_read,
   plain_set,
@@ -60,6 +61,7 @@ let parkSpin = 2000;
 export function task_attach(id: number): void {
   cur = task_ptr(id);
   curId = id;
+  attach_changed();
   set_fence_word(cur + TASK.fence);
   atomic_set(cur + TASK.state, TASK_RUNNING);
 }
@@ -332,11 +334,13 @@ const t0 = performance.now();
 
 /** Append an event to this task's ring. Plain stores: only the owner writes its ring. */
 export function trace(ev: number, a: number, b: number): void {
-  // Small, so the JIT inlines the check into hot paths; the store is out of line.
-  if (__faultline_tracing && curId >= 0) trace_store(ev, a, b);
+  // Small (under V8's always-inline size), so the JIT inlines the check into hot paths; the
+  // rest is out of line.
+  if (__faultline_tracing) trace_store(ev, a, b);
 }
 
 function trace_store(ev: number, a: number, b: number): void {
+  if (curId < 0) return;
   const h = plain_read(cur + TASK.ring_head);
   const e = cur + TASK.ring + (h & (EVENT_RING_ENTRIES - 1)) * EVENT_WORDS;
   plain_set(e, ((performance.now() - t0) * 1000) | 0);

@@ -24,6 +24,7 @@ import { atomic_read, atomic_read_once, atomic_set, sched_point } from '../sched
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
+import { set_folded } from '../sched/flags.js';
 import { sched_label } from '../sched/labels.js';
 import { SP } from '../sched/points.js';
 import { count, set_wait_object, trace } from '../sched/task.js';
@@ -66,8 +67,6 @@ function is_vma_writer_only(cnt: number): boolean {
 /** vma_start_read's foreign-mm branch: out of the RCU section, the put not yet begun. */
 const SP_FOREIGN = sched_label('vma_start_read:foreign');
 
-let assertions = false;
-
 /** KERNEL.md §7.2: vm_refcnt ∈ {0} ∪ [1, LIMIT] ∪ [OFFSET, OFFSET + LIMIT]. */
 export function vm_refcnt_legal(c: number): boolean {
   return (
@@ -100,29 +99,49 @@ export function vma_refcount_got(old: number): boolean {
 
 /**
  * vma_refcount_put(): drop a read reference. vm_mm is read BEFORE the decrement: after it, the
- * VMA may be freed and reused at once. `foreign`: the VMA belongs to an mm other than the
- * caller's (vma_start_read found it reused), whose writer the wake-up may be for.
+ * VMA may be freed and reused at once. The fast path of every fault: small, so the JIT inlines
+ * it; the wake-up and the assertions are out of line.
  */
-function vma_refcount_put(vma: number, foreign = false): void {
+function vma_refcount_put(vma: number): void {
   const mm = atomic_read_once(vma + VMA.vm_mm); // stable while our reference holds the slot
-  // The other mm's identity, for the use-after-free check below: read while our reference still
-  // keeps the VMA attached, and so keeps that mm from exiting. (The caller's own mm is pinned by
-  // the caller; only the foreign put can outlive its mm.)
-  const id = foreign && assertions ? atomic_read_once(mm + MM.mm_id) : 0;
   // RELEASE: our reads of the VMA happen before a writer sees the count drop.
-  const old = __refcount_dec_and_test(vma + VMA.vm_refcnt);
-  const now = (old - 1) | 0;
-  if (assertions && !vm_refcnt_legal(now)) {
+  const now = (__refcount_dec_and_test(vma + VMA.vm_refcnt) - 1) | 0;
+  if (__faultline_assertions) vma_refcount_put_check(vma, now);
+  sched_point(SP.PUT_BEFORE_WAKE);
+  // As in the kernel, nothing but the test stands between the decrement and rcuwait_wake_up()'s
+  // load of w.task (the trace comes after it): that is the waker's side of the (A)/(B) pair,
+  // and its length is the width of rcuwait-plain-ordering's store-buffer window.
+  if (now !== 0 && is_vma_writer_only(now)) rcuwait_wake_up(mm + MM.vma_writer_wait);
+  trace(EV.VMA_END_READ, vma, now);
+}
+
+/** The assertion after a put: the count left is in one of vm_refcnt's legal ranges. */
+function vma_refcount_put_check(vma: number, now: number): void {
+  if (!vm_refcnt_legal(now)) {
     throw new InvariantViolation(
       `vma_refcount_put: vma ${vma} vm_refcnt now 0x${(now >>> 0).toString(16)}, outside its legal ranges`,
     );
   }
-  sched_point(foreign ? SP.FOREIGN_PUT_BEFORE_WAKE : SP.PUT_BEFORE_WAKE);
-  // As in the kernel, nothing but the test stands between the decrement and rcuwait_wake_up()'s
-  // load of w.task (the trace comes after it): that is the waker's side of the (A)/(B) pair,
-  // and its length is the width of rcuwait-plain-ordering's store-buffer window.
+}
+
+/**
+ * vma_refcount_put() of a VMA that vma_start_read() found reused by another mm, whose writer
+ * the wake-up may be for. The caller pins that mm (mmgrab) unless the broken variant runs.
+ */
+function vma_refcount_put_foreign(vma: number): void {
+  const mm = atomic_read_once(vma + VMA.vm_mm); // stable while our reference holds the slot
+  // The other mm's identity, for the use-after-free check below: read while our reference still
+  // keeps the VMA attached, and so keeps that mm from exiting. (The caller's own mm is pinned by
+  // the caller; only the foreign put can outlive its mm.)
+  const id = __faultline_assertions ? atomic_read_once(mm + MM.mm_id) : 0;
+  // RELEASE: our reads of the VMA happen before a writer sees the count drop.
+  const now = (__refcount_dec_and_test(vma + VMA.vm_refcnt) - 1) | 0;
+  if (__faultline_assertions) vma_refcount_put_check(vma, now);
+  sched_point(SP.FOREIGN_PUT_BEFORE_WAKE);
   if (now !== 0 && is_vma_writer_only(now)) {
-    if (assertions) mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm', id);
+    if (__faultline_assertions) {
+      mm_assert_alive(mm, 'vma_refcount_put wakes the writer of a freed mm', id);
+    }
     rcuwait_wake_up(mm + MM.vma_writer_wait);
   }
   trace(EV.VMA_END_READ, vma, now);
@@ -134,6 +153,23 @@ function vma_refcount_put(vma: number, foreign = false): void {
  * VMA_LOOKUP_AGAIN (-EAGAIN: detached; the caller looks it up again). Never a false "unlocked".
  * Called inside rcu_read_lock(); on a foreign mm it drops and retakes it, so the VMA must not be
  * used after a failure.
+ *
+ * Shared accesses, and why each is what it is (mm/mmap_lock.c):
+ * - vm_lock_seq, mm_lock_seq (early check): plain, READ_ONCE in the kernel; a stale value only
+ *   gives a false "locked" or a false "unlocked" that the ACQUIRE re-check below corrects.
+ * - vm_refcnt: the first load is plain (the kernel's atomic_read; the cmpxchg validates it),
+ *   the cmpxchg is the ACQUIRE increment.
+ * - vm_mm, vm_lock_seq (after the increment): plain, ordered after the increment by it; a
+ *   writer changes them only with readers excluded or the VMA detached, which our reference
+ *   rules out (vm_lock_seq: the writer's store happens before its sub of VMA_LOCK_OFFSET,
+ *   which our cmpxchg reads or follows).
+ * - mm_lock_seq (the re-check): stays an Atomics.load, the kernel's raw_read_seqcount ACQUIRE
+ *   pairing with the RELEASE increment in vma_end_write_all(). It is what orders the caller's
+ *   later reads of the VMA (the range, anon_vma, the fault itself) after the writer's changes
+ *   when it sees the writer's cycle ended. A plain load would not: in the JS memory model only
+ *   an Atomics access synchronises with the writer's store, and on arm64 two plain loads with no
+ *   dependency between them may be performed out of order, so the range check could read the
+ *   VMA as it was before the write cycle that this load saw end.
  */
 function vma_start_read(mm: number, vma: number): number {
   // Early pessimistic check, two plain loads as in the kernel: stale values can only give a
@@ -147,27 +183,11 @@ function vma_start_read(mm: number, vma: number): number {
   }
   sched_point(SP.AFTER_REF_INC);
 
-  // The slot may have been freed and reused by another mm between lookup and increment. Our
-  // reference may be what a writer in THAT mm waits for, and that mm may be freed as soon as
-  // the reference drops: pin it across the put (Jann Horn's 2025 fix).
+  // The slot may have been freed and reused by another mm between lookup and increment.
   // Relaxed loads from here on: after the ACQUIRE increment, the fields a writer may change
   // (only with readers excluded) are stable while we hold the reference.
   const other = atomic_read_once(vma + VMA.vm_mm);
-  if (other !== mm && !bug_on(BUG.NO_MM_RECHECK)) {
-    count(CNT.VMA_FOREIGN_MM);
-    rcu_read_unlock();
-    sched_point(SP_FOREIGN); // still holding the reference that the other mm's writer waits for
-    if (bug_on(BUG.PUT_NO_MMGRAB)) {
-      // Before the fix: nothing keeps `other` alive while the put may wake its writer.
-      vma_refcount_put(vma, true);
-    } else {
-      mmgrab(other);
-      vma_refcount_put(vma, true);
-      mmdrop(other);
-    }
-    rcu_read_lock();
-    return 0;
-  }
+  if (other !== mm && !bug_on(BUG.NO_MM_RECHECK)) return vma_start_read_foreign(vma, other);
 
   // ACQUIRE load of mm_lock_seq: pairs with the RELEASE in vma_end_write_all(). A writer that
   // write-locked the VMA between the early check and our increment is seen here.
@@ -181,6 +201,27 @@ function vma_start_read(mm: number, vma: number): number {
   }
   trace(EV.VMA_START_READ, vma, old + 1);
   return vma;
+}
+
+/**
+ * vma_start_read() found the VMA reused by another mm, and holds a reference that may be what a
+ * writer in THAT mm waits for; that mm may be freed as soon as the reference drops: pin it
+ * across the put (Jann Horn's 2025 fix). Returns 0 (NULL), inside rcu_read_lock() again.
+ */
+function vma_start_read_foreign(vma: number, other: number): number {
+  count(CNT.VMA_FOREIGN_MM);
+  rcu_read_unlock();
+  sched_point(SP_FOREIGN); // still holding the reference that the other mm's writer waits for
+  if (bug_on(BUG.PUT_NO_MMGRAB)) {
+    // Before the fix: nothing keeps `other` alive while the put may wake its writer.
+    vma_refcount_put_foreign(vma);
+  } else {
+    mmgrab(other);
+    vma_refcount_put_foreign(vma);
+    mmdrop(other);
+  }
+  rcu_read_lock();
+  return 0;
 }
 
 /**
@@ -223,7 +264,7 @@ function vma_start_write_state(vma: number, state: number): number {
   if (locked && vma_exit_locked(vma)) {
     throw new InvariantViolation(`vma_start_write: vma ${vma} detached while write-locking it`);
   }
-  if (assertions) shadow_writer_begin(vma, 'vma_start_write');
+  if (__faultline_assertions) shadow_writer_begin(vma, 'vma_start_write');
   trace(EV.VMA_START_WRITE, vma, seq);
   sched_point(SP.WRITE_LOCKED);
   return 0;
@@ -250,7 +291,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_end_read(vma: number): void {
-    if (assertions) shadow_reader_exit(vma);
+    if (__faultline_assertions) shadow_reader_exit(vma);
     vma_refcount_put(vma);
   },
 
@@ -260,7 +301,7 @@ export const vma_refcnt: Scheme = {
 
   vma_start_read(mm: number, vma: number): number {
     const got = vma_start_read(mm, vma);
-    if (got > 0 && assertions) shadow_reader_enter(vma);
+    if (got > 0 && __faultline_assertions) shadow_reader_enter(vma);
     return got;
   },
 
@@ -268,7 +309,7 @@ export const vma_refcnt: Scheme = {
     const limit = vma_read_limit();
     const old = __refcount_inc_not_zero_limited_acquire(vma + VMA.vm_refcnt, limit);
     const ok = refcount_inc_limited_ok(old, limit);
-    if (ok && assertions) shadow_reader_enter(vma);
+    if (ok && __faultline_assertions) shadow_reader_enter(vma);
     return ok;
   },
 
@@ -283,7 +324,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_mark_attached(vma: number): void {
-    if (assertions) vma_assert_write_locked(vma);
+    if (__faultline_assertions) vma_assert_write_locked(vma);
     if (refcount_read(vma + VMA.vm_refcnt) !== 0) {
       throw new InvariantViolation(`vma_mark_attached: vma ${vma} is already attached`);
     }
@@ -292,7 +333,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_mark_detached(vma: number): void {
-    if (assertions) vma_assert_write_locked(vma);
+    if (__faultline_assertions) vma_assert_write_locked(vma);
     // We are the only writer; a reader can hold the count up only briefly (it sees the
     // sequence match and drops it), so this usually goes 1 → 0 at once.
     if (!refcount_dec_and_test(vma + VMA.vm_refcnt) && !bug_on(BUG.DETACH_NO_WAIT)) {
@@ -307,7 +348,7 @@ export const vma_refcnt: Scheme = {
   },
 
   vma_end_write_all(mm: number): void {
-    if (assertions) shadow_writer_end_all();
+    if (__faultline_assertions) shadow_writer_end_all();
     // RELEASE: every VMA locked with this sequence reads unlocked from here on.
     write_seqcount_end(mm + MM.mm_lock_seq);
   },
@@ -338,7 +379,7 @@ export const vma_refcnt: Scheme = {
   },
 };
 
-/** Bind the assertion switch (world_attach). */
+/** Bind the assertion switch (world_attach): a folded global (src/sched/flags.ts). */
 export function vma_refcnt_set_assertions(on: boolean): void {
-  assertions = on;
+  set_folded('__faultline_assertions', on);
 }

@@ -87,6 +87,7 @@ import {
   atomic_set,
   atomic_wait,
   atomic_xchg,
+  attach_listen,
   cpu_relax,
   plain_read,
   plain_set,
@@ -147,10 +148,20 @@ let slot = 0;
 let qsbr = false;
 /** RCU_FLAG_DEBUG */
 let debug = false;
+// `fast` and `nest` are module vars, not lets: the read lock and unlock inline into every
+// reader, and a `let` costs a TDZ check (a load, a branch, and inlining budget) per access.
 /** qsbr: this task's read-lock nesting (the kernel's current->rcu_read_lock_nesting) */
-let nest = 0;
+var nest = 0;
 /** qsbr: online (rcu_thread_online) and not asleep; its slot holds a counter value */
 let online = false;
+/**
+ * The qsbr fast path is armed: this thread's rcu_state is qsbr, the task is online, and the
+ * cache (buffer, task) is this thread's current one. One flag, so that rcu_read_lock() and
+ * rcu_read_unlock() test one word before they count. Every change of online or of the cache
+ * disarms it, and so does attaching another buffer or task (attach_listen in atomics.ts); the
+ * slow path re-arms it.
+ */
+var fast = false;
 /** the task's park and I/O-sleep words: sleeping on them inside a qsbr section is a bug */
 let parkWord = -1;
 let fenceWord = -1;
@@ -189,8 +200,14 @@ function resolve(): void {
   debug = (flags & RCU_FLAG_DEBUG) !== 0;
   nest = 0;
   online = false;
+  fast = false;
   set_sleep_hooks(qsbr ? qsbrSleepHooks : null);
 }
+
+// A new buffer or task for this thread: the cache above no longer describes it.
+attach_listen(() => {
+  fast = false;
+});
 
 /** The current task's reader slot (and rsp, resolved with it). */
 function reader_slot(): number {
@@ -229,6 +246,7 @@ export function rcu_init(opts: RcuInitOptions = {}): number {
   );
   set_root(ROOT.RCU, p);
   cacheWords = null;
+  fast = false;
   cblist.reset();
   return p;
 }
@@ -243,6 +261,7 @@ export function rcu_use_state(p: number): void {
   }
   set_root(ROOT.RCU, p);
   cacheWords = null;
+  fast = false;
 }
 
 /** The flavour of the rcu_state this thread uses. */
@@ -254,10 +273,12 @@ export function rcu_flavor(): RcuFlavor {
 // ---- readers ------------------------------------------------------------------------------
 
 export function rcu_read_lock(): void {
-  // The fast path, kept small so the JIT inlines it into every reader: a qsbr task that is
-  // online and whose cached buffer and task are current only counts its nesting.
-  if (qsbr && online && cacheWords === words() && cacheTask === current()) {
-    if (nest++ === 0) sched_point(SP.RCU_SECTION);
+  // The fast path, kept small so the JIT inlines it into every reader: an online qsbr task
+  // only counts its nesting, in a task-local word (the kernel's rcu_read_lock_nesting). No
+  // shared access: the quiescent states tell the grace period.
+  // Under a schedule hook the slow path takes the section's schedule point.
+  if (fast && !__faultline_hooked) {
+    nest++;
     return;
   }
   rcu_read_lock_slow();
@@ -265,6 +286,7 @@ export function rcu_read_lock(): void {
 
 function rcu_read_lock_slow(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
+  fast = qsbr && online;
   if (qsbr) {
     // No shared access at all while online: the quiescent states tell the grace period.
     if (nest++ === 0) {
@@ -298,7 +320,7 @@ function rcu_transient_lock(): void {
 
 export function rcu_read_unlock(): void {
   // The fast path (see rcu_read_lock): an online qsbr task inside a section only counts.
-  if (qsbr && online && nest !== 0 && cacheWords === words() && cacheTask === current()) {
+  if (fast && nest !== 0) {
     nest--;
     return;
   }
@@ -307,6 +329,7 @@ export function rcu_read_unlock(): void {
 
 function rcu_read_unlock_slow(): void {
   if (cacheWords !== words() || cacheTask !== current()) resolve();
+  fast = qsbr && online;
   if (qsbr) {
     if (nest === 0) throw new LockStateError('rcu_read_unlock outside an RCU read section');
     if (--nest === 0 && !online) rcu_slot_clear(EV.RCU_READ_UNLOCK);
@@ -355,9 +378,12 @@ export function rcu_read_lock_held(): boolean {
  */
 export function rcu_quiescent_state(): void {
   if (!online) return;
-  if (cacheWords !== words() || cacheTask !== current()) {
-    resolve();
-    return;
+  if (!fast) {
+    if (cacheWords !== words() || cacheTask !== current()) {
+      resolve();
+      return;
+    }
+    fast = true; // online, so qsbr
   }
   if (nest !== 0) {
     if (debug) throw new LockStateError('rcu_quiescent_state inside an RCU read section');
@@ -384,6 +410,7 @@ export function rcu_thread_online(): void {
   // The lock's full barrier: the slot store before the sections that follow.
   atomic_xchg(slot, atomic_read_once(rsp + RCU_STATE.gp_ctr));
   online = true;
+  fast = true;
 }
 
 /** qsbr: this task stops taking part (a grace period no longer waits for it). */
@@ -392,6 +419,7 @@ export function rcu_thread_offline(): void {
   reader_slot();
   if (nest !== 0) throw new LockStateError('rcu_thread_offline inside an RCU read section');
   online = false;
+  fast = false;
   rcu_slot_clear(EV.RCU_OFFLINE);
 }
 
@@ -408,6 +436,7 @@ export function rcu_thread_exit(): void {
   if (cacheWords !== words() || cacheTask !== current()) return; // never used RCU here
   nest = 0;
   online = false;
+  fast = false;
   if (plain_read(slot) !== 0) rcu_slot_clear(EV.RCU_OFFLINE); // only this task writes it
 }
 
@@ -600,6 +629,7 @@ export function rcu_forget_callbacks(): void {
  */
 export function rcu_forget_reader(): void {
   cacheTask = -1;
+  fast = false;
 }
 
 /** Queue fn to run in this thread after a grace period (rcu_process_callbacks runs it). */

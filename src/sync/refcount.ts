@@ -179,12 +179,25 @@ export function __refcount_add_not_zero_limited_acquire(
   i: number,
   limit: number,
 ): number {
+  // The uncontended first attempt inline, the retries out of line: the fast path of every VMA
+  // read lock stays small enough for the JIT to inline. Same steps as one loop.
   const p = r + REFCOUNT.refs;
-  let old = atomic_read_once(p); // the kernel's atomic_read(); the cmpxchg validates it
+  const old = atomic_read_once(p); // the kernel's atomic_read(); the cmpxchg validates it
+  if (!add_limited_ok(old, i, limit)) return old;
+  // ACQUIRE: the caller's later checks of the object stay after this increment. Pairs with
+  // the RELEASE in refcount_set_release() of whoever (re)initialised the slot.
+  const seen = atomic_cmpxchg(p, old, (old + i) | 0);
+  if (seen !== old) return refcount_add_limited_retry(r, i, limit, seen);
+  if (old < 0 || ((old + i) | 0) < 0) refcount_warn_saturate(r, REFCOUNT_ADD_NOT_ZERO_OVF);
+  return old;
+}
+
+/** __refcount_add_not_zero_limited_acquire() after a failed cmpxchg that found `old`. */
+function refcount_add_limited_retry(r: number, i: number, limit: number, old: number): number {
+  const p = r + REFCOUNT.refs;
   for (;;) {
     if (!add_limited_ok(old, i, limit)) return old;
-    // ACQUIRE: the caller's later checks of the object stay after this increment. Pairs with
-    // the RELEASE in refcount_set_release() of whoever (re)initialised the slot.
+    // ACQUIRE, as above.
     const seen = atomic_cmpxchg(p, old, (old + i) | 0);
     if (seen === old) break;
     old = seen;
