@@ -435,10 +435,18 @@ export class ControlledRun {
       nexts[i] = nextOf[st.task]!;
       if (st.kind !== SP_NAMED) nextOf[st.task] = i;
     }
+    // A task has ended by decision i if it returned or threw during a step before i.
+    const ended = (t: number, i: number): boolean =>
+      (tasks[t]!.state === 'done' || tasks[t]!.state === 'failed') && tasks[t]!.lastStep < i;
     record.forEach((st, i) => {
       if (st.kind === SP_NAMED) {
         const label = label_name(st.what) ?? `label ${st.what}`;
-        labels.push({ task: st.task, label, after: lastOf[st.task]!, next: nexts[i]! });
+        let alone = st.enabled === 1 << st.task;
+        if (alone) {
+          alone = false;
+          for (let t = 0; t < nr; t++) if (t !== st.task && !ended(t, i)) alone = true;
+        }
+        labels.push({ task: st.task, label, after: lastOf[st.task]!, next: nexts[i]!, alone });
       }
       lastOf[st.task] = i;
     });

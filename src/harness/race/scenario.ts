@@ -51,6 +51,13 @@ export interface PassedLabel {
   /** the index of its first step after the label (-1: none; the first after the label is an
    * operation's linearization point when the label stands right before the operation) */
   readonly next: number;
+  /**
+   * Whether the task passed the label alone: at the decision that let it on, it was the only
+   * task that could take a step while another had not ended (each of those was blocked, or
+   * spun for a write only this task could make). They could not move until it did, in any
+   * schedule, so this does not hang on which task a schedule happens to run first.
+   */
+  readonly alone: boolean;
 }
 
 /** What the check is given. It also reads the shared memory directly (set-up's pointers). */
