@@ -31,7 +31,6 @@
 import { alloc_frame } from '../mm/frames.js';
 import { mm_globals } from '../mm/globals.js';
 import { mmdrop, mmgrab } from '../mm/mm.js';
-import { zap_pte_range } from '../mm/pgtable.js';
 import { atomic_cmpxchg, atomic_fetch_add, atomic_read, atomic_set } from '../sched/atomics.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
@@ -50,8 +49,8 @@ import {
 } from '../sched/task.js';
 import { mmap_read_trylock, mmap_read_unlock } from '../schemes/mmap.js';
 import { max_tasks, task_ptr } from '../shm/arena.js';
-import { MM, MM_GLOBALS, RWSEM, TASK, TASK_SIZE_PAGES, VMA } from '../shm/layout/index.js';
-import { vmas_in_range } from './vma_ops.js';
+import { MM, MM_GLOBALS, RWSEM, TASK, TASK_SIZE_PAGES } from '../shm/layout/index.js';
+import { unmap_vmas, vmas_in_range } from './vma_ops.js';
 
 /** How long an allocation sleeps before it looks at the pool again. */
 export const OOM_RETRY_MS = 10;
@@ -159,13 +158,7 @@ function oom_reap_mm(mm: number): number {
     trace(EV.OOM_REAP_RETRY, mm, 0);
     return 0;
   }
-  const pgd = atomic_read(mm + MM.pgd);
-  let pages = 0;
-  for (const v of vmas_in_range(mm, 0, TASK_SIZE_PAGES)) {
-    const n = zap_pte_range(pgd, atomic_read(v + VMA.vm_start), atomic_read(v + VMA.vm_end));
-    atomic_fetch_add(mm + MM.nr_ptes, -n);
-    pages += n;
-  }
+  const pages = unmap_vmas(mm, vmas_in_range(mm, 0, TASK_SIZE_PAGES));
   mmap_read_unlock(mm);
   count_add(CNT.OOM_REAPED, pages);
   trace(EV.OOM_REAPED, mm, pages);

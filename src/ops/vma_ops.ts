@@ -175,6 +175,23 @@ export function unmap_region(mm: number, start: number, end: number): void {
   free_pgtables(pgd, start, end, scheme().pgtable_free_deferred(), floor, ceiling);
 }
 
+/**
+ * unmap_vmas(): zap the pages of each VMA in `vmas` (still attached and in the index); the
+ * page-table pages stay. The mmap lock held for read is enough, as for the OOM reaper's and
+ * MADV_DONTNEED's zaps: zap_pte_range clears each PTE under its pte page's ptl, so concurrent
+ * zappers and faulters of the same page serialize there. Returns the pages freed.
+ */
+export function unmap_vmas(mm: number, vmas: readonly number[]): number {
+  const pgd = atomic_read(mm + MM.pgd);
+  let pages = 0;
+  for (const v of vmas) {
+    const n = zap_pte_range(pgd, atomic_read(v + VMA.vm_start), atomic_read(v + VMA.vm_end));
+    atomic_fetch_add(mm + MM.nr_ptes, -n);
+    pages += n;
+  }
+  return pages;
+}
+
 /** Free VMAs that are detached and out of the index, then run this thread's deferred frees. */
 export function vmas_free(vmas: readonly number[]): void {
   const S = scheme();
