@@ -1,6 +1,6 @@
-// exit_mmap (mm/mmap.c): tear an address space down, in the kernel's two phases (as linux-mm's
-// mm/mmap.c has them, read 2026-12; the detach in the teardown loop is the per-VMA refcount
-// era's, v6.15+):
+// exit_mmap (mm/mmap.c): tear an address space down, in the kernel's two phases, as linux-mm's
+// current mm/mmap.c has them (read 2026-12: vma_mark_detached + remove_vma in the teardown
+// loop, under the write lock):
 //
 // 1. Under mmap_read_lock: unmap_vmas() zaps every VMA's pages (the frames go back to the
 //    pool). The page tables and the VMAs stay. A read lock is enough: zap_pte_range works under
