@@ -7,10 +7,12 @@
 //
 // Each size runs twice per cache shape: the same tree and the same random keys, then N and
 // 2N lookups; the difference is N lookups in steady state, without node's start, the tree's
-// build, the key drawing or the JIT's compiles (both runs compile the same loop). The tree is
-// the one bench:primitives' `index lookup` rows use (entry i = [16 + 4i, 16 + 4i + 2), grown as
-// inserts in address order grow it, built in bulk with vt_txn_build(..., 'appended'), which
-// gives that very tree), or packed (--packed). Node runs single-threaded (--single-threaded: no
+// build, the key drawing or the JIT's compiles (both runs compile the same loop). The tree has
+// the entries and the shape of bench:primitives' `index lookup` trees (entry i = [16 + 4i,
+// 16 + 4i + 2), the shape inserts in address order grow), but it is built in bulk with
+// vt_txn_build(..., 'appended'), which lays the nodes out level by level where inserts
+// interleave branch nodes with leaves: its miss counts are for that layout. Or packed
+// (--packed). Node runs single-threaded (--single-threaded: no
 // background compiler or GC threads), so two runs differ only in their lookup count.
 
 import { spawnSync } from 'node:child_process';

@@ -679,8 +679,8 @@ export function renderPrimitives(rep: PrimitiveReport): string {
     ...body.map(fmt),
     `x atomic add: each row's ns/op divided by the median of ${rep.baselineNs.length} measurements of ` +
       `${BASELINE} spread through the run (${rep.baselineNs.map((ns) => ns.toFixed(1)).join(', ')} ns, in ` +
-      'run order): one Atomics.add costs about 9 ns in some processes or rows and 13-15 ns in ' +
-      'others on some machines, so one measurement of it can skew every ratio',
+      'run order): the cost of one Atomics.add can change between phases of a run on a shared ' +
+      'or virtual machine, so one measurement of it could skew every ratio',
     '',
     ...memoryLines(rep.memory),
     '',

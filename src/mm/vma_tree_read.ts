@@ -111,7 +111,10 @@ export function vt_find_range(root: number, addr: number, out: VtRange): number 
  * used only where the result is checked again under an ACQUIRE: every vt_lookup() caller is
  * either under the mmap lock (whose acquisition orders the root) or re-checks what it found
  * after vma_start_read()'s ACQUIRE increment (vm_mm, vm_lock_seq, the range) or under the
- * page-table lock (srcu_spf). The other readers keep the ACQUIRE load (load_root).
+ * page-table lock (srcu_spf), so a stale VMA pointer cannot give a wrong lock. In the formal
+ * model a reader could still see a fresh node's words before their initialising stores, and
+ * vt_descend's node check would throw (vt_bad_node): a false report, not a silent error; on the
+ * hardware V8 runs on it cannot happen. The other readers keep the ACQUIRE load (load_root).
  */
 function load_root_dep(root: number): number {
   return atomic_read_once(root);
