@@ -342,10 +342,10 @@ export function handle_user_fault(mm: number, addr: number, write: boolean): num
 /**
  * access_remote_vm(): another process touches page `addr` of `mm` (a /proc/pid/cmdline or
  * /proc/pid/mem read, ptrace): under the mmap read lock, and faulting the page in if needed with
- * an allocation that waits for memory (FAULT_FLAG_REMOTE). The lock is taken killable, as every
- * kernel since 5.8 does (mm/memory.c: a killed caller reads 0 bytes); in 2016 it was a plain
- * down_read, but the 2016 deadlock does not hang on that: its reader already holds the lock
- * when it waits for memory. Returns 0, SIGSEGV for an address no VMA covers, VM_FAULT_OOM when
+ * an allocation that waits for memory (FAULT_FLAG_REMOTE). The lock is taken killable, as the current
+ * kernel's __access_remote_vm does (mm/memory.c: a killed caller reads 0 bytes); in 2016 it
+ * was a plain down_read, but the 2016 deadlock does not hang on that: its reader already holds
+ * the lock when it waits for memory. Returns 0, SIGSEGV for an address no VMA covers, VM_FAULT_OOM when
  * the caller itself was chosen by the OOM killer, or VM_FAULT_RETRY when it was killed while it
  * waited for the lock (the kernel returns 0 bytes read).
  */

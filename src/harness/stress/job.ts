@@ -543,7 +543,7 @@ function remote(a: StressRemoteArgs, rand: () => number): Job {
       const t = a.targets[Math.floor(rand() * a.targets.length)]!;
       const addr = t.start + Math.floor(rand() * t.pages);
       // 0; SIGSEGV where a writer's mprotect is; RETRY when chaos killed it while it waited
-      // for the victim's mmap lock (taken killable, as the kernel has since 5.8).
+      // for the victim's mmap lock (taken killable, as the current kernel does).
       const r = access_remote_vm(a.mm, addr, false);
       if (r === VM_FAULT_RETRY) killed(`access_remote_vm at page ${addr}`, r);
       else if (r !== 0 && r !== VM_FAULT_SIGSEGV) {
