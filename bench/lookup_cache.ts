@@ -36,9 +36,8 @@ import { task_attach } from '../src/sched/task.js';
 import { arena_alloc, createArena } from '../src/shm/arena.js';
 import { LINE_WORDS, VT_NODE_WORDS, WORD_BYTES } from '../src/shm/layout/index.js';
 import { rcu_init } from '../src/sync/rcu.js';
+import { drawKeys, keyAddress, treeEntries } from './lookup_tree.js';
 
-/** Entry i of the tree is [TREE_BASE + 4i, TREE_BASE + 4i + 2) → i + 1, as in bench:primitives. */
-const TREE_BASE = 16;
 const SIZES = [1000, 100_000, 1_000_000];
 
 // ---- the driver (runs under valgrind) -------------------------------------------------------
@@ -65,28 +64,16 @@ function driver(
   vma_tree_attach(vma_tree_create_cache(nodes));
   const root = arena_alloc(1, LINE_WORDS, 'lookup tree root');
   vma_tree_init(root);
-  const starts = Int32Array.from({ length: size }, (_, i) => TREE_BASE + 4 * i);
+  const { starts, ends, slots } = treeEntries(size);
   vt_txn_begin(root);
-  vt_txn_build(
-    starts,
-    starts.map((s) => s + 2),
-    Int32Array.from({ length: size }, (_, i) => i + 1),
-    packed ? 'packed' : 'appended',
-  );
+  vt_txn_build(starts, ends, slots, packed ? 'packed' : 'appended');
   vt_txn_commit();
   // Both runs of a pair draw the same keys; only the number looked up differs.
-  const keys = new Int32Array(warmup + 2 * measured);
-  let x = 0x2545f491;
-  for (let j = 0; j < keys.length; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    keys[j] = (x >>> 0) % size;
-  }
+  const keys = drawKeys(warmup + 2 * measured, 0, size);
   let bad = 0;
   for (let i = 0; i < warmup + lookups; i++) {
     const k = keys[i]!;
-    if (vt_lookup(root, TREE_BASE + 4 * k + 1) !== k + 1) bad++;
+    if (vt_lookup(root, keyAddress(k)) !== k + 1) bad++;
   }
   if (bad !== 0) throw new Error(`lookup driver: ${bad} lookups missed`);
   const st = vt_check(root);

@@ -86,6 +86,7 @@ import {
   srcu_read_unlock,
 } from '../src/sync/srcu.js';
 import { mm_create, world_create } from '../src/workload/world.js';
+import { drawKeys, keyAddress, treeEntries } from './lookup_tree.js';
 
 /** Operations per timed sample. */
 const BATCH = 1000;
@@ -120,8 +121,6 @@ const line = (words: number): number => arena_alloc(words, LINE_WORDS);
 const LOOKUP_SIZES = [1000, 100_000, 1_000_000] as const;
 /** Sizes also measured in a tree built packed (every node full), as fork() copies an mm. */
 const PACKED_SIZES = [1000, 1_000_000] as const;
-/** Entry i of a bench tree is [TREE_BASE + 4i, TREE_BASE + 4i + 2) → i + 1 (no VMA behind it). */
-const TREE_BASE = 16;
 
 function fmtSize(n: number): string {
   return n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n);
@@ -397,17 +396,10 @@ function bigTree(size: number, packed = false): number {
   vma_tree_attach(cache);
   const root = line(1);
   vma_tree_init(root);
+  const { starts, ends, slots } = treeEntries(size);
   vt_txn_begin(root);
-  if (packed) {
-    const starts = Int32Array.from({ length: size }, (_, i) => TREE_BASE + 4 * i);
-    vt_txn_build(
-      starts,
-      starts.map((s) => s + 2),
-      Int32Array.from({ length: size }, (_, i) => i + 1),
-    );
-  } else {
-    for (let i = 0; i < size; i++) vt_txn_insert(TREE_BASE + 4 * i, TREE_BASE + 4 * i + 2, i + 1);
-  }
+  if (packed) vt_txn_build(starts, ends, slots);
+  else for (let i = 0; i < size; i++) vt_txn_insert(starts[i]!, ends[i]!, slots[i]!);
   vt_txn_commit();
   vma_tree_attach(old);
   trees.set(key, root);
@@ -425,21 +417,14 @@ const LOOKUP_KEYS = 1 << 20;
  */
 function lookupLoop(root: number, size: number, window: number): (n: number) => void {
   const lo = (size - window) >> 1;
-  const keys = new Int32Array(LOOKUP_KEYS);
-  let x = 0x2545f491;
-  for (let j = 0; j < LOOKUP_KEYS; j++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    keys[j] = lo + ((x >>> 0) % window);
-  }
+  const keys = drawKeys(LOOKUP_KEYS, lo, window);
   let at = 0;
   return (n) => {
     let bad = 0;
     for (let i = 0; i < n; i++) {
       const k = keys[at]!;
       at = (at + 1) & (LOOKUP_KEYS - 1);
-      if (vt_lookup(root, TREE_BASE + 4 * k + 1) !== k + 1) bad++;
+      if (vt_lookup(root, keyAddress(k)) !== k + 1) bad++;
     }
     check(bad === 0, 'vt_lookup of a bench tree missed');
   };
