@@ -24,7 +24,6 @@ import { atomic_read, atomic_read_once, atomic_set, sched_point } from '../sched
 import { BUG, bug_on } from '../sched/bugs.js';
 import { CNT } from '../sched/counters.js';
 import { EV } from '../sched/events.js';
-import { set_folded } from '../sched/flags.js';
 import { sched_label } from '../sched/labels.js';
 import { SP } from '../sched/points.js';
 import { count, set_wait_object, trace } from '../sched/task.js';
@@ -378,8 +377,3 @@ export const vma_refcnt: Scheme = {
     if (refcount_read(vma + VMA.vm_refcnt) <= 1) vma_assert_write_locked(vma);
   },
 };
-
-/** Bind the assertion switch (world_attach): a folded global (src/sched/flags.ts). */
-export function vma_refcnt_set_assertions(on: boolean): void {
-  set_folded('__faultline_assertions', on);
-}

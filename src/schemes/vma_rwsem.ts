@@ -40,8 +40,6 @@ import {
   shadow_writer_end_all,
 } from './shadow.js';
 
-let assertions = false;
-
 /** vma_start_read(): read-locked VMA, or 0 (locked by a writer, or a false "locked"). */
 function vma_start_read_rwsem(mm: number, vma: number): number {
   // Early pessimistic check; a false "locked" is harmless.
@@ -70,7 +68,7 @@ function vma_start_write_rwsem(vma: number, killable: boolean): number {
   }
   sched_point(SP.WRITE_EXCLUDED);
   atomic_set(vma + VMA.vm_lock_seq, seq);
-  if (assertions) shadow_writer_begin(vma, 'vma_start_write');
+  if (__faultline_assertions) shadow_writer_begin(vma, 'vma_start_write');
   up_write(vma + VMA.vm_lock);
   trace(EV.VMA_START_WRITE, vma, seq);
   sched_point(SP.WRITE_LOCKED);
@@ -99,7 +97,7 @@ export const vma_rwsem: Scheme = {
   },
 
   vma_end_read(vma: number): void {
-    if (assertions) shadow_reader_exit(vma);
+    if (__faultline_assertions) shadow_reader_exit(vma);
     trace(EV.VMA_END_READ, vma, 0);
     // up_read() may still touch vm_lock after a writer took it, detached the VMA and queued its
     // free: the RCU section keeps the memory alive until up_read() is done (as 6.4-6.13 do).
@@ -119,7 +117,7 @@ export const vma_rwsem: Scheme = {
       up_read(vma + VMA.vm_lock);
       return VMA_LOOKUP_AGAIN;
     }
-    if (assertions) shadow_reader_enter(vma);
+    if (__faultline_assertions) shadow_reader_enter(vma);
     return got;
   },
 
@@ -127,7 +125,7 @@ export const vma_rwsem: Scheme = {
     // Under the mmap read lock no writer can hold vm_lock; the trylock fails only if one waits,
     // which the mmap read lock also excludes.
     const ok = down_read_trylock(vma + VMA.vm_lock);
-    if (ok && assertions) shadow_reader_enter(vma);
+    if (ok && __faultline_assertions) shadow_reader_enter(vma);
     return ok;
   },
 
@@ -144,19 +142,19 @@ export const vma_rwsem: Scheme = {
   },
 
   vma_mark_attached(vma: number): void {
-    if (assertions) vma_assert_write_locked(vma);
+    if (__faultline_assertions) vma_assert_write_locked(vma);
     atomic_set(vma + VMA.detached, 0);
     trace(EV.VMA_MARK_ATTACHED, vma, 0);
   },
 
   vma_mark_detached(vma: number): void {
-    if (assertions) vma_assert_write_locked(vma);
+    if (__faultline_assertions) vma_assert_write_locked(vma);
     atomic_set(vma + VMA.detached, 1);
     trace(EV.VMA_MARK_DETACHED, vma, 0);
   },
 
   vma_end_write_all(mm: number): void {
-    if (assertions) shadow_writer_end_all();
+    if (__faultline_assertions) shadow_writer_end_all();
     // RELEASE: one increment unlocks every VMA locked in this cycle.
     atomic_fetch_add(mm + MM.mm_lock_seq, 1);
   },
@@ -185,7 +183,3 @@ export const vma_rwsem: Scheme = {
     if (!rwsem_is_locked(vma + VMA.vm_lock)) vma_assert_write_locked(vma);
   },
 };
-
-export function vma_rwsem_set_assertions(on: boolean): void {
-  assertions = on;
-}

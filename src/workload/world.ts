@@ -9,13 +9,12 @@ import { pgtable_init } from '../mm/pgtable.js';
 import { srcu_wq_create } from '../mm/srcu_work.js';
 import { vma_tree_attach, vma_tree_create_cache } from '../mm/vma_tree.js';
 import { atomic_set } from '../sched/atomics.js';
+import { set_folded } from '../sched/flags.js';
 import { set_tracing, task_attach } from '../sched/task.js';
 import { set_active_scheme } from '../schemes/active.js';
 import { SCHEMES, type SchemeName, scheme_by_id, scheme_id } from '../schemes/index.js';
 import { shadow_reset_owned } from '../schemes/shadow.js';
 import { srcu_spf_reset } from '../schemes/srcu_spf.js';
-import { vma_refcnt_set_assertions } from '../schemes/vma_refcnt.js';
-import { vma_rwsem_set_assertions } from '../schemes/vma_rwsem.js';
 import { arena_alloc, attachArena, createArena, set_root } from '../shm/arena.js';
 import {
   configureLayout,
@@ -145,8 +144,8 @@ let bound = -1;
 function bind(): void {
   const g = mm_globals_load();
   set_active_scheme(scheme_by_id(g.scheme));
-  vma_refcnt_set_assertions(g.assertions);
-  vma_rwsem_set_assertions(g.assertions);
+  // The per-VMA locks' debug checks (both schemes read this one folded switch).
+  set_folded('__faultline_assertions', g.assertions);
   vma_tree_attach(g.treeCache); // also forgets a transaction an operation left open by throwing
   shadow_reset_owned();
   rwsem_forget_wake_q(); // and wake-ups a body that threw left queued
